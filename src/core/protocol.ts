@@ -1,0 +1,39 @@
+import type { Factory } from "./factory.js";
+import type { Transport } from "./interfaces.js";
+
+/**
+ * The base of every protocol (Twisted's `Protocol`). A transport calls `makeConnection` once,
+ * `dataReceived` for every chunk read, and `connectionLost` once at the end.
+ *
+ * `dataReceived` must never throw: a transport that catches an exception from it logs it and tears
+ * the connection down at once (Twisted's behaviour), but every weft receiver handles bad input
+ * itself with a typed error and `loseConnection()`.
+ */
+export class Protocol {
+  /** Set by `makeConnection`; using it before the connection is made is a programming error. */
+  transport!: Transport;
+  /** The factory that built this protocol, if any. */
+  factory: Factory | null = null;
+  /** True between `makeConnection` and `connectionLost`. */
+  connected = false;
+
+  makeConnection(transport: Transport): void {
+    this.connected = true;
+    this.transport = transport;
+    this.connectionMade();
+  }
+
+  /** Called once the connection is up and `this.transport` is set. */
+  connectionMade(): void {}
+
+  /** Called with each chunk of bytes received. Chunks are views the protocol must not keep. */
+  dataReceived(_data: Uint8Array): void {}
+
+  /**
+   * Called once when the connection ends: `ConnectionDone` for a clean close, `ConnectionLost` (or
+   * the error that broke it) otherwise.
+   */
+  connectionLost(_reason: Error): void {
+    this.connected = false;
+  }
+}

@@ -1,0 +1,2 @@
+export * from "./amp/index.js";
+export * from "./receivers/index.js";

@@ -1,0 +1,26 @@
+/**
+ * The shape every sans-I/O stream decoder in weft shares, so that one set of adapters (Node
+ * Transform, Web TransformStream, async iterator) and one set of property tests fit them all.
+ *
+ * A decoder is fed chunks and reports, synchronously and in order, whole frames to `onFrame` and at
+ * most one typed error to `onError`; after an error it is `failed` and ignores further input.
+ * Frames may be zero-copy views into the chunk that was fed: valid only until `feed` returns unless
+ * the decoder documents otherwise (copy with `.slice()` to keep one).
+ */
+export interface DecoderSink<F> {
+  onFrame(frame: F): void;
+  onError(error: Error): void;
+}
+
+export interface Decoder {
+  /** Feed one chunk of bytes. Never throws because of the bytes' content. */
+  feed(chunk: Uint8Array): void;
+  /** End of input: a partially received frame is reported as a typed error. */
+  end(): void;
+  /** True once an error was reported. */
+  readonly failed: boolean;
+  /** Bytes held that are not yet part of a delivered frame. */
+  readonly bufferedBytes: number;
+}
+
+export type DecoderFactory<F> = (sink: DecoderSink<F>) => Decoder;
