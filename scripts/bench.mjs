@@ -15,5 +15,7 @@ const suites = readdirSync("bench", { withFileTypes: true })
   .sort();
 for (const suite of suites) {
   process.stdout.write(`\n=== bench/${suite} ===\n`);
-  execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", `bench/${suite}/run.ts`], { stdio: "inherit" });
+  execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", `bench/${suite}/run.ts`], {
+    stdio: "inherit",
+  });
 }

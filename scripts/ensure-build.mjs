@@ -13,8 +13,13 @@ function newest(dir) {
 }
 
 const out = "dist/cli.js";
-if (!existsSync(out) || statSync(out).mtimeMs < Math.max(newest("src"), statSync("package.json").mtimeMs)) {
+if (
+  !existsSync(out) ||
+  statSync(out).mtimeMs < Math.max(newest("src"), statSync("package.json").mtimeMs)
+) {
   process.stderr.write("weft: building dist/ …\n");
   rmSync("dist", { recursive: true, force: true });
-  execFileSync(process.execPath, ["node_modules/tsup/dist/cli-default.js"], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(process.execPath, ["node_modules/tsup/dist/cli-default.js"], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 }

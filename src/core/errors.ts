@@ -32,7 +32,11 @@ export class ConnectionLost extends WeftError {
 
 /** Base of the errors that happen while establishing an outgoing connection. */
 export class ConnectError extends WeftError {
-  constructor(code = "ERR_CONNECT", message = "An error occurred while connecting.", options?: { cause?: unknown }) {
+  constructor(
+    code = "ERR_CONNECT",
+    message = "An error occurred while connecting.",
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
   }
 }
