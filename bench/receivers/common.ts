@@ -1,0 +1,213 @@
+/**
+ * Shared pieces of the receivers benchmark (bench/receivers/run.ts): the row every suite returns,
+ * input builders, a median-of-N timer and the bridge to Twisted's receivers
+ * (bench/receivers/twisted_receivers.py).
+ *
+ * Env:
+ * - `BENCH_SAMPLES` — timed runs per implementation and scenario, median reported (default 3).
+ * - `BENCH_SCALE` — multiplies the frame counts of every scenario (default 1; e.g. 0.1 for a smoke run).
+ * - `BENCH_TWISTED=0` — skip the Twisted figures.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** One measured line of the results table. */
+export interface Row {
+  /** `"lines"`, `"netstring"` or `"length-prefixed"`. */
+  framing: string;
+  /** Scenario label, e.g. `"1M x 64 B / 64 KiB chunks"`; rows of one scenario are compared. */
+  scenario: string;
+  /** Implementation, e.g. `"limit"`, `"weft push"`, `"weft Transform"`, `"split2"`, `"twisted"`. */
+  impl: string;
+  /** Frames delivered per run (checked against the expected count). */
+  frames: number;
+  /** Input bytes per run. */
+  bytes: number;
+  /** Median seconds per run. */
+  seconds: number;
+  /** Free text: a correctness fault seen, "n/a" reasons, … */
+  note?: string;
+}
+
+/** Label of the reference row each scenario's ratios are computed against. */
+export const LIMIT = "limit";
+
+export const SAMPLES = Math.max(1, Number(process.env["BENCH_SAMPLES"] ?? 3) || 3);
+export const SCALE = Math.max(0.001, Number(process.env["BENCH_SCALE"] ?? 1) || 1);
+export const TWISTED = process.env["BENCH_TWISTED"] !== "0";
+
+/** The three standard scenarios: frame count, payload size, chunk size. */
+export interface Scenario {
+  label: string;
+  frames: number;
+  payload: number;
+  chunk: number;
+}
+
+export function scenarios(): Scenario[] {
+  return [
+    {
+      label: "1M x 64 B / 64 KiB chunks",
+      frames: Math.round(1_000_000 * SCALE),
+      payload: 64,
+      chunk: 65536,
+    },
+    {
+      label: "100k x 64 B / 7 B chunks",
+      frames: Math.round(100_000 * SCALE),
+      payload: 64,
+      chunk: 7,
+    },
+    { label: "1 x 16 MiB / 64 KiB chunks", frames: 1, payload: 16 * 1024 * 1024, chunk: 65536 },
+  ];
+}
+
+/** A payload of `size` printable bytes (no `\r`, `\n`, `,` or `:`), deterministic. */
+export function payload(size: number, seed = 0): Uint8Array {
+  const out = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) out[i] = 97 + ((i + seed) % 26);
+  return out;
+}
+
+/** Concatenates `count` copies of one framed message. */
+export function repeat(frame: Uint8Array, count: number): Buffer {
+  const out = Buffer.allocUnsafe(frame.length * count);
+  for (let i = 0; i < count; i++) out.set(frame, i * frame.length);
+  return out;
+}
+
+/** Splits `input` into Buffer views of `size` bytes (the last may be shorter). */
+export function chunk(input: Uint8Array, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let off = 0; off < input.length; off += size) {
+    out.push(Buffer.from(input.buffer, input.byteOffset + off, Math.min(size, input.length - off)));
+  }
+  return out;
+}
+
+/**
+ * Runs `fn` once to warm up, then `SAMPLES` times; returns the median seconds and the frame count
+ * `fn` reported on its last run.
+ */
+export async function measure(
+  fn: () => number | Promise<number>,
+): Promise<{ seconds: number; frames: number }> {
+  let frames = await fn();
+  const times: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    const t0 = process.hrtime.bigint();
+    frames = await fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  times.sort((a, b) => a - b);
+  return { seconds: times[Math.floor(times.length / 2)] ?? 0, frames };
+}
+
+/** Measures `fn` and builds a row; a frame count differing from `expected` is noted. */
+export async function row(
+  framing: string,
+  scenario: Scenario,
+  impl: string,
+  bytes: number,
+  fn: () => number | Promise<number>,
+  expected = scenario.frames,
+): Promise<Row> {
+  try {
+    const m = await measure(fn);
+    const r: Row = {
+      framing,
+      scenario: scenario.label,
+      impl,
+      frames: m.frames,
+      bytes,
+      seconds: m.seconds,
+    };
+    if (m.frames !== expected) r.note = `delivered ${m.frames} of ${expected} frames`;
+    return r;
+  } catch (err) {
+    return {
+      framing,
+      scenario: scenario.label,
+      impl,
+      frames: 0,
+      bytes,
+      seconds: Number.NaN,
+      note: `failed: ${(err as Error).message}`,
+    };
+  }
+}
+
+/** Feeds an array of chunks through a Node Transform and counts `data` events. */
+export function throughTransform(
+  stream: NodeJS.ReadWriteStream,
+  chunks: readonly Uint8Array[],
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    stream.on("data", () => {
+      n++;
+    });
+    stream.on("end", () => resolve(n));
+    stream.on("finish", () => setImmediate(() => resolve(n)));
+    stream.on("error", reject);
+    for (const c of chunks) stream.write(c);
+    stream.end();
+  });
+}
+
+const TWISTED_SCRIPT = fileURLToPath(new URL("./twisted_receivers.py", import.meta.url));
+
+/**
+ * Twisted's receiver on the same bytes in memory (CPython, bench/receivers/twisted_receivers.py):
+ * `receiver` is `"line"` (LineReceiver, delimiter `\n`), `"lineonly"`, `"netstring"`, `"int32"`,
+ * `"int16"` or `"int8"`. `maxLength` is set on the receiver. Returns null when Twisted is
+ * unavailable or disabled (`BENCH_TWISTED=0`).
+ */
+export function twisted(
+  framing: string,
+  scenario: Scenario,
+  receiver: string,
+  input: Uint8Array,
+  maxLength: number,
+): Row | null {
+  if (!TWISTED) return null;
+  const dir = mkdtempSync(join(tmpdir(), "weft-bench-"));
+  try {
+    const file = join(dir, "input.bin");
+    writeFileSync(file, input);
+    const res = spawnSync(
+      "/usr/bin/python3",
+      [TWISTED_SCRIPT, receiver, file, String(scenario.chunk), String(maxLength), String(SAMPLES)],
+      { encoding: "utf8", maxBuffer: 1 << 20 },
+    );
+    if (res.status !== 0) {
+      return {
+        framing,
+        scenario: scenario.label,
+        impl: "twisted",
+        frames: 0,
+        bytes: input.length,
+        seconds: Number.NaN,
+        note: `twisted unavailable: ${(res.stderr || String(res.error)).trim().split("\n").pop()}`,
+      };
+    }
+    const out = JSON.parse(res.stdout) as { frames: number; seconds: number };
+    const r: Row = {
+      framing,
+      scenario: scenario.label,
+      impl: "twisted",
+      frames: out.frames,
+      bytes: input.length,
+      seconds: out.seconds,
+    };
+    if (out.frames !== scenario.frames)
+      r.note = `delivered ${out.frames} of ${scenario.frames} frames`;
+    return r;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
