@@ -1,0 +1,400 @@
+/**
+ * Typed AMP commands: a schema-first definition whose TypeScript types are inferred from the
+ * argument types, responders, and a {@link CommandLocator} that many connections can share.
+ *
+ * This module is pure (no I/O): it turns structured values into box entries and back, following
+ * Twisted's `Command.makeArguments` / `parseArguments` / `makeResponse` / `parseResponse`.
+ */
+import type { Argument, ArgValue } from "./arguments.js";
+import { type AmpBox, MAX_VALUE_LENGTH } from "./box.js";
+import {
+  AmpError,
+  ArgumentError,
+  BadLocalReturn,
+  InvalidSignature,
+  RemoteAmpError,
+  UnhandledCommand,
+  UnknownRemoteError,
+} from "./errors.js";
+
+/** The value type of any argument, for schemas. */
+// biome-ignore lint/suspicious/noExplicitAny: variance sink for argument schemas (never surfaces in values)
+export type AnyArgument = Argument<any>;
+
+/** A command's argument or response schema: wire name → argument type. */
+export type Schema = { readonly [wireName: string]: AnyArgument };
+
+/** An error class a command declares: constructed with the remote description. */
+export type ErrorClass = new (description: string) => Error;
+
+/** Wire error code → error class. Codes are byte strings (latin1, one char per byte). */
+export type ErrorTable = { readonly [code: string]: ErrorClass };
+
+type IsOptionalArg<A> = undefined extends ArgValue<A> ? true : false;
+type RequiredKeys<S extends Schema> = {
+  [K in keyof S]: IsOptionalArg<S[K]> extends true ? never : K;
+}[keyof S];
+type OptionalKeys<S extends Schema> = {
+  [K in keyof S]: IsOptionalArg<S[K]> extends true ? K : never;
+}[keyof S];
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/**
+ * The structured values for a schema: one property per wire name; arguments wrapped in
+ * `optional(...)` become optional properties.
+ */
+export type ValuesOf<S extends Schema> = Simplify<
+  { [K in RequiredKeys<S>]: ArgValue<S[K]> } & { [K in OptionalKeys<S>]?: ArgValue<S[K]> }
+>;
+
+/** How the answer box is sent: `"box"` (default) or `"quit"` (answer, then close: Twisted's QuitBox). */
+export type ResponseType = "box" | "quit";
+
+/** A command definition (what {@link defineCommand} returns). */
+export interface Command<
+  A extends Schema = Schema,
+  R extends Schema = Schema,
+  RA extends boolean = boolean,
+> {
+  /** Wire name (`_command` value), kept exactly as given (case and `-` included). */
+  readonly name: string;
+  readonly arguments: A;
+  readonly response: R;
+  /** Declared errors: wire code → class. The connection stays open. */
+  readonly errors: ErrorTable;
+  /** Declared fatal errors: wire code → class. The error box is sent, then the connection closes. */
+  readonly fatalErrors: ErrorTable;
+  /** False: callers send no `_ask` and get `undefined`; the responder must still answer if asked. */
+  readonly requiresAnswer: RA;
+  readonly responseType: ResponseType;
+}
+
+/** Any command, whatever its schema. */
+// biome-ignore lint/suspicious/noExplicitAny: matches every command definition
+export type AnyCommand = Command<any, any, boolean>;
+
+/** The structured arguments `callRemote(cmd, args)` takes. */
+export type ArgumentsOf<C extends AnyCommand> =
+  C extends Command<infer A, Schema, boolean> ? ValuesOf<A> : never;
+
+/** The structured response a responder returns and a caller receives. */
+export type ResponseOf<C extends AnyCommand> =
+  C extends Command<Schema, infer R, boolean> ? ValuesOf<R> : never;
+
+/** What `callRemote(cmd, …)` resolves to: the response, or `undefined` when no answer is required. */
+export type CallResultOf<C extends AnyCommand> =
+  C extends Command<Schema, Schema, false> ? undefined : ResponseOf<C>;
+
+/** The options of {@link defineCommand}. */
+export interface CommandSpec<A extends Schema, R extends Schema, RA extends boolean> {
+  /** Wire name, e.g. `"Sum"`; any bytes as latin1 text, case and `-` preserved. */
+  name: string;
+  /** Argument schema (default `{}`). */
+  arguments?: A;
+  /** Response schema (default `{}`). */
+  response?: R;
+  /** Declared errors: wire code → class (default none). */
+  errors?: ErrorTable;
+  /** Declared fatal errors: wire code → class (default none). */
+  fatalErrors?: ErrorTable;
+  /** Default `true`. */
+  requiresAnswer?: RA;
+  /** Default `"box"`; `"quit"` closes the connection after sending the answer. */
+  responseType?: ResponseType;
+}
+
+/**
+ * Define a command. The argument and response types are inferred from the schemas:
+ *
+ * ```ts
+ * const Sum = defineCommand({
+ *   name: "Sum",
+ *   arguments: { a: Integer, b: Integer },
+ *   response: { total: Integer },
+ *   errors: { ZERO_DIVISION: ZeroDivisionError },
+ * });
+ * const { total } = await amp.callRemote(Sum, { a: 1, b: 2 }); // total: number | bigint
+ * ```
+ */
+export function defineCommand<
+  const A extends Schema = Record<never, never>,
+  const R extends Schema = Record<never, never>,
+  const RA extends boolean = true,
+>(spec: CommandSpec<A, R, RA>): Command<A, R, RA> {
+  if (typeof spec.name !== "string" || spec.name.length === 0) {
+    throw new InvalidSignature("a command needs a non-empty name");
+  }
+  for (let i = 0; i < spec.name.length; i++) {
+    if (spec.name.charCodeAt(i) > 0xff) {
+      throw new InvalidSignature(
+        `command name ${JSON.stringify(spec.name)} must be bytes (latin1 text)`,
+      );
+    }
+  }
+  const cmd: Command<A, R, RA> = {
+    name: spec.name,
+    arguments: spec.arguments ?? ({} as A),
+    response: spec.response ?? ({} as R),
+    errors: spec.errors ?? {},
+    fatalErrors: spec.fatalErrors ?? {},
+    requiresAnswer: spec.requiresAnswer ?? (true as RA),
+    responseType: spec.responseType ?? "box",
+  };
+  return Object.freeze(cmd);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Big values (a weft extension, off by default)
+
+/** An argument marked for values over 64 KiB (see {@link bigValue}). */
+export type BigArgument<T> = Argument<T> & { readonly big: true };
+
+/**
+ * weft extension, not Twisted: lets this argument carry a value longer than 65,535 bytes by
+ * splitting it the way the community "BigString" convention does: the first ≤ 65,535-byte chunk
+ * under the argument's name, continuations under `name.2`, `name.3`, … (a Twisted peer still parses
+ * them as ordinary keys). On receive, continuations are concatenated until a key is missing.
+ * Both peers must agree on it.
+ */
+export function bigValue<T>(arg: Argument<T>): BigArgument<T> {
+  return Object.freeze({
+    name: arg.name,
+    optional: arg.optional,
+    big: true as const,
+    encode: (value: T) => arg.encode(value),
+    decode: (bytes: Uint8Array) => arg.decode(bytes),
+  });
+}
+
+function isBig(arg: AnyArgument): boolean {
+  return (arg as { big?: unknown }).big === true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Structured values <-> box entries
+
+/**
+ * Checks `values` against `cmd`'s argument schema the way Twisted does: an unknown argument name throws
+ * {@link InvalidSignature} synchronously; missing required arguments are *returned* as an
+ * InvalidSignature (Twisted hands that one back as a failed Deferred). Null when the signature fits.
+ */
+export function checkArguments(
+  cmd: AnyCommand,
+  values: Readonly<Record<string, unknown>>,
+): InvalidSignature | null {
+  const schema = cmd.arguments as Schema;
+  for (const key in values) {
+    if (!Object.hasOwn(schema, key)) {
+      throw new InvalidSignature(`${key} is not a valid argument of ${cmd.name}`);
+    }
+  }
+  let forgotten: string[] | null = null;
+  for (const name in schema) {
+    const arg = schema[name] as AnyArgument;
+    if (!arg.optional && values[name] === undefined) (forgotten ??= []).push(name);
+  }
+  return forgotten === null
+    ? null
+    : new InvalidSignature(`forgot ${forgotten.join(", ")} for ${cmd.name}`);
+}
+
+/**
+ * Encodes `values` through `schema` into `box` (the out parameter, returned). Optional values that are
+ * `undefined` are omitted. `allBig` applies the big-value split to every argument.
+ * Throws {@link InvalidSignature} for a missing required value, {@link ArgumentError} for a value its
+ * type cannot encode.
+ */
+export function objectsToBox(
+  schema: Schema,
+  values: Readonly<Record<string, unknown>>,
+  box: AmpBox,
+  allBig = false,
+): AmpBox {
+  for (const name in schema) {
+    const arg = schema[name] as AnyArgument;
+    const value = values[name];
+    if (value === undefined) {
+      if (arg.optional) continue;
+      throw new InvalidSignature(`missing required value for ${name}`);
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = arg.encode(value);
+    } catch (err) {
+      if (err instanceof AmpError) throw err;
+      throw new ArgumentError(arg.name, `cannot encode ${name}: ${errorText(err)}`, { cause: err });
+    }
+    if (bytes.length > MAX_VALUE_LENGTH && (allBig || isBig(arg))) {
+      splitBig(name, bytes, box);
+    } else {
+      box.set(name, bytes);
+    }
+  }
+  return box;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function splitBig(name: string, bytes: Uint8Array, box: AmpBox): void {
+  box.set(name, bytes.subarray(0, MAX_VALUE_LENGTH));
+  let n = 2;
+  for (let at = MAX_VALUE_LENGTH; at < bytes.length; at += MAX_VALUE_LENGTH, n++) {
+    box.set(`${name}.${n}`, bytes.subarray(at, Math.min(at + MAX_VALUE_LENGTH, bytes.length)));
+  }
+}
+
+function joinBig(name: string, first: Uint8Array, box: AmpBox): Uint8Array {
+  let next = box.get(`${name}.2`);
+  if (next === undefined) return first;
+  const parts = [first];
+  let total = first.length;
+  for (let n = 3; next !== undefined; n++) {
+    parts.push(next);
+    total += next.length;
+    next = box.get(`${name}.${n}`);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Decodes the entries of `box` named in `schema` into structured values (extra keys ignored; absent
+ * optional values left out). Throws {@link InvalidSignature} for a missing required key,
+ * {@link ArgumentError} for a value its type cannot decode.
+ */
+export function boxToObjects(
+  schema: Schema,
+  box: AmpBox,
+  allBig = false,
+  what = "argument",
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name in schema) {
+    const arg = schema[name] as AnyArgument;
+    let bytes = box.get(name);
+    if (bytes === undefined) {
+      if (arg.optional) continue;
+      throw new InvalidSignature(`missing required ${what} ${name}`);
+    }
+    if (allBig || isBig(arg)) bytes = joinBig(name, bytes, box);
+    try {
+      out[name] = arg.decode(bytes);
+    } catch (err) {
+      if (err instanceof AmpError) throw err;
+      throw new ArgumentError(arg.name, `cannot decode ${what} ${name}: ${errorText(err)}`, {
+        cause: err,
+      });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors: code <-> class
+
+/**
+ * Finds the wire code under which `cmd` declares `error` (an `instanceof` match, errors first then
+ * fatal errors). Returns null for an undeclared error.
+ */
+export function codeForError(
+  cmd: AnyCommand,
+  error: unknown,
+): { code: string; fatal: boolean } | null {
+  for (const code in cmd.errors) {
+    if (error instanceof (cmd.errors[code] as ErrorClass)) return { code, fatal: false };
+  }
+  for (const code in cmd.fatalErrors) {
+    if (error instanceof (cmd.fatalErrors[code] as ErrorClass)) return { code, fatal: true };
+  }
+  return null;
+}
+
+/**
+ * Rebuilds the error a caller sees for an `_error` box: `UNHANDLED` → {@link UnhandledCommand}; a
+ * code the command declares → that class, constructed with the description; anything else →
+ * {@link UnknownRemoteError}.
+ */
+export function errorForCode(cmd: AnyCommand | null, code: string, description: string): Error {
+  if (code === "UNHANDLED") return new UnhandledCommand(code, description);
+  if (cmd !== null) {
+    const cls = cmd.errors[code] ?? cmd.fatalErrors[code];
+    if (cls !== undefined && Object.hasOwn(cmd.errors, code)) return new cls(description);
+    if (cls !== undefined && Object.hasOwn(cmd.fatalErrors, code)) return new cls(description);
+    return new UnknownRemoteError(description);
+  }
+  return new RemoteAmpError(code, description);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responders and the locator
+
+/** What a responder may return: the response, or a Promise/Deferred (any thenable) of it. */
+export type ResponderResult<C extends AnyCommand> = ResponseOf<C> | PromiseLike<ResponseOf<C>>;
+
+/**
+ * A function answering a command. `context` is the protocol instance the call arrived on (typed
+ * loosely here to keep this module free of the protocol).
+ */
+export type ResponderFn<C extends AnyCommand, Ctx = unknown> = (
+  args: ArgumentsOf<C>,
+  context: Ctx,
+) => ResponderResult<C>;
+
+/** A low-level responder: gets the raw box (values valid during the call only), returns a box. */
+export type RawResponderFn<Ctx = unknown> = (
+  box: AmpBox,
+  context: Ctx,
+) => AmpBox | PromiseLike<AmpBox>;
+
+/** A located responder: typed (`command` set) or raw (`command` null). */
+export interface LocatedResponder {
+  readonly command: AnyCommand | null;
+  readonly fn: (args: never, context: never) => unknown;
+}
+
+/**
+ * A table of responders by command name (Twisted's `CommandLocator`), to share between many
+ * protocols: a server factory passes one locator to every connection. Names match exactly
+ * (case-sensitive). Subclass and override {@link CommandLocator.locateResponder} for a fallback.
+ */
+export class CommandLocator<Ctx = unknown> {
+  readonly #responders = new Map<string, LocatedResponder>();
+
+  /** Registers `fn` as the responder of `cmd` (replacing any previous one). Returns `this`. */
+  responder<C extends AnyCommand>(cmd: C, fn: ResponderFn<C, Ctx>): this {
+    this.#responders.set(cmd.name, { command: cmd, fn: fn as LocatedResponder["fn"] });
+    return this;
+  }
+
+  /** Registers a low-level responder for the command `name`, which sees and returns raw boxes. */
+  rawResponder(name: string, fn: RawResponderFn<Ctx>): this {
+    this.#responders.set(name, { command: null, fn: fn as LocatedResponder["fn"] });
+    return this;
+  }
+
+  /** The responder for a command name, or undefined (→ `UNHANDLED`). */
+  locateResponder(name: string): LocatedResponder | undefined {
+    return this.#responders.get(name);
+  }
+
+  /** The names with a registered responder. */
+  commandNames(): string[] {
+    return [...this.#responders.keys()];
+  }
+}
+
+/** Thrown by {@link checkResponse} when a responder returned something that is not a response. */
+export function badLocalReturn(cmd: AnyCommand, value: unknown, cause: unknown): BadLocalReturn {
+  const shown = value === undefined ? "undefined" : value === null ? "null" : typeof value;
+  return new BadLocalReturn(
+    `responder of ${cmd.name} returned ${shown} and it could not be serialized`,
+    { cause },
+  );
+}
