@@ -2,3 +2,4 @@
 export type { Decoder, DecoderFactory, DecoderSink } from "./decoder.js";
 export * from "./length-prefixed.js";
 export * from "./netstring.js";
+export * from "./streams.js";
