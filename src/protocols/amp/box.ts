@@ -1,0 +1,460 @@
+/**
+ * AMP box codec: the sans-I/O {@link BoxDecoder} and the {@link encodeBox} encoder for Twisted's wire
+ * format (twisted.protocols.amp, reference §4.1):
+ *
+ * ```
+ * box  := pair* 0x00 0x00
+ * pair := keylen(uint16 BE, 1..255) key  vallen(uint16 BE, 0..65535) value
+ * ```
+ */
+import type { Decoder, DecoderSink } from "../receivers/decoder.js";
+import { BoxTooLarge, MalformedAmpBox, TooLong } from "./errors.js";
+
+/**
+ * One AMP box. Keys are byte strings decoded as latin1 (one char per byte, U+0000..U+00FF), so any
+ * key round-trips; values are raw bytes.
+ */
+export type AmpBox = Map<string, Uint8Array>;
+
+/** Longest key (Twisted's `MAX_KEY_LENGTH`). */
+export const MAX_KEY_LENGTH = 0xff;
+/** Longest value (Twisted's `MAX_VALUE_LENGTH`). */
+export const MAX_VALUE_LENGTH = 0xffff;
+
+/** Options of {@link BoxDecoder}. */
+export interface BoxDecoderOptions {
+  /**
+   * Largest box accepted, in wire bytes (keys, values, length prefixes and terminator). Checked as soon
+   * as a value length is known, before its bytes are buffered. Twisted has no such limit.
+   * Default 16777216 (16 MiB).
+   */
+  maxBoxBytes?: number;
+  /**
+   * Most key/value pairs in one box (duplicates counted). Bounds the per-pair overhead that tiny
+   * pairs would otherwise cost. Default 4096.
+   */
+  maxKeys?: number;
+}
+
+const DEFAULT_MAX_BOX_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_KEYS = 4096;
+/** Largest pair on the wire: 2 + 255 + 2 + 65535. */
+const MAX_PAIR_BYTES = 4 + MAX_KEY_LENGTH + MAX_VALUE_LENGTH;
+
+const EMPTY = new Uint8Array(0);
+
+// Keys repeat from box to box (`_ask`, `_command`, argument names): a small direct-mapped cache of
+// key strings avoids building a new string per key, which dominates the cost of a small box.
+const KEY_CACHE_SIZE = 512;
+const KEY_CACHE_MAX_LEN = 32;
+
+function latin1(buf: Uint8Array, start: number, len: number): string {
+  if (len <= 16) {
+    let s = "";
+    for (let i = start, end = start + len; i < end; i++) s += String.fromCharCode(buf[i]!);
+    return s;
+  }
+  return String.fromCharCode.apply(null, buf.subarray(start, start + len) as unknown as number[]);
+}
+
+/**
+ * Incremental decoder of a stream of AMP boxes. Feed it chunks of any size; each complete box goes to
+ * `sink.onFrame` in order, and malformed input ends in exactly one typed error on `sink.onError`, after
+ * which the decoder is `failed` and ignores further input:
+ * - a key length prefix above 255 (any non-zero first byte): {@link TooLong} (`isKey`, not `isLocal`,
+ *   `value` and `keyName` null), as Twisted reports it;
+ * - a box over `maxBoxBytes` or `maxKeys`: {@link BoxTooLarge};
+ * - `end()` inside a box: {@link MalformedAmpBox}.
+ *
+ * Keys may come in any order; for a duplicate key the last value wins. The empty box (`00 00`) is
+ * delivered as an empty Map (the AMP layer rejects it with `NoEmptyBoxes`).
+ *
+ * **Values are views.** A value that lies inside the chunk being fed is a zero-copy `Uint8Array` view
+ * into that chunk, valid while `onFrame` runs (until `feed` returns): copy it with `.slice()` to keep
+ * it, or if the chunk's memory will be reused. Values of a box that straddles chunks are copied,
+ * so the decoder never keeps a reference to a chunk after `feed` returns.
+ */
+export class BoxDecoder implements Decoder {
+  private readonly sink: DecoderSink<AmpBox>;
+  private readonly maxBoxBytes: number;
+  private readonly maxKeys: number;
+  private _failed = false;
+  /** Box being assembled across chunks (its values are copies), or null. */
+  private pending: AmpBox | null = null;
+  private pendingBytes = 0;
+  private pendingKeys = 0;
+  /** Bytes of an incomplete pair (or terminator) carried over from the previous chunk. */
+  private partial: Uint8Array = EMPTY;
+  private partialLen = 0;
+  private readonly keyCache: (string | undefined)[] = new Array(KEY_CACHE_SIZE);
+
+  constructor(sink: DecoderSink<AmpBox>, opts: BoxDecoderOptions = {}) {
+    this.sink = sink;
+    this.maxBoxBytes = opts.maxBoxBytes ?? DEFAULT_MAX_BOX_BYTES;
+    this.maxKeys = opts.maxKeys ?? DEFAULT_MAX_KEYS;
+  }
+
+  get failed(): boolean {
+    return this._failed;
+  }
+
+  /** Bytes received that are not yet part of a delivered box. */
+  get bufferedBytes(): number {
+    return this.pendingBytes + this.partialLen;
+  }
+
+  feed(chunk: Uint8Array): void {
+    if (this._failed || chunk.length === 0) return;
+    let pos = 0;
+    if (this.partialLen > 0) {
+      pos = this.completePartial(chunk);
+      if (pos < 0) return;
+    }
+    this.parse(chunk, pos);
+  }
+
+  end(): void {
+    if (this._failed) return;
+    if (this.pending !== null || this.partialLen > 0) {
+      const held = this.bufferedBytes;
+      this.pending = null;
+      this.partial = EMPTY;
+      this.partialLen = 0;
+      this.pendingBytes = 0;
+      this.fail(new MalformedAmpBox(`Input ended inside an AMP box (${held} bytes held).`));
+    }
+  }
+
+  private fail(error: Error): void {
+    this._failed = true;
+    this.pending = null;
+    this.partial = EMPTY;
+    this.partialLen = 0;
+    this.pendingBytes = 0;
+    this.sink.onError(error);
+  }
+
+  private key(buf: Uint8Array, start: number, len: number): string {
+    if (len > KEY_CACHE_MAX_LEN) return latin1(buf, start, len);
+    const last = buf[start + len - 1]!;
+    const slot =
+      (len * 31 + buf[start]! * 7 + last * 13 + buf[start + (len >> 1)]!) & (KEY_CACHE_SIZE - 1);
+    const cached = this.keyCache[slot];
+    if (cached !== undefined && cached.length === len) {
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (cached.charCodeAt(i) !== buf[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return cached;
+    }
+    const s = latin1(buf, start, len);
+    this.keyCache[slot] = s;
+    return s;
+  }
+
+  /**
+   * Adds bytes from `chunk` to the carried-over partial pair until it is complete, then handles it.
+   * Returns the position in `chunk` after the bytes used, or -1 when the chunk was used up (or the
+   * decoder failed).
+   */
+  private completePartial(chunk: Uint8Array): number {
+    let pos = 0;
+    const n = chunk.length;
+    for (;;) {
+      const have = this.partialLen;
+      const p = this.partial;
+      let need: number;
+      if (have < 2) need = 2;
+      else {
+        if (p[0] !== 0) {
+          this.fail(new TooLong(true, false, null, null, (p[0]! << 8) | p[1]!));
+          return -1;
+        }
+        const klen = p[1]!;
+        if (klen === 0) need = 2;
+        else if (have < 4 + klen) need = 4 + klen;
+        else {
+          const vlen = (p[2 + klen]! << 8) | p[3 + klen]!;
+          need = 4 + klen + vlen;
+          if (have === 4 + klen && !this.checkPair(klen, vlen)) return -1;
+        }
+      }
+      if (have >= need) break;
+      const take = Math.min(need - have, n - pos);
+      if (take === 0) return -1;
+      this.ensurePartial(need);
+      this.partial.set(chunk.subarray(pos, pos + take), have);
+      this.partialLen = have + take;
+      pos += take;
+    }
+    // The partial buffer now holds exactly one complete pair or a terminator.
+    const p = this.partial;
+    const klen = p[1]!;
+    this.partialLen = 0;
+    if (klen === 0) {
+      const box = this.pending ?? new Map();
+      this.pending = null;
+      this.pendingBytes = 0;
+      this.pendingKeys = 0;
+      this.sink.onFrame(box);
+      if (this._failed) return -1;
+    } else {
+      const vlen = (p[2 + klen]! << 8) | p[3 + klen]!;
+      const key = this.key(p, 2, klen);
+      // A copy: the partial buffer is reused for the next straddling pair.
+      const value = p.slice(4 + klen, 4 + klen + vlen);
+      if (this.pending === null) this.pending = new Map();
+      this.pending.set(key, value);
+      this.pendingBytes += 4 + klen + vlen;
+      this.pendingKeys++;
+    }
+    if (this.partial.length > 4096) this.partial = EMPTY;
+    return pos;
+  }
+
+  private ensurePartial(need: number): void {
+    if (this.partial.length >= need) return;
+    const size = need <= 256 ? 256 : need <= 4096 ? 4096 : MAX_PAIR_BYTES;
+    const next = new Uint8Array(size);
+    next.set(this.partial.subarray(0, this.partialLen));
+    this.partial = next;
+  }
+
+  /** Checks the limits for one more pair on the pending box; fails and returns false when exceeded. */
+  private checkPair(klen: number, vlen: number): boolean {
+    if (this.pendingKeys + 1 > this.maxKeys) {
+      this.fail(new BoxTooLarge("maxKeys", this.maxKeys));
+      return false;
+    }
+    if (this.pendingBytes + 6 + klen + vlen > this.maxBoxBytes) {
+      this.fail(new BoxTooLarge("maxBoxBytes", this.maxBoxBytes));
+      return false;
+    }
+    return true;
+  }
+
+  private parse(chunk: Uint8Array, start: number): void {
+    const n = chunk.length;
+    const ab = chunk.buffer;
+    const base = chunk.byteOffset;
+    const maxKeys = this.maxKeys;
+    const maxBoxBytes = this.maxBoxBytes;
+    let pos = start;
+    let box = this.pending;
+    let boxBytes = this.pendingBytes;
+    let keys = this.pendingKeys;
+    // Position of the first pair of `box` taken from this chunk (its values are views into it).
+    const firstViewPos = pos;
+    while (pos + 2 <= n) {
+      const k0 = chunk[pos]!;
+      const klen = chunk[pos + 1]!;
+      if (k0 !== 0) {
+        this.fail(new TooLong(true, false, null, null, (k0 << 8) | klen));
+        return;
+      }
+      if (klen === 0) {
+        pos += 2;
+        const done = box ?? new Map<string, Uint8Array>();
+        box = null;
+        boxBytes = 0;
+        keys = 0;
+        this.pending = null;
+        this.pendingBytes = 0;
+        this.pendingKeys = 0;
+        this.sink.onFrame(done);
+        if (this._failed) return;
+        continue;
+      }
+      const vpos = pos + 2 + klen;
+      if (vpos + 2 > n) break;
+      const vlen = (chunk[vpos]! << 8) | chunk[vpos + 1]!;
+      if (++keys > maxKeys) {
+        this.fail(new BoxTooLarge("maxKeys", maxKeys));
+        return;
+      }
+      boxBytes += 4 + klen + vlen;
+      if (boxBytes + 2 > maxBoxBytes) {
+        this.fail(new BoxTooLarge("maxBoxBytes", maxBoxBytes));
+        return;
+      }
+      const end = vpos + 2 + vlen;
+      if (end > n) {
+        keys--;
+        boxBytes -= 4 + klen + vlen;
+        break;
+      }
+      if (box === null) box = new Map();
+      box.set(this.key(chunk, pos + 2, klen), new Uint8Array(ab, base + vpos + 2, vlen));
+      pos = end;
+    }
+    // Whatever is left is an incomplete pair or terminator: carry it over, and detach the pending
+    // box's values from this chunk.
+    if (box !== null) {
+      if (pos > firstViewPos) {
+        for (const [k, v] of box) {
+          if (v.buffer === ab) box.set(k, v.slice());
+        }
+      }
+      this.pending = box;
+      this.pendingBytes = boxBytes;
+      this.pendingKeys = keys;
+    }
+    const rest = n - pos;
+    if (rest > 0) {
+      this.ensurePartial(rest);
+      this.partial.set(chunk.subarray(pos), 0);
+      this.partialLen = rest;
+    }
+  }
+}
+
+/**
+ * Decodes a byte string holding zero or more complete boxes (e.g. an AmpList value). Throws the
+ * decoder's typed error, or {@link MalformedAmpBox} when the bytes end inside a box. Values are views
+ * into `bytes`.
+ */
+export function decodeBoxes(bytes: Uint8Array, opts?: BoxDecoderOptions): AmpBox[] {
+  const boxes: AmpBox[] = [];
+  const state: { error: Error | null } = { error: null };
+  const decoder = new BoxDecoder(
+    {
+      onFrame: (box) => boxes.push(box),
+      onError: (e) => {
+        state.error = e;
+      },
+    },
+    opts,
+  );
+  decoder.feed(bytes);
+  decoder.end();
+  if (state.error !== null) throw state.error;
+  return boxes;
+}
+
+type Entry = readonly [string, Uint8Array];
+
+function checkedEntries(box: AmpBox | Iterable<Entry>): Entry[] {
+  let entries: Entry[];
+  if (box instanceof Map) entries = Array.from(box);
+  else {
+    // Duplicate keys: last wins, as in a Python dict.
+    const m = new Map<string, Uint8Array>();
+    for (const [k, v] of box) m.set(k, v);
+    entries = Array.from(m);
+  }
+  return entries;
+}
+
+/** Wire size of the entries (pairs + terminator); validates every key and value first. */
+function sizeOf(entries: readonly Entry[]): number {
+  let total = 2;
+  for (const [k, v] of entries) {
+    if (typeof k !== "string" || k.length === 0) {
+      throw new MalformedAmpBox("AMP box keys must be non-empty strings.");
+    }
+    if (k.length > MAX_KEY_LENGTH) {
+      throw new TooLong(true, true, latin1Bytes(k), null);
+    }
+    for (let i = 0; i < k.length; i++) {
+      if (k.charCodeAt(i) > 0xff) {
+        throw new MalformedAmpBox(
+          `AMP box key ${JSON.stringify(k)} is not a byte string (character above U+00FF).`,
+        );
+      }
+    }
+    if (!(v instanceof Uint8Array)) {
+      throw new MalformedAmpBox(`AMP box value for key ${JSON.stringify(k)} is not a Uint8Array.`);
+    }
+    if (v.length > MAX_VALUE_LENGTH) throw new TooLong(false, true, v, k);
+    total += 4 + k.length + v.length;
+  }
+  return total;
+}
+
+function latin1Bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+function sortEntries(entries: Entry[]): void {
+  // Latin1 keys: UTF-16 code unit order is byte order. Insertion sort beats Array#sort for the few
+  // keys a box usually has.
+  const n = entries.length;
+  if (n > 16) {
+    entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const e = entries[i]!;
+    const k = e[0];
+    let j = i - 1;
+    while (j >= 0 && entries[j]![0] > k) {
+      entries[j + 1] = entries[j]!;
+      j--;
+    }
+    entries[j + 1] = e;
+  }
+}
+
+function writeEntries(out: Uint8Array, at: number, entries: readonly Entry[]): number {
+  let pos = at;
+  for (const [k, v] of entries) {
+    const klen = k.length;
+    out[pos] = 0;
+    out[pos + 1] = klen;
+    pos += 2;
+    for (let i = 0; i < klen; i++) out[pos + i] = k.charCodeAt(i);
+    pos += klen;
+    const vlen = v.length;
+    out[pos] = vlen >>> 8;
+    out[pos + 1] = vlen & 0xff;
+    pos += 2;
+    if (vlen < 32) {
+      for (let i = 0; i < vlen; i++) out[pos + i] = v[i]!;
+    } else out.set(v, pos);
+    pos += vlen;
+  }
+  out[pos] = 0;
+  out[pos + 1] = 0;
+  return pos + 2;
+}
+
+/**
+ * Encodes one box: keys sorted bytewise (as Twisted's serializer does), each pair as
+ * `uint16 klen, key, uint16 vlen, value`, then `00 00`. Every key and value is checked before anything
+ * is produced: a key over 255 bytes throws {@link TooLong} (`isKey`, `isLocal`, `value` = the key's
+ * bytes), a value over 65535 bytes throws {@link TooLong} (`isLocal`, `keyName` = the key), an empty
+ * or non-latin1 key or a non-Uint8Array value throws {@link MalformedAmpBox}. From an iterable of
+ * pairs, a duplicate key's last value wins. Returns one freshly allocated buffer.
+ */
+export function encodeBox(box: AmpBox | Iterable<Entry>): Uint8Array {
+  const entries = checkedEntries(box);
+  const total = sizeOf(entries);
+  sortEntries(entries);
+  const out = new Uint8Array(total);
+  writeEntries(out, 0, entries);
+  return out;
+}
+
+/**
+ * Encodes several boxes into one buffer (e.g. the replies to one read, sent in one write). All boxes
+ * are validated first, as {@link encodeBox} does, so nothing is produced when one is invalid.
+ */
+export function encodeBoxes(boxes: Iterable<AmpBox | Iterable<Entry>>): Uint8Array {
+  const all: Entry[][] = [];
+  let total = 0;
+  for (const box of boxes) {
+    const entries = checkedEntries(box);
+    total += sizeOf(entries);
+    sortEntries(entries);
+    all.push(entries);
+  }
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (const entries of all) pos = writeEntries(out, pos, entries);
+  return out;
+}
