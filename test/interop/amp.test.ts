@@ -1,0 +1,183 @@
+/**
+ * AMP interop with the real Twisted (22.4, /usr/bin/python3): a Twisted client calls weft's server,
+ * and weft's client calls a Twisted server, both checking every answer. If Twisted is missing these
+ * tests FAIL (never skip).
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  calculatorLocator,
+  Divide,
+  Echo,
+  Sum,
+  Transform,
+  UnknownTransform,
+  ZeroDivisionError,
+} from "../../examples/amp-commands.js";
+import { gatherResults } from "../../src/core/deferred.js";
+import { clientFromString, connectProtocol } from "../../src/core/endpoints.js";
+import { createReactor } from "../../src/core/reactor.js";
+import { defineCommand } from "../../src/protocols/amp/command.js";
+import { UnhandledCommand } from "../../src/protocols/amp/errors.js";
+import { AMP, AMPFactory } from "../../src/protocols/amp/protocol.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const PYTHON = "/usr/bin/python3";
+
+function requireTwisted(): void {
+  const probe = spawnSync(PYTHON, ["-c", "import twisted; print(twisted.__version__)"], {
+    encoding: "utf8",
+  });
+  if (probe.status !== 0) {
+    throw new Error(
+      `AMP interop needs Twisted in ${PYTHON} (apt install python3-twisted): ${probe.error?.message ?? probe.stderr}`,
+    );
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, out }));
+  });
+}
+
+/** Starts test/interop/amp_server.py; resolves with its port once it prints `listening PORT`. */
+function startTwistedServer(): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, [join(here, "amp_server.py")], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.stderr?.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`amp_server.py exited (${code}): ${out}`)));
+  });
+}
+
+describe("AMP interop with Twisted", () => {
+  beforeAll(() => requireTwisted());
+
+  it("a Twisted AMP client gets every answer right from weft's server", async () => {
+    const reactor = createReactor();
+    const port = await reactor.listenTCP(0, new AMPFactory(calculatorLocator()), {
+      interface: "127.0.0.1",
+    });
+    try {
+      const { code, out } = await run(PYTHON, [
+        join(here, "amp_client.py"),
+        "127.0.0.1",
+        String(port.getHost().port),
+      ]);
+      expect(out).toMatch(/^OK \d+/m);
+      expect(out).not.toContain("FAIL");
+      expect(code).toBe(0);
+    } finally {
+      await port.stopListening({ closeConnections: true });
+    }
+  }, 30_000);
+
+  describe("weft's client against a Twisted AMP server", () => {
+    let server: { child: ChildProcess; port: number };
+    let amp: AMP;
+
+    beforeAll(async () => {
+      server = await startTwistedServer();
+      const reactor = createReactor();
+      amp = await connectProtocol(
+        clientFromString(reactor, `tcp:127.0.0.1:${server.port}`),
+        new AMP(),
+      );
+    }, 20_000);
+
+    afterAll(async () => {
+      amp?.transport.loseConnection();
+      if (server !== undefined) {
+        server.child.removeAllListeners("exit");
+        const gone = new Promise((r) => server.child.once("exit", r));
+        server.child.stdin?.end();
+        server.child.kill();
+        await gone;
+      }
+    });
+
+    it("Sum, with numbers and bigints", async () => {
+      expect(await amp.callRemote(Sum, { a: 13, b: 81 })).toEqual({ total: 94 });
+      const big = 2n ** 70n + 12345n;
+      expect(await amp.callRemote(Sum, { a: big, b: -(2n ** 65n) })).toEqual({
+        total: big - 2n ** 65n,
+      });
+    });
+
+    it("Divide, and its declared ZERO_DIVISION error", async () => {
+      expect(await amp.callRemote(Divide, { numerator: 1, denominator: 3 })).toEqual({
+        result: 1 / 3,
+      });
+      expect(await amp.callRemote(Divide, { numerator: -7, denominator: 2 })).toEqual({
+        result: -3.5,
+      });
+      const err = await amp.callRemote(Divide, { numerator: 1, denominator: 0 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ZeroDivisionError);
+      expect((err as Error).message).toBe("division by zero");
+    });
+
+    it("Echo: non-ASCII text and a 60,000-byte value", async () => {
+      for (const text of ["hello", "", "☃ héllo 日本 😀"]) {
+        expect(await amp.callRemote(Echo, { text })).toEqual({ text });
+      }
+      const long = `${"x".repeat(59990)}☃☃☃y`;
+      expect(Buffer.byteLength(long)).toBe(60000);
+      expect(await amp.callRemote(Echo, { text: long })).toEqual({ text: long });
+    });
+
+    it("Transform, and its declared UNKNOWN_TRANSFORM error", async () => {
+      expect(
+        await amp.callRemote(Transform, { name: "cummingsify", text: "Hello World ÉTÉ" }),
+      ).toEqual({ text: "hello world été" });
+      expect(await amp.callRemote(Transform, { name: "reverse", text: "ab☃😀c" })).toEqual({
+        text: "c😀☃ba",
+      });
+      const err = await amp.callRemote(Transform, { name: "nope", text: "x" }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(UnknownTransform);
+      expect((err as Error).message).toBe("no such transform: nope");
+    });
+
+    it("an unknown command gives UnhandledCommand and the connection stays usable", async () => {
+      const Nope = defineCommand({ name: "Nope" });
+      const err = await amp.callRemote(Nope, {}).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(UnhandledCommand);
+      expect((err as UnhandledCommand).description).toBe("Unhandled Command: b'Nope'");
+      expect(await amp.callRemote(Sum, { a: 1, b: 2 })).toEqual({ total: 3 });
+    });
+
+    it("1,000 pipelined calls all get their own answer", async () => {
+      const calls = Array.from({ length: 1000 }, (_, i) => amp.callRemote(Sum, { a: i, b: i * 3 }));
+      const results = await gatherResults(calls);
+      expect(results.map((r) => r.total)).toEqual(Array.from({ length: 1000 }, (_, i) => i * 4));
+    });
+  });
+});
