@@ -1,1 +1,351 @@
-export {};
+/**
+ * The stream transport over a `node:net` Socket (TCP, Unix sockets, and TLS: a `tls.TLSSocket` is a
+ * `net.Socket`). It drives one {@link Protocol}: `makeConnection` once, `dataReceived` per chunk read,
+ * exactly one `connectionLost` at the end.
+ */
+import type { Socket } from "node:net";
+import { ConnectionDone, ConnectionLost, WeftError } from "./errors.js";
+import type { Address, Producer, Transport } from "./interfaces.js";
+import type { Protocol } from "./protocol.js";
+
+/** Receives errors that weft catches but cannot hand to anyone (e.g. thrown from `dataReceived`). */
+export type ErrorLogger = (message: string, error: unknown) => void;
+
+/** The default {@link ErrorLogger}: `console.error`. */
+export const consoleErrorLogger: ErrorLogger = (message, error) => {
+  console.error(message, error);
+};
+
+/** `registerProducer` was called while another producer is registered (Twisted's RuntimeError). */
+export class ProducerAlreadyRegisteredError extends WeftError {
+  constructor(message = "Cannot register producer: another producer is already registered.") {
+    super("ERR_PRODUCER_ALREADY_REGISTERED", message);
+  }
+}
+
+/** Options of a {@link SocketTransport}. */
+export interface SocketTransportOptions {
+  /** Where errors thrown by the protocol go. Default {@link consoleErrorLogger}. */
+  logger?: ErrorLogger;
+  /** The peer's address; computed from the socket when omitted (TCP/TCP6). */
+  peer?: Address;
+  /** This end's address; computed from the socket on first use when omitted (TCP/TCP6). */
+  host?: Address;
+  /** Called once after `protocol.connectionLost(reason)` (used by ports and connectors). */
+  onLost?: (reason: Error, transport: SocketTransport) => void;
+}
+
+/** The Address of a TCP socket end (`TCP` or `TCP6` by address family). */
+export function tcpAddress(
+  address: string | undefined,
+  family: string | undefined,
+  port: number | undefined,
+): Address {
+  return {
+    type: family === "IPv6" || family === "6" || (address?.includes(":") ?? false) ? "TCP6" : "TCP",
+    host: address ?? "",
+    port: port ?? 0,
+  };
+}
+
+/** The Address of a Unix socket end. */
+export function unixAddress(path: string): Address {
+  return { type: "UNIX", host: "", port: 0, path };
+}
+
+/**
+ * A {@link Transport} over a connected `net.Socket` (TCP, Unix, TLS).
+ *
+ * Writes made while one incoming chunk is being handled leave in a single socket write (writev), so
+ * replies to pipelined requests cost one syscall per read; a write made anywhere else goes out
+ * directly. A streaming producer registered here is paused when the socket buffer passes its
+ * high-water mark and resumed on `drain`; a pull producer gets `resumeProducing()` whenever the
+ * buffer empties.
+ *
+ * Construct it with an already connected socket, then call {@link SocketTransport.start}.
+ */
+export class SocketTransport implements Transport {
+  readonly socket: Socket;
+  readonly protocol: Protocol;
+  /** True from the moment `loseConnection`/`abortConnection` was called or the peer ended. */
+  disconnecting = false;
+  /** True once the connection is gone (`connectionLost` delivered). */
+  disconnected = false;
+
+  private readonly logger: ErrorLogger;
+  private readonly peer: Address | undefined;
+  private host: Address | undefined;
+  private readonly onLost: ((reason: Error, transport: SocketTransport) => void) | undefined;
+
+  private producer: Producer | null = null;
+  private streaming = false;
+  private producerPaused = false;
+
+  /** Inside `dataReceived`: writes are held and leave together when it returns. */
+  private receiving = false;
+  /** The first write held during `dataReceived` (sent directly if it stays the only one). */
+  private held: Uint8Array | string | null = null;
+  /** A second write arrived during `dataReceived`: the socket is corked until it returns. */
+  private corked = false;
+  /** `loseConnection` was called during `dataReceived`: end once the held writes are out. */
+  private endAfterReceive = false;
+  private aborted = false;
+  private reason: Error | null = null;
+  private socketError: Error | null = null;
+
+  constructor(socket: Socket, protocol: Protocol, options: SocketTransportOptions = {}) {
+    this.socket = socket;
+    this.protocol = protocol;
+    this.logger = options.logger ?? consoleErrorLogger;
+    this.peer = options.peer;
+    this.host = options.host;
+    this.onLost = options.onLost;
+  }
+
+  /** Wires the socket's events and calls `protocol.makeConnection(this)`. */
+  start(): void {
+    const socket = this.socket;
+    socket.on("data", this.onData);
+    socket.on("end", this.onEnd);
+    socket.on("error", this.onError);
+    socket.on("close", this.onClose);
+    socket.on("drain", this.onDrain);
+    try {
+      this.protocol.makeConnection(this);
+    } catch (err) {
+      this.failWith("Unhandled error in connectionMade; aborting the connection:", err);
+    }
+  }
+
+  // Bound once per connection so the per-chunk path allocates nothing.
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.disconnecting) return; // loseConnection stops reading: the rest is discarded.
+    this.receiving = true;
+    try {
+      this.protocol.dataReceived(chunk);
+    } catch (err) {
+      this.receiving = false;
+      this.held = null;
+      this.failWith("Unhandled error in dataReceived; aborting the connection:", err);
+      return;
+    }
+    this.receiving = false;
+    if (this.held !== null) {
+      const data = this.held;
+      this.held = null;
+      if (!this.socket.write(data)) this.bufferFull();
+    } else if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+      if (this.socket.writableNeedDrain) this.bufferFull();
+    }
+    if (this.endAfterReceive) {
+      this.endAfterReceive = false;
+      this.socket.end();
+    }
+  };
+
+  private readonly onEnd = (): void => {
+    // allowHalfOpen is false: Node ends our side too once pending writes are flushed.
+    this.disconnecting = true;
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.socketError ??= err;
+  };
+
+  private readonly onClose = (): void => {
+    if (this.disconnected) return;
+    this.disconnected = true;
+    this.disconnecting = true;
+    let reason = this.reason;
+    if (reason === null) {
+      const err = this.socketError;
+      reason =
+        err !== null
+          ? new ConnectionLost(`Connection to the other side was lost: ${err.message}`, {
+              cause: err,
+            })
+          : new ConnectionDone();
+    }
+    const producer = this.producer;
+    if (producer !== null) {
+      this.producer = null;
+      try {
+        producer.stopProducing();
+      } catch (err) {
+        this.logger("Unhandled error in producer.stopProducing:", err);
+      }
+    }
+    try {
+      this.protocol.connectionLost(reason);
+    } catch (err) {
+      this.logger("Unhandled error in connectionLost:", err);
+    }
+    this.onLost?.(reason, this);
+  };
+
+  private readonly onDrain = (): void => {
+    const producer = this.producer;
+    if (producer === null) return;
+    if (this.streaming) {
+      if (this.producerPaused) {
+        this.producerPaused = false;
+        producer.resumeProducing();
+      }
+    } else {
+      producer.resumeProducing();
+    }
+  };
+
+  /** A write went past the high-water mark: pause a streaming producer until `drain`. */
+  private bufferFull(): void {
+    if (this.producer !== null && this.streaming && !this.producerPaused) {
+      this.producerPaused = true;
+      this.producer.pauseProducing();
+    }
+  }
+
+  private readonly onPullWritten = (): void => {
+    // A pull producer is asked for more once everything written so far has left.
+    if (
+      this.producer !== null &&
+      !this.streaming &&
+      !this.disconnected &&
+      this.socket.writableLength === 0
+    ) {
+      this.producer.resumeProducing();
+    }
+  };
+
+  private failWith(message: string, err: unknown): void {
+    this.logger(message, err);
+    this.reason ??= new ConnectionLost(
+      `Connection aborted after an unhandled error: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+    this.abortConnection();
+  }
+
+  /** True when writes can no longer reach the peer. */
+  private get writeClosed(): boolean {
+    return this.aborted || this.socket.writableEnded || this.socket.destroyed;
+  }
+
+  /** Sends bytes (a string is UTF-8 encoded). A no-op once the connection is gone. */
+  write(data: Uint8Array | string): void {
+    if (data.length === 0 || this.writeClosed) return;
+    if (this.receiving) {
+      if (this.held === null && !this.corked) {
+        this.held = data;
+        return;
+      }
+      if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+        const first = this.held;
+        this.held = null;
+        if (first !== null) this.socket.write(first);
+      }
+      this.socket.write(data);
+      return;
+    }
+    if (this.producer !== null && !this.streaming) {
+      this.socket.write(data, this.onPullWritten);
+      return;
+    }
+    if (!this.socket.write(data)) this.bufferFull();
+  }
+
+  /** Writes each item in order (as one socket write when called inside `dataReceived`). */
+  writeSequence(data: Iterable<Uint8Array | string>): void {
+    for (const item of data) this.write(item);
+  }
+
+  /**
+   * Closes the connection once everything written has been sent. Idempotent; incoming data is
+   * no longer delivered from this moment on.
+   */
+  loseConnection(): void {
+    if (this.disconnecting) return;
+    this.disconnecting = true;
+    // Keep reading (and discarding) so the peer's FIN is seen and the socket closes cleanly.
+    if (this.socket.isPaused()) this.socket.resume();
+    if (this.receiving) this.endAfterReceive = true;
+    else this.socket.end();
+  }
+
+  /** Closes the connection at once; buffered writes are dropped. */
+  abortConnection(): void {
+    if (this.aborted || this.disconnected) return;
+    this.aborted = true;
+    this.disconnecting = true;
+    this.held = null;
+    this.reason ??= new ConnectionLost("Connection was aborted locally.");
+    this.socket.destroy();
+  }
+
+  getPeer(): Address {
+    if (this.peer !== undefined) return this.peer;
+    return tcpAddress(this.socket.remoteAddress, this.socket.remoteFamily, this.socket.remotePort);
+  }
+
+  getHost(): Address {
+    if (this.host === undefined) {
+      this.host = tcpAddress(
+        this.socket.localAddress,
+        this.socket.localFamily,
+        this.socket.localPort,
+      );
+    }
+    return this.host;
+  }
+
+  /** Bytes written but not yet handed to the kernel. */
+  get bufferSize(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Stops reading from the peer (this transport as a producer of incoming data). */
+  pauseProducing(): void {
+    if (!this.disconnecting) this.socket.pause();
+  }
+
+  /** Resumes reading from the peer. */
+  resumeProducing(): void {
+    if (!this.disconnecting) this.socket.resume();
+  }
+
+  /** Stops reading for good: closes the connection (Twisted's `stopProducing`). */
+  stopProducing(): void {
+    this.loseConnection();
+  }
+
+  /**
+   * Registers the producer of this connection's outgoing data. `streaming` (push) producers are
+   * paused and resumed by the buffer level; pull producers get `resumeProducing()` now and whenever
+   * the buffer empties. Throws {@link ProducerAlreadyRegisteredError} if one is registered; on a
+   * closed connection the producer is stopped at once.
+   */
+  registerProducer(producer: Producer, streaming: boolean): void {
+    if (this.producer !== null) throw new ProducerAlreadyRegisteredError();
+    if (this.disconnected) {
+      producer.stopProducing();
+      return;
+    }
+    this.producer = producer;
+    this.streaming = streaming;
+    this.producerPaused = false;
+    if (!streaming) {
+      producer.resumeProducing();
+    } else if (this.socket.writableNeedDrain) {
+      this.producerPaused = true;
+      producer.pauseProducing();
+    }
+  }
+
+  unregisterProducer(): void {
+    this.producer = null;
+    this.producerPaused = false;
+  }
+}

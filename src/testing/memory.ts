@@ -1,1 +1,519 @@
-export {};
+/**
+ * In-memory transports and reactor for testing protocols without sockets (Twisted's
+ * `twisted.internet.testing.StringTransport`, `StringTransportWithDisconnection`, `MemoryReactor`
+ * and `twisted.test.iosim.connectedServerAndClient`).
+ */
+import { Clock } from "../core/clock.js";
+import { ConnectionDone, ConnectionLost, WeftError } from "../core/errors.js";
+import type { ClientFactory, Factory } from "../core/factory.js";
+import type {
+  Address,
+  Connector,
+  DelayedCall,
+  Producer,
+  ReactorTime,
+  Transport,
+} from "../core/interfaces.js";
+import type { Protocol } from "../core/protocol.js";
+import type {
+  ConnectOptions,
+  ConnectTCPOptions,
+  ConnectTLSOptions,
+  ListeningPort,
+  ListenOptions,
+  ListenTCPOptions,
+  ListenTLSOptions,
+} from "../core/reactor.js";
+import { ProducerAlreadyRegisteredError } from "../core/transport.js";
+
+/** A memory transport was used in a way a real one would not allow (Twisted's RuntimeError). */
+export class TransportStateError extends WeftError {
+  constructor(message: string) {
+    super("ERR_TRANSPORT_STATE", message);
+  }
+}
+
+const encoder = new TextEncoder();
+
+function toBytes(data: Uint8Array | string): Uint8Array {
+  return typeof data === "string" ? encoder.encode(data) : data;
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Options of {@link MemoryTransport}. */
+export interface MemoryTransportOptions {
+  /** Default `{ type: "TCP", host: "10.0.0.1", port: 12345 }`. */
+  hostAddress?: Address;
+  /** Default `{ type: "TCP", host: "192.168.1.1", port: 54321 }`. */
+  peerAddress?: Address;
+  /** Allow pause/resume after `loseConnection` (default false: that throws TransportStateError). */
+  lenient?: boolean;
+}
+
+/**
+ * A transport that records what is written and does nothing else (Twisted's `StringTransport`).
+ * `loseConnection()` only sets `disconnecting`: no `connectionLost` is delivered.
+ */
+export class MemoryTransport implements Transport {
+  disconnecting = false;
+  /** Set by `abortConnection()`. */
+  disconnected = false;
+  /** The registered producer, if any. */
+  producer: Producer | null = null;
+  /** The `streaming` flag of the registered producer (null when none). */
+  streaming: boolean | null = null;
+  /** This transport as a producer of incoming data: `pauseProducing`/`resumeProducing`/`stopProducing`. */
+  producerState: "producing" | "paused" | "stopped" = "producing";
+  hostAddress: Address;
+  peerAddress: Address;
+  private readonly lenient: boolean;
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+
+  constructor(options: MemoryTransportOptions = {}) {
+    this.hostAddress = options.hostAddress ?? { type: "TCP", host: "10.0.0.1", port: 12345 };
+    this.peerAddress = options.peerAddress ?? { type: "TCP", host: "192.168.1.1", port: 54321 };
+    this.lenient = options.lenient ?? false;
+  }
+
+  /** Everything written since the last `clear()`. */
+  value(): Uint8Array {
+    if (this.chunks.length > 1) {
+      const all = concat(this.chunks, this.size);
+      this.chunks = [all];
+    }
+    return this.chunks[0] ?? new Uint8Array(0);
+  }
+
+  /** `value()` decoded as UTF-8. */
+  text(): string {
+    return new TextDecoder().decode(this.value());
+  }
+
+  /** Forgets what was written so far. */
+  clear(): void {
+    this.chunks = [];
+    this.size = 0;
+  }
+
+  write(data: Uint8Array | string): void {
+    const bytes = toBytes(data);
+    if (bytes.length === 0) return;
+    this.chunks.push(bytes.slice());
+    this.size += bytes.length;
+  }
+
+  writeSequence(data: Iterable<Uint8Array | string>): void {
+    for (const d of data) this.write(d);
+  }
+
+  loseConnection(): void {
+    this.disconnecting = true;
+  }
+
+  abortConnection(): void {
+    this.disconnected = true;
+    this.loseConnection();
+  }
+
+  getPeer(): Address {
+    return this.peerAddress;
+  }
+
+  getHost(): Address {
+    return this.hostAddress;
+  }
+
+  /** Throws ProducerAlreadyRegisteredError when one is registered already. */
+  registerProducer(producer: Producer, streaming: boolean): void {
+    if (this.producer !== null) throw new ProducerAlreadyRegisteredError();
+    this.producer = producer;
+    this.streaming = streaming;
+  }
+
+  /** Throws TransportStateError when no producer is registered. */
+  unregisterProducer(): void {
+    if (this.producer === null) {
+      throw new TransportStateError("Cannot unregister a producer unless one is registered.");
+    }
+    this.producer = null;
+    this.streaming = null;
+  }
+
+  private checkState(): void {
+    if (this.disconnecting && !this.lenient) {
+      throw new TransportStateError("Cannot resume producing after loseConnection.");
+    }
+    if (this.producerState === "stopped")
+      throw new TransportStateError("Cannot resume a stopped producer.");
+  }
+
+  pauseProducing(): void {
+    this.checkState();
+    this.producerState = "paused";
+  }
+
+  resumeProducing(): void {
+    this.checkState();
+    this.producerState = "producing";
+  }
+
+  stopProducing(): void {
+    this.producerState = "stopped";
+  }
+}
+
+/**
+ * A {@link MemoryTransport} whose `loseConnection()` delivers `connectionLost(ConnectionDone)` to
+ * `protocol` once (Twisted's `StringTransportWithDisconnection`). Set `protocol` (or pass it).
+ */
+export class MemoryTransportWithDisconnection extends MemoryTransport {
+  protocol: Protocol | null;
+  connected = true;
+
+  constructor(protocol: Protocol | null = null, options: MemoryTransportOptions = {}) {
+    super(options);
+    this.protocol = protocol;
+  }
+
+  override loseConnection(): void {
+    super.loseConnection();
+    if (this.connected) {
+      this.connected = false;
+      this.protocol?.connectionLost(new ConnectionDone("Bye."));
+    }
+  }
+}
+
+// ----------------------------------------------------------------------------------------------
+// connectedPair: two protocols joined in memory (Twisted's iosim)
+
+/**
+ * One end of an in-memory connection made by {@link connectedPair}: writes are queued until the
+ * pump moves them to the other protocol.
+ */
+export class PipeTransport implements Transport {
+  disconnecting = false;
+  disconnected = false;
+  /** Set by `abortConnection()`: the peer sees ConnectionLost instead of ConnectionDone. */
+  aborted = false;
+  /** Reading paused by `pauseProducing()`: the pump holds data for this end. */
+  paused = false;
+  producer: Producer | null = null;
+  streaming = false;
+  protocol: Protocol;
+  private readonly host: Address;
+  private readonly peer: Address;
+  /** @internal Bytes written and not yet delivered. */
+  outgoing: Uint8Array[] = [];
+
+  constructor(protocol: Protocol, host: Address, peer: Address) {
+    this.protocol = protocol;
+    this.host = host;
+    this.peer = peer;
+  }
+
+  write(data: Uint8Array | string): void {
+    if (this.disconnected || this.aborted) return;
+    const bytes = toBytes(data);
+    if (bytes.length > 0) this.outgoing.push(bytes.slice());
+  }
+
+  writeSequence(data: Iterable<Uint8Array | string>): void {
+    for (const d of data) this.write(d);
+  }
+
+  loseConnection(): void {
+    this.disconnecting = true;
+  }
+
+  abortConnection(): void {
+    this.disconnecting = true;
+    this.aborted = true;
+    this.outgoing = [];
+  }
+
+  getPeer(): Address {
+    return this.peer;
+  }
+
+  getHost(): Address {
+    return this.host;
+  }
+
+  registerProducer(producer: Producer, streaming: boolean): void {
+    if (this.producer !== null) throw new ProducerAlreadyRegisteredError();
+    if (this.disconnected) {
+      producer.stopProducing();
+      return;
+    }
+    this.producer = producer;
+    this.streaming = streaming;
+    if (!streaming) producer.resumeProducing();
+  }
+
+  unregisterProducer(): void {
+    this.producer = null;
+  }
+
+  pauseProducing(): void {
+    this.paused = true;
+  }
+
+  resumeProducing(): void {
+    this.paused = false;
+  }
+
+  stopProducing(): void {
+    this.loseConnection();
+  }
+
+  /** @internal */
+  takeOutgoing(): Uint8Array | null {
+    const out = this.outgoing;
+    if (out.length === 0) return null;
+    this.outgoing = [];
+    if (out.length === 1) return out[0] as Uint8Array;
+    return concat(
+      out,
+      out.reduce((n, c) => n + c.length, 0),
+    );
+  }
+
+  /** @internal Delivers connectionLost once. */
+  reportLost(reason: Error): void {
+    if (this.disconnected) return;
+    this.disconnected = true;
+    this.disconnecting = true;
+    const producer = this.producer;
+    this.producer = null;
+    producer?.stopProducing();
+    this.protocol.connectionLost(reason);
+  }
+}
+
+/** Moves bytes between the two ends of a {@link connectedPair}. */
+export interface Pump {
+  /** One round: each side's pending bytes are delivered to the other. True if anything moved. */
+  pump(): boolean;
+  /** Pumps until nothing moves (at most `maxTurns`, default 10 000 rounds). */
+  flush(maxTurns?: number): void;
+}
+
+/** The result of {@link connectedPair}. */
+export interface ConnectedPair<S extends Protocol, C extends Protocol> {
+  server: S;
+  client: C;
+  serverTransport: PipeTransport;
+  clientTransport: PipeTransport;
+  pump: Pump;
+}
+
+/**
+ * Joins `server` and `client` through in-memory transports (Twisted's
+ * `connectedServerAndClient`): both are connected at once (server first); nothing moves until
+ * `pump.pump()`/`pump.flush()`. A `loseConnection()` on one side takes effect once its pending
+ * bytes are delivered: both protocols then get `connectionLost(ConnectionDone)` (ConnectionLost
+ * after `abortConnection()`).
+ */
+export function connectedPair<S extends Protocol, C extends Protocol>(
+  server: S,
+  client: C,
+  options: { serverAddress?: Address; clientAddress?: Address } = {},
+): ConnectedPair<S, C> {
+  const serverAddress = options.serverAddress ?? { type: "TCP", host: "127.0.0.1", port: 10001 };
+  const clientAddress = options.clientAddress ?? { type: "TCP", host: "127.0.0.1", port: 54321 };
+  const serverTransport = new PipeTransport(server, serverAddress, clientAddress);
+  const clientTransport = new PipeTransport(client, clientAddress, serverAddress);
+  server.makeConnection(serverTransport);
+  client.makeConnection(clientTransport);
+
+  const deliver = (from: PipeTransport, to: PipeTransport): boolean => {
+    if (to.paused || to.disconnected || from.disconnected) return false;
+    const data = from.takeOutgoing();
+    if (data === null) return false;
+    if (!to.disconnecting) to.protocol.dataReceived(data);
+    const producer = from.producer;
+    if (producer !== null && !from.streaming) producer.resumeProducing();
+    return true;
+  };
+  const close = (side: PipeTransport, other: PipeTransport): boolean => {
+    if (!side.disconnecting || side.disconnected) return false;
+    if (side.outgoing.length > 0 && !side.aborted) return false; // deliver pending bytes first
+    if (side.aborted) {
+      side.reportLost(new ConnectionLost("Connection was aborted."));
+      other.reportLost(new ConnectionLost("The peer aborted the connection."));
+    } else {
+      side.reportLost(new ConnectionDone());
+      other.reportLost(new ConnectionDone());
+    }
+    return true;
+  };
+  const pump = (): boolean => {
+    const a = deliver(clientTransport, serverTransport);
+    const b = deliver(serverTransport, clientTransport);
+    if (a || b) return true;
+    return close(serverTransport, clientTransport) || close(clientTransport, serverTransport);
+  };
+  const flush = (maxTurns = 10_000): void => {
+    for (let i = 0; i < maxTurns; i++) if (!pump()) return;
+    throw new TransportStateError(
+      `connectedPair: still moving data after ${maxTurns} pump rounds.`,
+    );
+  };
+  return { server, client, serverTransport, clientTransport, pump: { pump, flush } };
+}
+
+// ----------------------------------------------------------------------------------------------
+// MemoryReactor
+
+/** A port returned by {@link MemoryReactor}'s listen calls. */
+export class MemoryListeningPort implements ListeningPort {
+  listening = true;
+  constructor(
+    private readonly address: Address,
+    readonly factory: Factory,
+  ) {}
+  getHost(): Address {
+    return this.address;
+  }
+  stopListening(): Promise<void> {
+    if (this.listening) {
+      this.listening = false;
+      this.factory.doStop();
+    }
+    return Promise.resolve();
+  }
+  closeConnections(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** A connector returned by {@link MemoryReactor}'s connect calls: it records what is asked of it. */
+export class MemoryConnector implements Connector {
+  state: "disconnected" | "connecting" | "connected" = "connecting";
+  connectCalls = 0;
+  stopConnectingCalls = 0;
+  disconnectCalls = 0;
+  constructor(private readonly destination: Address) {}
+  connect(): void {
+    this.connectCalls += 1;
+    this.state = "connecting";
+  }
+  stopConnecting(): void {
+    this.stopConnectingCalls += 1;
+    this.state = "disconnected";
+  }
+  disconnect(): void {
+    this.disconnectCalls += 1;
+    this.state = "disconnected";
+  }
+  getDestination(): Address {
+    return this.destination;
+  }
+}
+
+/**
+ * A reactor that records listen/connect calls without any I/O (Twisted's `MemoryReactorClock`):
+ * its time is a manual {@link Clock} (`reactor.clock.advance(…)`).
+ */
+export class MemoryReactor implements ReactorTime {
+  readonly clock: Clock;
+  tcpServers: Array<{ port: number; factory: Factory; options: ListenTCPOptions }> = [];
+  tlsServers: Array<{ port: number; factory: Factory; options: ListenTLSOptions }> = [];
+  unixServers: Array<{ path: string; factory: Factory; options: ListenOptions }> = [];
+  tcpClients: Array<{
+    host: string;
+    port: number;
+    factory: ClientFactory;
+    options: ConnectTCPOptions;
+  }> = [];
+  tlsClients: Array<{
+    host: string;
+    port: number;
+    factory: ClientFactory;
+    options: ConnectTLSOptions;
+  }> = [];
+  unixClients: Array<{ path: string; factory: ClientFactory; options: ConnectOptions }> = [];
+  /** Every connector handed out, in order. */
+  connectors: MemoryConnector[] = [];
+
+  constructor(clock: Clock = new Clock()) {
+    this.clock = clock;
+  }
+
+  seconds(): number {
+    return this.clock.seconds();
+  }
+
+  callLater<A extends unknown[]>(delay: number, fn: (...args: A) => void, ...args: A): DelayedCall {
+    return this.clock.callLater(delay, fn, ...args);
+  }
+
+  private port(address: Address, factory: Factory): Promise<ListeningPort> {
+    factory.doStart();
+    return Promise.resolve(new MemoryListeningPort(address, factory));
+  }
+
+  listenTCP(
+    port: number,
+    factory: Factory,
+    options: ListenTCPOptions = {},
+  ): Promise<ListeningPort> {
+    this.tcpServers.push({ port, factory, options });
+    const host = options.interface ?? "0.0.0.0";
+    return this.port({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
+  }
+
+  listenTLS(port: number, factory: Factory, options: ListenTLSOptions): Promise<ListeningPort> {
+    this.tlsServers.push({ port, factory, options });
+    const host = options.interface ?? "0.0.0.0";
+    return this.port({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
+  }
+
+  listenUNIX(path: string, factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
+    this.unixServers.push({ path, factory, options });
+    return this.port({ type: "UNIX", host: "", port: 0, path }, factory);
+  }
+
+  private connector(address: Address, factory: ClientFactory): MemoryConnector {
+    const c = new MemoryConnector(address);
+    this.connectors.push(c);
+    factory.startedConnecting(c);
+    return c;
+  }
+
+  connectTCP(
+    host: string,
+    port: number,
+    factory: ClientFactory,
+    options: ConnectTCPOptions = {},
+  ): MemoryConnector {
+    this.tcpClients.push({ host, port, factory, options });
+    return this.connector({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
+  }
+
+  connectTLS(
+    host: string,
+    port: number,
+    factory: ClientFactory,
+    options: ConnectTLSOptions = {},
+  ): MemoryConnector {
+    this.tlsClients.push({ host, port, factory, options });
+    return this.connector({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
+  }
+
+  connectUNIX(path: string, factory: ClientFactory, options: ConnectOptions = {}): MemoryConnector {
+    this.unixClients.push({ path, factory, options });
+    return this.connector({ type: "UNIX", host: "", port: 0, path }, factory);
+  }
+}
