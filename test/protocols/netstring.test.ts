@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { WeftError } from "../../src/core/errors.js";
-import type { Address, Producer, Transport } from "../../src/core/interfaces.js";
 import {
   encodeNetstring,
   NetstringDecoder,
@@ -9,48 +8,19 @@ import {
   NetstringReceiver,
 } from "../../src/protocols/receivers/netstring.js";
 import { chunked, malformedNetstrings, validNetstrings } from "../../src/testing/arbitraries.js";
+import { MemoryTransport } from "../../src/testing/memory.js";
 
-/** A minimal StringTransport: records writes, `disconnecting`, producer state. */
-class FakeTransport implements Transport {
-  written: Uint8Array[] = [];
+/** Twisted's StringTransport, counting transport calls. */
+class FakeTransport extends MemoryTransport {
   writeCalls = 0;
-  disconnecting = false;
-  producerState: "producing" | "paused" | "stopped" = "producing";
-  write(data: Uint8Array | string): void {
+  override write(data: Uint8Array | string): void {
     this.writeCalls++;
-    this.written.push(Buffer.from(typeof data === "string" ? Buffer.from(data) : data));
+    super.write(data);
   }
-  writeSequence(data: Iterable<Uint8Array | string>): void {
+  override writeSequence(data: Iterable<Uint8Array | string>): void {
     this.writeCalls++;
-    for (const d of data)
-      this.written.push(Buffer.from(typeof d === "string" ? Buffer.from(d) : d));
+    for (const d of data) super.write(d);
   }
-  value(): Buffer {
-    return Buffer.concat(this.written);
-  }
-  loseConnection(): void {
-    this.disconnecting = true;
-  }
-  abortConnection(): void {
-    this.disconnecting = true;
-  }
-  getPeer(): Address {
-    return { type: "TCP", host: "192.168.1.1", port: 54321 };
-  }
-  getHost(): Address {
-    return { type: "TCP", host: "10.0.0.1", port: 12345 };
-  }
-  pauseProducing(): void {
-    this.producerState = "paused";
-  }
-  resumeProducing(): void {
-    this.producerState = "producing";
-  }
-  stopProducing(): void {
-    this.producerState = "stopped";
-  }
-  registerProducer(_p: Producer, _s: boolean): void {}
-  unregisterProducer(): void {}
 }
 
 const b = (s: string): Uint8Array => Buffer.from(s, "latin1");
@@ -423,14 +393,16 @@ describe("NetstringReceiver — weft specifics", () => {
   it("sendString writes header, payload and comma in one call; strings are UTF-8", () => {
     const { p, t } = connect();
     p.sendString("héllo");
-    expect(t.value()).toEqual(Buffer.from("6:héllo,"));
+    expect(Buffer.from(t.value())).toEqual(Buffer.from("6:héllo,"));
     expect(t.writeCalls).toBe(1);
-    t.written = [];
+    t.clear();
     t.writeCalls = 0;
     const big = new Uint8Array(10000).fill(0x41);
     p.sendString(big);
     expect(t.writeCalls).toBe(1);
-    expect(t.value()).toEqual(Buffer.concat([Buffer.from("10000:"), big, Buffer.from(",")]));
+    expect(Buffer.from(t.value())).toEqual(
+      Buffer.concat([Buffer.from("10000:"), big, Buffer.from(",")]),
+    );
   });
 
   it("encodeNetstring builds <len>:<data>,", () => {
