@@ -175,7 +175,9 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   private _running = false;
   private _suppressAlreadyCalled = false;
   private _chainedTo: Deferred<unknown> | null = null;
-  private _canceller: ((d: Deferred<T>) => void) | null;
+  // Stored loosely typed so that Deferred<T> stays covariant in T (a Deferred<number> is a
+  // Deferred<unknown>).
+  private _canceller: ((d: Deferred<never>) => void) | null;
   private _trackRef: WeakRef<Deferred<unknown>> | null = null;
   private _trackedError: Error | null = null;
 
@@ -184,7 +186,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    *   fire the Deferred itself. If it does not, the Deferred errbacks with `CancelledError`.
    */
   constructor(canceller?: (d: Deferred<T>) => void) {
-    this._canceller = canceller ?? null;
+    this._canceller = (canceller as ((d: Deferred<never>) => void) | undefined) ?? null;
   }
 
   /** True once `callback` or `errback` was called (even while the chain is paused). */
@@ -278,7 +280,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   cancel(): void {
     if (!this._called) {
       const canceller = this._canceller;
-      if (canceller !== null) canceller(this);
+      if (canceller !== null) canceller(this as unknown as Deferred<never>);
       else this._suppressAlreadyCalled = true;
       if (!this._called) this.errback(new CancelledError());
     } else if (this._chainedTo !== null) {
