@@ -27,6 +27,66 @@ export function allocFrame(length: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, length);
 }
 
+/** Frames up to this length get their whole buffer as soon as the length is known. */
+const EAGER_MAX = 16 * 1024 * 1024;
+/** Bigger frames start with this much and grow by doubling as their bytes arrive. */
+const GROW_START = 1024 * 1024;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * One frame being assembled across chunks. Up to 16 MiB the buffer is sized from the announced
+ * length at once (one copy of each byte); beyond, it starts at 1 MiB and doubles as bytes arrive,
+ * so a peer announcing a huge (allowed) length without sending it does not get it allocated.
+ */
+export class FrameAssembly {
+  buf: Uint8Array = EMPTY;
+  filled = 0;
+  length = 0;
+
+  start(length: number): void {
+    this.length = length;
+    this.filled = 0;
+    this.buf = allocFrame(length <= EAGER_MAX ? length : GROW_START);
+  }
+
+  /** Copies as many of the missing bytes as `c[i..]` holds; returns how many it took. */
+  take(c: Uint8Array, i: number): number {
+    const filled = this.filled;
+    const want = Math.min(this.length - filled, c.length - i);
+    let buf = this.buf;
+    if (filled + want > buf.length) {
+      const grown = allocFrame(Math.min(this.length, Math.max(filled + want, buf.length * 2)));
+      grown.set(buf.subarray(0, filled), 0);
+      this.buf = buf = grown;
+    }
+    if (want < 32) {
+      // Tiny chunks: a plain loop beats creating a subarray.
+      for (let k = 0; k < want; k++) buf[filled + k] = c[i + k]!;
+    } else {
+      buf.set(c.subarray(i, i + want), filled);
+    }
+    this.filled = filled + want;
+    return want;
+  }
+
+  get complete(): boolean {
+    return this.filled === this.length;
+  }
+
+  /** Hands the finished frame out and forgets it. */
+  finish(): Uint8Array {
+    const b = this.buf;
+    this.reset();
+    return b;
+  }
+
+  reset(): void {
+    this.buf = EMPTY;
+    this.filled = 0;
+    this.length = 0;
+  }
+}
+
 /** Validates a `maxLength` option: a non-negative safe integer. */
 export function checkMaxLength(maxLength: number, limit = MAX_SAFE): number {
   if (!Number.isSafeInteger(maxLength) || maxLength < 0 || maxLength > limit) {
@@ -283,8 +343,7 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
   #vValue = 0;
   #vShift = 1;
   // payload being assembled across chunks
-  #buf: Uint8Array | null = null;
-  #filled = 0;
+  #asm = new FrameAssembly();
 
   constructor(sink: DecoderSink<Uint8Array>, options: LengthPrefixedOptions = {}) {
     super(sink);
@@ -305,7 +364,7 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
   }
 
   protected partialBytes(): number {
-    return this.#hdrLen + this.#filled;
+    return this.#hdrLen + this.#asm.filled;
   }
 
   protected inFrame(): boolean {
@@ -317,14 +376,13 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
     this.#hdrLen = 0;
     this.#vValue = 0;
     this.#vShift = 1;
-    this.#buf = null;
-    this.#filled = 0;
+    this.#asm.reset();
   }
 
   protected truncatedError(offset: number): WeftError {
     const what =
       this.#state === PAYLOAD
-        ? `stream ended after ${this.#filled} of ${this.#buf?.length ?? 0} payload bytes`
+        ? `stream ended after ${this.#asm.filled} of ${this.#asm.length} payload bytes`
         : `stream ended inside a length prefix (${this.#hdrLen} bytes)`;
     return new LengthPrefixedError("truncated", offset, what);
   }
@@ -385,16 +443,11 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
     let i = 0;
     while (i < n) {
       if (this.#state === PAYLOAD) {
-        const buf = this.#buf!;
-        const take = Math.min(buf.length - this.#filled, n - i);
-        buf.set(c.subarray(i, i + take), this.#filled);
-        this.#filled += take;
-        i += take;
-        if (this.#filled < buf.length) return i;
-        this.#buf = null;
-        this.#filled = 0;
+        const asm = this.#asm;
+        i += asm.take(c, i);
+        if (!asm.complete) return i;
         this.#state = HEADER;
-        this.sink.onFrame(buf);
+        this.sink.onFrame(asm.finish());
         if (this.halted) return i;
         continue;
       }
@@ -480,12 +533,8 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
         this.sink.onFrame(frame);
         if (this.halted) return i;
       } else {
-        const buf = allocFrame(length);
-        const take = n - i;
-        buf.set(c.subarray(i), 0);
-        i += take;
-        this.#buf = buf;
-        this.#filled = take;
+        this.#asm.start(length);
+        i += this.#asm.take(c, i);
         this.#state = PAYLOAD;
       }
     }

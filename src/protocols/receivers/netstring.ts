@@ -8,7 +8,7 @@
 import { WeftError } from "../../core/errors.js";
 import { Protocol } from "../../core/protocol.js";
 import type { DecoderFactory, DecoderSink } from "./decoder.js";
-import { allocFrame, checkMaxLength, FramingDecoder } from "./length-prefixed.js";
+import { checkMaxLength, FrameAssembly, FramingDecoder } from "./length-prefixed.js";
 
 /** What was wrong with a netstring stream. */
 export type NetstringErrorKind =
@@ -77,8 +77,7 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
   readonly maxLength: number;
   #state = LEN_START;
   #len = 0;
-  #buf: Uint8Array | null = null;
-  #filled = 0;
+  #asm = new FrameAssembly();
   #digits = 0;
 
   constructor(sink: DecoderSink<Uint8Array>, options: NetstringOptions = {}) {
@@ -90,7 +89,7 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
   }
 
   protected partialBytes(): number {
-    return this.#digits + this.#filled;
+    return this.#digits + this.#asm.filled;
   }
 
   protected inFrame(): boolean {
@@ -100,8 +99,7 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
   protected resetPartial(): void {
     this.#state = LEN_START;
     this.#len = 0;
-    this.#buf = null;
-    this.#filled = 0;
+    this.#asm.reset();
     this.#digits = 0;
   }
 
@@ -109,7 +107,7 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
     let what: string;
     if (this.#state === LEN) what = "stream ended inside a length";
     else if (this.#state === PAYLOAD)
-      what = `stream ended after ${this.#filled} of ${this.#len} payload bytes`;
+      what = `stream ended after ${this.#asm.filled} of ${this.#len} payload bytes`;
     else what = 'stream ended before the closing ","';
     return new NetstringParseError("truncated", offset, what);
   }
@@ -194,23 +192,16 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
             this.sink.onFrame(frame);
             if (this.halted) return i;
           } else {
-            const buf = allocFrame(len);
-            const take = n - i < len ? n - i : len;
-            buf.set(c.subarray(i, i + take), 0);
-            i += take;
-            this.#buf = buf;
-            this.#filled = take;
-            this.#state = take === len ? COMMA : PAYLOAD;
+            const asm = this.#asm;
+            asm.start(len);
+            i += asm.take(c, i);
+            this.#state = asm.complete ? COMMA : PAYLOAD;
           }
           break;
         }
         case PAYLOAD: {
-          const buf = this.#buf!;
-          const take = Math.min(buf.length - this.#filled, n - i);
-          buf.set(c.subarray(i, i + take), this.#filled);
-          this.#filled += take;
-          i += take;
-          if (this.#filled === buf.length) this.#state = COMMA;
+          i += this.#asm.take(c, i);
+          if (this.#asm.complete) this.#state = COMMA;
           break;
         }
         default: {
@@ -221,9 +212,7 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
             return i + 1;
           }
           i++;
-          const frame = this.#buf!;
-          this.#buf = null;
-          this.#filled = 0;
+          const frame = this.#asm.finish();
           this.#state = LEN_START;
           this.sink.onFrame(frame);
           if (this.halted) return i;
