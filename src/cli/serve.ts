@@ -1,0 +1,193 @@
+/**
+ * `weft serve`: start the suite from a configuration (default: every service on its default ports,
+ * bound to 127.0.0.1), print where each front-end listens, and shut down gracefully on SIGINT/SIGTERM.
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import type { Command } from "commander";
+import { createReactor } from "../core/reactor.js";
+import { ConfigError } from "../services/errors.js";
+import {
+  defaultSuiteConfig,
+  FRONT_ENDS,
+  formatAddress,
+  type RunningSuite,
+  type SuiteConfig,
+  startSuite,
+  validateSuiteConfig,
+} from "../services/suite.js";
+import {
+  type CliIO,
+  describeError,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  intParser,
+} from "./common.js";
+import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
+
+/** Options of `weft serve`. */
+export interface ServeOptions {
+  config?: string;
+  host?: string;
+  portOffset?: number;
+  logLevel: LogLevel;
+}
+
+/** Read and validate a JSON config file (ConfigError with the file name on any problem). */
+export async function loadConfig(file: string): Promise<SuiteConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return validateSuiteConfig(json);
+  } catch (err) {
+    throw new ConfigError(`${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The table printed on start: service, protocol, address. */
+export function formatTable(suite: RunningSuite): string {
+  const rows = [["SERVICE", "PROTOCOL", "ADDRESS"]];
+  for (const f of suite.frontEnds) rows.push([f.service, f.protocol, formatAddress(f.address)]);
+  const w0 = Math.max(...rows.map((r) => (r[0] as string).length));
+  const w1 = Math.max(...rows.map((r) => (r[1] as string).length));
+  return `${rows.map((r) => `${(r[0] as string).padEnd(w0)}  ${(r[1] as string).padEnd(w1)}  ${r[2]}`).join("\n")}\n`;
+}
+
+/**
+ * Run `weft serve` until a signal stops it. Resolves with the exit code: 0 after a graceful stop,
+ * 2 for an invalid configuration, 1 when a port cannot be opened.
+ */
+export async function serve(
+  options: ServeOptions,
+  io: CliIO,
+  signals: NodeJS.Process = process,
+): Promise<number> {
+  const logger = createLogger(options.logLevel);
+  let config: SuiteConfig;
+  let baseDir = process.cwd();
+  try {
+    if (options.config !== undefined) {
+      config = await loadConfig(options.config);
+      baseDir = dirname(resolve(options.config));
+    } else {
+      config = defaultSuiteConfig();
+    }
+  } catch (err) {
+    io.stderr(`weft serve: invalid configuration: ${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  const reactor = createReactor();
+  let suite: RunningSuite;
+  try {
+    suite = await startSuite(reactor, config, {
+      logger,
+      baseDir,
+      ...(options.host !== undefined ? { host: options.host } : {}),
+      ...(options.portOffset !== undefined ? { portOffset: options.portOffset } : {}),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr(`weft serve: invalid configuration: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr(`weft serve: ${describeError(err)}\n`);
+    return EXIT_FAILURE;
+  }
+  io.stdout(formatTable(suite));
+  logger.info({ frontEnds: suite.frontEnds.length }, "serving");
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, "second signal: exiting now");
+        resolveExit(EXIT_FAILURE);
+        return;
+      }
+      stopping = true;
+      logger.info({ signal }, "shutting down: stop listening, close connections");
+      suite.stop().then(
+        () => {
+          signals.off("SIGINT", onSignal);
+          signals.off("SIGTERM", onSignal);
+          logger.info({}, "stopped");
+          resolveExit(EXIT_OK);
+        },
+        (err: unknown) => {
+          logger.error({ err }, "error while stopping");
+          resolveExit(EXIT_FAILURE);
+        },
+      );
+    };
+    signals.on("SIGINT", onSignal);
+    signals.on("SIGTERM", onSignal);
+  });
+}
+
+/** Register `weft serve` on `program`. */
+export function addServeCommand(
+  program: Command,
+  io: CliIO,
+  setExit: (code: number) => void,
+): void {
+  const kinds = [...FRONT_ENDS.values()]
+    .map(
+      (k) =>
+        `  ${k.service.padEnd(10)} ${k.protocol.padEnd(9)} ${String(k.defaultPort).padEnd(5)}  ${k.description}`,
+    )
+    .join("\n");
+  program
+    .command("serve")
+    .description(
+      "serve the poetry, transform and calculator services (default: all, on their default ports)",
+    )
+    .option("-c, --config <file>", "JSON configuration naming services, protocols and endpoints")
+    .option(
+      "--host <address>",
+      "interface for endpoints that name none (default 127.0.0.1: loopback only; use 0.0.0.0 or :: for all interfaces, as Twisted does)",
+    )
+    .option("--port-offset <n>", "add N to every non-zero TCP port", intParser(0, 65535))
+    .option(
+      "--log-level <level>",
+      `log level (${LOG_LEVELS.join(", ")}); logs are JSON lines on stderr`,
+      "info",
+    )
+    .addHelpText(
+      "after",
+      `\nFront-end kinds (service, protocol, default port):\n${kinds}\n\n` +
+        `Config example:\n  { "services": { "transform": { "listen": [ { "protocol": "line", "endpoint": "tcp:10002" } ] } } }\n\n` +
+        "SIGINT/SIGTERM stop listening, let factories finish, close connections and exit 0.\n" +
+        "Exit codes: 0 stopped cleanly, 1 a port could not be opened, 2 invalid configuration.",
+    )
+    .action(
+      async (opts: { config?: string; host?: string; portOffset?: number; logLevel: string }) => {
+        if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) {
+          io.stderr(`weft serve: --log-level must be one of ${LOG_LEVELS.join(", ")}\n`);
+          setExit(EXIT_USAGE);
+          return;
+        }
+        setExit(
+          await serve(
+            {
+              logLevel: opts.logLevel as LogLevel,
+              ...(opts.config !== undefined ? { config: opts.config } : {}),
+              ...(opts.host !== undefined ? { host: opts.host } : {}),
+              ...(opts.portOffset !== undefined ? { portOffset: opts.portOffset } : {}),
+            },
+            io,
+          ),
+        );
+      },
+    );
+}

@@ -1,0 +1,42 @@
+/**
+ * The shared shape of every service's AMP front-end: one {@link CommandLocator} for all connections,
+ * plus connection logging.
+ */
+import type { Address } from "../core/interfaces.js";
+import type { CommandLocator } from "../protocols/amp/command.js";
+import { AMP, AMPFactory } from "../protocols/amp/protocol.js";
+import { type FrontEndOptions, logConnection, type ServiceLogger, silentLogger } from "./log.js";
+
+/** An AMP connection of a service front-end (logs its connection events). */
+export class ServiceAMP extends AMP {
+  override connectionMade(): void {
+    super.connectionMade();
+    const f = this.factory as unknown as ServiceAMPFactory;
+    logConnection(f.logger, "connection made", f.serviceName, "amp", this);
+  }
+
+  override connectionLost(reason: Error): void {
+    super.connectionLost(reason);
+    const f = this.factory as unknown as ServiceAMPFactory;
+    logConnection(f.logger, "connection lost", f.serviceName, "amp", this, reason);
+  }
+}
+
+/** A server factory answering a service's AMP commands through one shared locator. */
+export class ServiceAMPFactory extends AMPFactory {
+  readonly serviceName: string;
+  readonly logger: ServiceLogger;
+
+  constructor(serviceName: string, locator: CommandLocator<AMP>, options: FrontEndOptions = {}) {
+    const logger = options.logger ?? silentLogger;
+    super(locator, { logger: { error: (obj, msg) => logger.error(obj, msg) } });
+    this.serviceName = serviceName;
+    this.logger = logger;
+  }
+
+  override buildProtocol(_addr: Address): AMP {
+    const p = new ServiceAMP({ ...this.options, locator: this.locator });
+    p.factory = this as never;
+    return p;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Poem by name over netstrings (default port 10011): the client sends one netstring with the poem's
+ * name (empty: the default poem), the server replies with one netstring holding the poem (UTF-8)
+ * and closes. An unknown name, a name that is not UTF-8 or a malformed netstring: closed without reply.
+ */
+import { ServerFactory } from "../../core/factory.js";
+import { NetstringReceiver } from "../../protocols/receivers/netstring.js";
+import {
+  debugEnabled,
+  type FrontEndOptions,
+  logConnection,
+  type ServiceLogger,
+  silentLogger,
+} from "../log.js";
+import { decodeUtf8 } from "../text.js";
+import type { PoetryService } from "./service.js";
+
+/** Server protocol: one name in, one poem out, close. */
+export class PoetryNetstringProtocol extends NetstringReceiver {
+  #answered = false;
+
+  override connectionMade(): void {
+    super.connectionMade();
+    logConnection(this.#factory().logger, "connection made", "poetry", "netstring", this);
+  }
+
+  override stringReceived(data: Uint8Array): void {
+    if (this.#answered) return;
+    this.#answered = true;
+    const f = this.#factory();
+    const name = decodeUtf8(data);
+    if (debugEnabled(f.logger))
+      f.logger.debug({ service: "poetry", protocol: "netstring", name }, "request");
+    if (name === undefined || (name !== "" && !f.service.has(name))) {
+      f.logger.warn({ service: "poetry", protocol: "netstring", name }, "unknown poem");
+      this.transport.loseConnection();
+      return;
+    }
+    this.sendString(f.service.getPoem(name).bytes);
+    this.transport.loseConnection();
+  }
+
+  override connectionLost(reason: Error): void {
+    super.connectionLost(reason);
+    logConnection(this.#factory().logger, "connection lost", "poetry", "netstring", this, reason);
+  }
+
+  #factory(): PoetryNetstringFactory {
+    return this.factory as unknown as PoetryNetstringFactory;
+  }
+}
+
+/** Serves any poem of a {@link PoetryService} by name over netstrings. */
+export class PoetryNetstringFactory extends ServerFactory<PoetryNetstringProtocol> {
+  readonly service: PoetryService;
+  readonly logger: ServiceLogger;
+
+  constructor(service: PoetryService, options: FrontEndOptions = {}) {
+    super();
+    this.protocol = PoetryNetstringProtocol;
+    this.service = service;
+    this.logger = options.logger ?? silentLogger;
+  }
+}
