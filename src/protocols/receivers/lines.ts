@@ -168,15 +168,10 @@ export class LineDecoder implements Decoder {
     const sc = this.#scanner;
     const left = sc.bufferedBytes;
     if (left === 0) return;
-    if (this.#emitUnterminated && left <= this.maxLength) {
-      this.#sink.onFrame(sc.takeAll());
-      return;
-    }
-    this.#fail(
-      left > this.maxLength
-        ? new LineLengthExceededError(this.maxLength, left, false)
-        : new UnterminatedLineError(left),
-    );
+    if (!this.#emitUnterminated) this.#fail(new UnterminatedLineError(left));
+    else if (left > this.maxLength)
+      this.#fail(new LineLengthExceededError(this.maxLength, left, false));
+    else this.#sink.onFrame(sc.takeAll());
   }
 
   #fail(error: WeftError): void {
