@@ -345,7 +345,7 @@ function bind(
   const rest = parsed.args.slice(1);
   if (rest.length > spec.positional.length) {
     throw new InvalidArgumentError(
-      `Too many positional arguments for a "${kind}" endpoint (at most ${spec.positional.length}: ${spec.positional.join(", ")}) in ${JSON.stringify(description)}`,
+      `Too many positional arguments for a "${kind}" endpoint (at most ${spec.positional.length}: ${spec.positional.join(", ")}) in ${JSON.stringify(description)}${colonHint(description)}`,
     );
   }
   for (let i = 0; i < rest.length; i++) out.set(spec.positional[i] as string, rest[i] as string);
@@ -357,7 +357,7 @@ function bind(
     }
     if (out.has(k) && spec.positional.includes(k) && rest.length > spec.positional.indexOf(k)) {
       throw new InvalidArgumentError(
-        `Argument "${k}" given twice in ${JSON.stringify(description)}`,
+        `Argument "${k}" given twice in ${JSON.stringify(description)}${colonHint(description)}`,
       );
     }
     out.set(k, v);
@@ -372,10 +372,15 @@ function bind(
   return out;
 }
 
+/** Unescaped empty arguments usually mean an IPv6 address or path whose colons were not escaped. */
+function colonHint(description: string): string {
+  return /(^|[^\\]):(:|$)|=:/.test(description) ? " (escape colons inside values as \\:)" : "";
+}
+
 function portArg(description: string, name: string, value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
     throw new InvalidArgumentError(
-      `Invalid ${name} ${JSON.stringify(value)} (an integer 0–65535 expected) in ${JSON.stringify(description)}`,
+      `Invalid ${name} ${JSON.stringify(value)} (an integer 0–65535 expected) in ${JSON.stringify(description)}${colonHint(description)}`,
     );
   }
   return Number(value);
