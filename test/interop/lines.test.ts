@@ -1,0 +1,241 @@
+/**
+ * Line interop with the real Twisted (22.4, /usr/bin/python3) over loopback, both directions:
+ * Twisted's LineReceiver/LineOnlyReceiver echo what weft's LineReceiver sends (empty line, 1-byte
+ * line, a MAX_LENGTH line, a line written one byte per write), and weft's echo server does the same
+ * for a Twisted client; an over-long line from either side makes the other close. If Twisted is
+ * missing these tests FAIL (never skip).
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { clientFromString, connectProtocol } from "../../src/core/endpoints.js";
+import { Factory } from "../../src/core/factory.js";
+import { createReactor } from "../../src/core/reactor.js";
+import {
+  DEFAULT_MAX_LINE_LENGTH,
+  type LineLengthExceededError,
+  LineReceiver,
+} from "../../src/protocols/receivers/lines.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const PYTHON = "/usr/bin/python3";
+const SCRIPT = join(here, "lines_peer.py");
+const MAX = DEFAULT_MAX_LINE_LENGTH;
+
+function requireTwisted(): void {
+  const probe = spawnSync(PYTHON, ["-c", "import twisted"], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    throw new Error(
+      `line interop needs Twisted in ${PYTHON} (apt install python3-twisted): ${probe.error?.message ?? probe.stderr}`,
+    );
+  }
+}
+
+/** Runs the script to completion; resolves with its output. */
+function run(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, [SCRIPT, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, out }));
+  });
+}
+
+interface TwistedServer {
+  child: ChildProcess;
+  port: number;
+  /** Resolves with the next `lost N EXCEEDED|OK` line the server prints. */
+  nextLost(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function startTwistedServer(kind: "line" | "lineonly"): Promise<TwistedServer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, [SCRIPT, "server", kind], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let consumed = 0;
+    const waiters: (() => void)[] = [];
+    const server: TwistedServer = {
+      child,
+      port: 0,
+      nextLost() {
+        return new Promise((res) => {
+          const check = () => {
+            const m = /lost \d+ \w+/.exec(out.slice(consumed));
+            if (m === null) {
+              waiters.push(check);
+              return;
+            }
+            consumed += m.index + m[0].length;
+            res(m[0]);
+          };
+          check();
+        });
+      },
+      stop() {
+        child.removeAllListeners("exit");
+        const gone = new Promise<void>((r) => child.once("exit", () => r()));
+        child.kill();
+        return gone;
+      },
+    };
+    child.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m && server.port === 0) {
+        server.port = Number(m[1]);
+        resolve(server);
+      }
+      for (const w of waiters.splice(0)) w();
+    });
+    child.stderr?.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`lines_peer.py exited (${code}): ${out}`)));
+  });
+}
+
+/** weft's client side: collects lines and the end of the connection. */
+class Collector extends LineReceiver {
+  lines: Uint8Array[] = [];
+  exceeded = false;
+  readonly closed: Promise<Error>;
+  #closed!: (reason: Error) => void;
+  #want = 0;
+  #enough: (() => void) | null = null;
+
+  constructor() {
+    super();
+    this.closed = new Promise((r) => {
+      this.#closed = r;
+    });
+  }
+  waitFor(n: number): Promise<void> {
+    if (this.lines.length >= n) return Promise.resolve();
+    this.#want = n;
+    return new Promise((r) => {
+      this.#enough = r;
+    });
+  }
+  override lineReceived(line: Uint8Array): void {
+    this.lines.push(line.slice());
+    if (this.#enough !== null && this.lines.length >= this.#want) {
+      this.#enough();
+      this.#enough = null;
+    }
+  }
+  override lineLengthExceeded(line: Uint8Array, error: LineLengthExceededError): void {
+    this.exceeded = true;
+    super.lineLengthExceeded(line, error);
+  }
+  override connectionLost(reason: Error): void {
+    super.connectionLost(reason);
+    this.#closed(reason);
+  }
+}
+
+const yieldToLoop = () => new Promise((r) => setImmediate(r));
+const text = (u: Uint8Array) => Buffer.from(u).toString("latin1");
+
+describe("line interop with Twisted", () => {
+  beforeAll(() => requireTwisted());
+
+  for (const kind of ["line", "lineonly"] as const) {
+    describe(`weft's LineReceiver against Twisted's ${kind === "line" ? "LineReceiver" : "LineOnlyReceiver"}`, () => {
+      it("exchanges empty, 1-byte-write and MAX_LENGTH lines", async () => {
+        const server = await startTwistedServer(kind);
+        try {
+          const reactor = createReactor();
+          const p = await connectProtocol(
+            clientFromString(reactor, `tcp:127.0.0.1:${server.port}`),
+            new Collector(),
+          );
+          p.sendLine("");
+          p.sendLine("a");
+          p.sendLine("x".repeat(MAX));
+          for (const byte of Buffer.from("one byte at a time\r\n")) {
+            p.transport.write(Uint8Array.of(byte));
+            await yieldToLoop();
+          }
+          await p.waitFor(4);
+          expect(p.lines.map(text)).toEqual(["", "a", "x".repeat(MAX), "one byte at a time"]);
+          p.transport.loseConnection();
+          await p.closed;
+          expect(await server.nextLost()).toBe("lost 4 OK");
+        } finally {
+          await server.stop();
+        }
+      });
+
+      it("Twisted closes when weft sends a line over MAX_LENGTH", async () => {
+        const server = await startTwistedServer(kind);
+        try {
+          const reactor = createReactor();
+          const p = await connectProtocol(
+            clientFromString(reactor, `tcp:127.0.0.1:${server.port}`),
+            new Collector(),
+          );
+          p.sendLine("fine");
+          p.transport.write(`${"x".repeat(MAX + 1)}\r\nafter\r\n`);
+          await p.closed;
+          expect(p.lines.map(text)).toEqual(["fine"]);
+          expect(await server.nextLost()).toBe("lost 1 EXCEEDED");
+        } finally {
+          await server.stop();
+        }
+      });
+    });
+  }
+
+  describe("a Twisted LineReceiver client against weft's echo server", () => {
+    class Echo extends LineReceiver {
+      override lineReceived(line: Uint8Array): void {
+        this.sendLine(line);
+      }
+    }
+    const closedByWeft: boolean[] = [];
+    class EchoRecorder extends Echo {
+      override lineLengthExceeded(line: Uint8Array, error: LineLengthExceededError): void {
+        closedByWeft.push(true);
+        super.lineLengthExceeded(line, error);
+      }
+    }
+
+    it("gets every line echoed (empty, 1-byte writes, MAX_LENGTH)", async () => {
+      const reactor = createReactor();
+      const port = await reactor.listenTCP(0, Factory.forProtocol(Echo), {
+        interface: "127.0.0.1",
+      });
+      try {
+        const { code, out } = await run(["client", String(port.getHost().port), "lines"]);
+        expect(out).toMatch(/^OK 4$/m);
+        expect(code).toBe(0);
+      } finally {
+        await port.stopListening({ closeConnections: true });
+      }
+    });
+
+    it("weft closes when Twisted sends a line over MAX_LENGTH, echoing nothing after it", async () => {
+      const reactor = createReactor();
+      const port = await reactor.listenTCP(0, Factory.forProtocol(EchoRecorder), {
+        interface: "127.0.0.1",
+      });
+      try {
+        const { code, out } = await run(["client", String(port.getHost().port), "toolong"]);
+        expect(out).toMatch(/^CLOSED 0$/m);
+        expect(code).toBe(0);
+        expect(closedByWeft).toEqual([true]);
+      } finally {
+        await port.stopListening({ closeConnections: true });
+      }
+    });
+  });
+});
