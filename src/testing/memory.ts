@@ -108,7 +108,7 @@ export class MemoryTransport implements Transport {
   write(data: Uint8Array | string): void {
     const bytes = toBytes(data);
     if (bytes.length === 0) return;
-    this.chunks.push(bytes.slice());
+    this.chunks.push(new Uint8Array(bytes)); // a copy: the caller may reuse its buffer
     this.size += bytes.length;
   }
 
@@ -225,7 +225,7 @@ export class PipeTransport implements Transport {
   write(data: Uint8Array | string): void {
     if (this.disconnected || this.aborted) return;
     const bytes = toBytes(data);
-    if (bytes.length > 0) this.outgoing.push(bytes.slice());
+    if (bytes.length > 0) this.outgoing.push(new Uint8Array(bytes));
   }
 
   writeSequence(data: Iterable<Uint8Array | string>): void {
@@ -337,11 +337,13 @@ export function connectedPair<S extends Protocol, C extends Protocol>(
   server.makeConnection(serverTransport);
   client.makeConnection(clientTransport);
 
-  const deliver = (from: PipeTransport, to: PipeTransport): boolean => {
-    if (to.paused || to.disconnected || from.disconnected) return false;
-    const data = from.takeOutgoing();
+  // Like iosim: both sides' pending bytes are taken first, then delivered, so a reply written
+  // while handling this round's data moves on the next round.
+  const take = (from: PipeTransport, to: PipeTransport): Uint8Array | null =>
+    to.paused || to.disconnected || from.disconnected ? null : from.takeOutgoing();
+  const deliver = (from: PipeTransport, to: PipeTransport, data: Uint8Array | null): boolean => {
     if (data === null) return false;
-    if (!to.disconnecting) to.protocol.dataReceived(data);
+    if (!to.disconnecting && !to.disconnected) to.protocol.dataReceived(data);
     const producer = from.producer;
     if (producer !== null && !from.streaming) producer.resumeProducing();
     return true;
@@ -359,8 +361,10 @@ export function connectedPair<S extends Protocol, C extends Protocol>(
     return true;
   };
   const pump = (): boolean => {
-    const a = deliver(clientTransport, serverTransport);
-    const b = deliver(serverTransport, clientTransport);
+    const fromClient = take(clientTransport, serverTransport);
+    const fromServer = take(serverTransport, clientTransport);
+    const a = deliver(clientTransport, serverTransport, fromClient);
+    const b = deliver(serverTransport, clientTransport, fromServer);
     if (a || b) return true;
     return close(serverTransport, clientTransport) || close(clientTransport, serverTransport);
   };
