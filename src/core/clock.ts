@@ -469,7 +469,9 @@ export class LoopingCall<A extends unknown[] = []> {
     const interval = this.interval!;
     if (interval === 0) return 0;
     const runningFor = when - this.starttime!;
-    const untilNext = interval - (((runningFor % interval) + interval) % interval);
+    let phase = runningFor % interval;
+    if (phase < 0) phase += interval; // clock moved backwards: keep Python's modulo sign
+    const untilNext = interval - phase;
     // If the remaining time is too small to change `when`, move on to the next grid point.
     if (when === when + untilNext) return interval;
     return untilNext;

@@ -441,11 +441,14 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    */
   private _runCallbacks(): void {
     if (this._running) return;
-    const chain: Deferred<unknown>[] = [this as Deferred<unknown>];
-    while (chain.length > 0) {
-      const current = chain[chain.length - 1]!;
+    // `current` is the top of the chain stack; the rest of the stack (Deferreds that handed their
+    // result to a waiting one and resume afterwards) is only allocated when chaining happens.
+    let current = this as Deferred<unknown>;
+    let below: Deferred<unknown>[] | null = null;
+    for (;;) {
       if (current.paused > 0) return;
       let finished = true;
+      let handedTo: Deferred<unknown> | null = null;
       current._chainedTo = null;
       const entries = current._entries;
       while (current._next < entries.length) {
@@ -460,7 +463,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
           current._result = undefined;
           current._failed = false;
           chainee.paused--;
-          chain.push(chainee);
+          handedTo = chainee;
           finished = false;
           break;
         }
@@ -522,7 +525,12 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         } else {
           current._untrack();
         }
-        chain.pop();
+        if (below === null || below.length === 0) return;
+        current = below.pop()!;
+      } else if (handedTo !== null) {
+        // Run the Deferred that was waiting on us, then come back for our remaining callbacks.
+        (below ??= []).push(current);
+        current = handedTo;
       }
     }
   }
