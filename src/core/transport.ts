@@ -90,6 +90,7 @@ export class SocketTransport implements Transport {
   /** `loseConnection` was called during `dataReceived`: end once the held writes are out. */
   private endAfterReceive = false;
   private aborted = false;
+  private peerEnded = false;
   private reason: Error | null = null;
   private socketError: Error | null = null;
 
@@ -130,10 +131,14 @@ export class SocketTransport implements Transport {
       return;
     }
     this.receiving = false;
+    if (this.aborted) {
+      this.held = null;
+      return;
+    }
     if (this.held !== null) {
       const data = this.held;
       this.held = null;
-      if (!this.socket.write(data)) this.bufferFull();
+      this.send(data);
     } else if (this.corked) {
       this.corked = false;
       this.socket.uncork();
@@ -146,8 +151,10 @@ export class SocketTransport implements Transport {
   };
 
   private readonly onEnd = (): void => {
-    // allowHalfOpen is false: Node ends our side too once pending writes are flushed.
+    // allowHalfOpen is false: Node ends our side too (after flushing); as in Twisted, writes made
+    // from now on are dropped.
     this.disconnecting = true;
+    this.peerEnded = true;
   };
 
   private readonly onError = (err: Error): void => {
@@ -229,32 +236,36 @@ export class SocketTransport implements Transport {
 
   /** True when writes can no longer reach the peer. */
   private get writeClosed(): boolean {
-    return this.aborted || this.socket.writableEnded || this.socket.destroyed;
+    return this.aborted || this.peerEnded || this.socket.writableEnded || this.socket.destroyed;
   }
 
   /** Sends bytes (a string is UTF-8 encoded). A no-op once the connection is gone. */
   write(data: Uint8Array | string): void {
     if (data.length === 0 || this.writeClosed) return;
-    if (this.receiving) {
-      if (this.held === null && !this.corked) {
-        this.held = data;
-        return;
-      }
+    if (!this.receiving) {
+      this.send(data);
+    } else if (this.held === null && !this.corked) {
+      this.held = data; // probably the only reply to this chunk: sent directly when it returns
+    } else {
       if (!this.corked) {
+        // A second write for this chunk: cork, so that all of them leave in one writev.
         this.corked = true;
         this.socket.cork();
         const first = this.held;
         this.held = null;
-        if (first !== null) this.socket.write(first);
+        if (first !== null) this.send(first);
       }
-      this.socket.write(data);
-      return;
+      this.send(data);
     }
+  }
+
+  /** One socket write, with the producer bookkeeping. */
+  private send(data: Uint8Array | string): void {
     if (this.producer !== null && !this.streaming) {
       this.socket.write(data, this.onPullWritten);
-      return;
+    } else if (!this.socket.write(data) && !this.corked) {
+      this.bufferFull();
     }
-    if (!this.socket.write(data)) this.bufferFull();
   }
 
   /** Writes each item in order (as one socket write when called inside `dataReceived`). */
