@@ -12,7 +12,15 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Clock, LoopingCall } from "../../src/core/clock.js";
-import { Deferred, fail, flushUnhandledErrors, succeed } from "../../src/core/deferred.js";
+import {
+  Deferred,
+  DeferredList,
+  FirstError,
+  fail,
+  flushUnhandledErrors,
+  gatherResults,
+  succeed,
+} from "../../src/core/deferred.js";
 import { CancelledError } from "../../src/core/errors.js";
 import type { DelayedCall } from "../../src/core/interfaces.js";
 
@@ -70,6 +78,27 @@ interface LoopScenario {
 interface LoopOutcome {
   log: Array<[number, number | null]>;
   stoppedAt: number | null;
+}
+
+interface DListScenario {
+  n: number;
+  gather: boolean;
+  fireOnOneCallback: boolean;
+  fireOnOneErrback: boolean;
+  consumeErrors: boolean;
+  /** [input index (mod n), success?, value] */
+  fires: Array<[number, boolean, number]>;
+  /** Cancel the list before this step (-1: never). */
+  cancelAt: number;
+}
+type Described =
+  | { ok: true; v: unknown }
+  | { ok: false; tag: string; index?: number; sub?: string }
+  | null;
+interface DListOutcome {
+  states: Described[];
+  final: Described;
+  inputs: Described[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,6 +183,18 @@ const loopScenario: fc.Arbitrary<LoopScenario> = fc.record({
   blockEvery: fc.constantFrom(0, 0, 2, 3),
   blockFor: fc.constantFrom(0.2, 0.7, 1.5),
   steps: fc.array(fc.constantFrom(0, 0.05, 0.1, 0.25, 0.3, 0.7, 1, 1.3, 2.5), { maxLength: 25 }),
+});
+
+const dlistScenario: fc.Arbitrary<DListScenario> = fc.record({
+  n: fc.integer({ min: 0, max: 5 }),
+  gather: fc.boolean(),
+  fireOnOneCallback: fc.boolean(),
+  fireOnOneErrback: fc.boolean(),
+  consumeErrors: fc.boolean(),
+  fires: fc.array(fc.tuple(fc.nat(9), fc.boolean(), fc.integer({ min: 0, max: 99 })), {
+    maxLength: 8,
+  }),
+  cancelAt: fc.integer({ min: -1, max: 8 }),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -281,12 +322,63 @@ function runLoop(sc: LoopScenario): LoopOutcome {
   return { log, stoppedAt };
 }
 
+function norm(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(norm);
+  if (v instanceof Error) return `!${tagOf(v)}`;
+  return v === undefined ? null : v; // Python's None
+}
+
+function describeD(d: Deferred<unknown>): Described {
+  let out: Described = null;
+  d.addCallbacks(
+    (v) => {
+      out = { ok: true, v: norm(v) };
+      return v;
+    },
+    (e) => {
+      out =
+        e instanceof FirstError
+          ? { ok: false, tag: "FirstError", index: e.index, sub: tagOf(e.subFailure) }
+          : { ok: false, tag: tagOf(e) };
+      throw e;
+    },
+  );
+  return out;
+}
+
+function runDList(sc: DListScenario): DListOutcome {
+  const ds: Deferred<number>[] = [];
+  for (let i = 0; i < sc.n; i++) ds.push(new Deferred<number>());
+  const dl: Deferred<unknown> = sc.gather
+    ? gatherResults(ds, { consumeErrors: sc.consumeErrors })
+    : new DeferredList(ds, {
+        fireOnOneCallback: sc.fireOnOneCallback,
+        fireOnOneErrback: sc.fireOnOneErrback,
+        consumeErrors: sc.consumeErrors,
+      });
+  const states: Described[] = [];
+  sc.fires.forEach(([idx, ok, val], step) => {
+    if (step === sc.cancelAt) dl.cancel();
+    const d = ds.length > 0 ? ds[idx % ds.length] : undefined;
+    if (d !== undefined && !d.called) {
+      if (ok) d.callback(val);
+      else d.errback(new Error(`x${val}`));
+    }
+    states.push(describeD(dl));
+  });
+  const inputs = ds.map((d) => describeD(d));
+  const result = { states, final: describeD(dl), inputs };
+  for (const d of [...ds, dl]) d.addErrback(() => undefined);
+  return result;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 function runTwisted(input: unknown): {
   chains: ChainOutcome[];
   clocks: ClockOutcome[];
   loops: LoopOutcome[];
+  dlists: DListOutcome[];
 } {
   const probe = spawnSync(PYTHON, ["-c", "import twisted"], { encoding: "utf8" });
   if (probe.status !== 0) {
@@ -307,8 +399,9 @@ describe("Deferred / Clock / LoopingCall match Twisted on generated scenarios", 
   const chains = fc.sample(chainScenario, { numRuns: 400, seed: 20261123 });
   const clocks = fc.sample(clockScenario, { numRuns: 300, seed: 7 });
   const loops = fc.sample(loopScenario, { numRuns: 300, seed: 11 });
+  const dlists = fc.sample(dlistScenario, { numRuns: 300, seed: 5 });
   let twisted: ReturnType<typeof runTwisted> | null = null;
-  const getTwisted = () => (twisted ??= runTwisted({ chains, clocks, loops }));
+  const getTwisted = () => (twisted ??= runTwisted({ chains, clocks, loops, dlists }));
 
   it("callback/errback chains with chaining and cancellation", () => {
     const expected = getTwisted().chains;
@@ -327,6 +420,16 @@ describe("Deferred / Clock / LoopingCall match Twisted on generated scenarios", 
     for (let i = 0; i < clocks.length; i++) {
       expect({ scenario: clocks[i], outcome: runClock(clocks[i]!) }).toEqual({
         scenario: clocks[i],
+        outcome: expected[i],
+      });
+    }
+  });
+
+  it("DeferredList / gatherResults: every intermediate state, FirstError, consumeErrors, cancel", () => {
+    const expected = getTwisted().dlists;
+    for (let i = 0; i < dlists.length; i++) {
+      expect({ scenario: dlists[i], outcome: runDList(dlists[i]!) }).toEqual({
+        scenario: dlists[i],
         outcome: expected[i],
       });
     }

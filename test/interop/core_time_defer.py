@@ -10,6 +10,7 @@ import json
 import sys
 
 from twisted.internet import defer, task
+from twisted.python import failure as failure_mod
 
 
 def tag(failure):
@@ -142,12 +143,71 @@ def run_loop(sc):
     return {"log": log, "stoppedAt": done[0] if done else None}
 
 
+def describe(d):
+    """The current result of d's chain, passed along unchanged."""
+    out = []
+
+    def norm(v):
+        if isinstance(v, (list, tuple)):
+            return [norm(x) for x in v]
+        if isinstance(v, failure_mod.Failure):
+            return "!" + tag(v)
+        return v
+
+    def ok(v):
+        out.append({"ok": True, "v": norm(v)})
+        return v
+
+    def err(f):
+        if f.check(defer.FirstError):
+            out.append(
+                {"ok": False, "tag": "FirstError", "index": f.value.index, "sub": tag(f.value.subFailure)}
+            )
+        else:
+            out.append({"ok": False, "tag": tag(f)})
+        return f
+
+    d.addCallbacks(ok, err)
+    return out[0] if out else None
+
+
+def run_dlist(sc):
+    ds = [defer.Deferred() for _ in range(sc["n"])]
+    if sc["gather"]:
+        dl = defer.gatherResults(ds, consumeErrors=sc["consumeErrors"])
+    else:
+        dl = defer.DeferredList(
+            ds,
+            fireOnOneCallback=sc["fireOnOneCallback"],
+            fireOnOneErrback=sc["fireOnOneErrback"],
+            consumeErrors=sc["consumeErrors"],
+        )
+    states = []
+    for step, (idx, ok, val) in enumerate(sc["fires"]):
+        if step == sc["cancelAt"]:
+            dl.cancel()
+        d = ds[idx % len(ds)] if ds else None
+        if d is not None and not d.called:
+            if ok:
+                d.callback(val)
+            else:
+                d.errback(Exception("x%d" % val))
+        states.append(describe(dl))
+    inputs = [describe(d) for d in ds]
+    result = {"states": states, "final": describe(dl), "inputs": inputs}
+    # consume remaining failures so Twisted does not log them at exit
+    for d in ds + [dl]:
+        d.addErrback(lambda f: None)
+    return result
+
+
 def main():
     data = json.load(sys.stdin)
     out = {
         "chains": [run_chain(sc) for sc in data["chains"]],
         "clocks": [run_clock(sc) for sc in data["clocks"]],
         "loops": [run_loop(sc) for sc in data["loops"]],
+        "dlists": [run_dlist(sc) for sc in data["dlists"]],
     }
     json.dump(out, sys.stdout)
 
