@@ -336,91 +336,126 @@ export function decodeBoxes(bytes: Uint8Array, opts?: BoxDecoderOptions): AmpBox
 
 type Entry = readonly [string, Uint8Array];
 
-function checkedEntries(box: AmpBox | Iterable<Entry>): Entry[] {
-  let entries: Entry[];
-  if (box instanceof Map) entries = Array.from(box);
-  else {
-    // Duplicate keys: last wins, as in a Python dict.
-    const m = new Map<string, Uint8Array>();
-    for (const [k, v] of box) m.set(k, v);
-    entries = Array.from(m);
+// Keys repeat from box to box: their validated latin1 bytes are cached (bounded; cleared when full),
+// so encoding a key is one lookup and a short copy.
+const KEY_BYTES_CACHE_MAX = 2048;
+const keyBytesCache = new Map<string, Uint8Array>();
+
+function keyBytes(k: string): Uint8Array {
+  const cached = keyBytesCache.get(k);
+  if (cached !== undefined) return cached;
+  if (typeof k !== "string" || k.length === 0) {
+    throw new MalformedAmpBox("AMP box keys must be non-empty strings.");
   }
-  return entries;
+  const bytes = new Uint8Array(k.length);
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    if (c > 0xff) {
+      throw new MalformedAmpBox(
+        `AMP box key ${JSON.stringify(k)} is not a byte string (character above U+00FF).`,
+      );
+    }
+    bytes[i] = c;
+  }
+  if (k.length > MAX_KEY_LENGTH) throw new TooLong(true, true, bytes, null);
+  if (keyBytesCache.size >= KEY_BYTES_CACHE_MAX) keyBytesCache.clear();
+  keyBytesCache.set(k, bytes);
+  return bytes;
 }
 
-/** Wire size of the entries (pairs + terminator); validates every key and value first. */
-function sizeOf(entries: readonly Entry[]): number {
-  let total = 2;
-  for (const [k, v] of entries) {
-    if (typeof k !== "string" || k.length === 0) {
-      throw new MalformedAmpBox("AMP box keys must be non-empty strings.");
-    }
-    if (k.length > MAX_KEY_LENGTH) {
-      throw new TooLong(true, true, latin1Bytes(k), null);
-    }
-    for (let i = 0; i < k.length; i++) {
-      if (k.charCodeAt(i) > 0xff) {
-        throw new MalformedAmpBox(
-          `AMP box key ${JSON.stringify(k)} is not a byte string (character above U+00FF).`,
-        );
-      }
-    }
+/** A box's pairs, validated, in bytewise key order, and its wire size. */
+interface Prepared {
+  keys: string[];
+  kbs: Uint8Array[];
+  values: Uint8Array[];
+  size: number;
+}
+
+function prepare(box: AmpBox | Iterable<Entry>): Prepared {
+  // Duplicate keys from an iterable: last wins, as in a Python dict.
+  const map: ReadonlyMap<string, Uint8Array> =
+    box instanceof Map ? box : new Map<string, Uint8Array>(box as Iterable<Entry>);
+  const keys: string[] = [];
+  const kbs: Uint8Array[] = [];
+  const values: Uint8Array[] = [];
+  let size = 2;
+  let sorted = true;
+  for (const [k, v] of map) {
+    const kb = keyBytes(k);
     if (!(v instanceof Uint8Array)) {
       throw new MalformedAmpBox(`AMP box value for key ${JSON.stringify(k)} is not a Uint8Array.`);
     }
     if (v.length > MAX_VALUE_LENGTH) throw new TooLong(false, true, v, k);
-    total += 4 + k.length + v.length;
+    const n = keys.length;
+    if (n > 0 && keys[n - 1]! > k) sorted = false;
+    keys.push(k);
+    kbs.push(kb);
+    values.push(v);
+    size += 4 + kb.length + v.length;
   }
-  return total;
-}
-
-function latin1Bytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
-function sortEntries(entries: Entry[]): void {
-  // Latin1 keys: UTF-16 code unit order is byte order. Insertion sort beats Array#sort for the few
-  // keys a box usually has.
-  const n = entries.length;
-  if (n > 16) {
-    entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return;
-  }
-  for (let i = 1; i < n; i++) {
-    const e = entries[i]!;
-    const k = e[0];
-    let j = i - 1;
-    while (j >= 0 && entries[j]![0] > k) {
-      entries[j + 1] = entries[j]!;
-      j--;
+  // Latin1 keys: UTF-16 code unit order is byte order. Insertion sort on the few keys a box has.
+  if (!sorted) {
+    for (let i = 1; i < keys.length; i++) {
+      const k = keys[i]!;
+      const kb = kbs[i]!;
+      const v = values[i]!;
+      let j = i - 1;
+      while (j >= 0 && keys[j]! > k) {
+        keys[j + 1] = keys[j]!;
+        kbs[j + 1] = kbs[j]!;
+        values[j + 1] = values[j]!;
+        j--;
+      }
+      keys[j + 1] = k;
+      kbs[j + 1] = kb;
+      values[j + 1] = v;
     }
-    entries[j + 1] = e;
   }
+  return { keys, kbs, values, size };
 }
 
-function writeEntries(out: Uint8Array, at: number, entries: readonly Entry[]): number {
+function write(out: Uint8Array, at: number, p: Prepared): number {
   let pos = at;
-  for (const [k, v] of entries) {
-    const klen = k.length;
+  const { kbs, values } = p;
+  for (let i = 0; i < kbs.length; i++) {
+    const kb = kbs[i]!;
+    const v = values[i]!;
+    const klen = kb.length;
     out[pos] = 0;
     out[pos + 1] = klen;
     pos += 2;
-    for (let i = 0; i < klen; i++) out[pos + i] = k.charCodeAt(i);
+    if (klen < 16) for (let j = 0; j < klen; j++) out[pos + j] = kb[j]!;
+    else out.set(kb, pos);
     pos += klen;
     const vlen = v.length;
     out[pos] = vlen >>> 8;
     out[pos + 1] = vlen & 0xff;
     pos += 2;
-    if (vlen < 32) {
-      for (let i = 0; i < vlen; i++) out[pos + i] = v[i]!;
-    } else out.set(v, pos);
+    if (vlen < 16) for (let j = 0; j < vlen; j++) out[pos + j] = v[j]!;
+    else out.set(v, pos);
     pos += vlen;
   }
   out[pos] = 0;
   out[pos + 1] = 0;
   return pos + 2;
+}
+
+// Small outputs are carved out of a shared 8 KiB slab, as Node's Buffer.allocUnsafe does, but as
+// plain Uint8Arrays (a Buffer's `slice()` is a view, a Uint8Array's is a copy: users expect the latter).
+const SLAB_SIZE = 8192;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabUsed = 0;
+
+function allocate(size: number): Uint8Array {
+  if (size > SLAB_SIZE >>> 2) return new Uint8Array(size);
+  if (slabUsed + size > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, size);
+  // Keep the next allocation 8-byte aligned.
+  slabUsed = (slabUsed + size + 7) & ~7;
+  return out;
 }
 
 /**
@@ -429,14 +464,13 @@ function writeEntries(out: Uint8Array, at: number, entries: readonly Entry[]): n
  * is produced: a key over 255 bytes throws {@link TooLong} (`isKey`, `isLocal`, `value` = the key's
  * bytes), a value over 65535 bytes throws {@link TooLong} (`isLocal`, `keyName` = the key), an empty
  * or non-latin1 key or a non-Uint8Array value throws {@link MalformedAmpBox}. From an iterable of
- * pairs, a duplicate key's last value wins. Returns one freshly allocated buffer.
+ * pairs, a duplicate key's last value wins. Returns one new `Uint8Array` (a small one is a view of a
+ * shared 8 KiB slab, as Node's `Buffer.allocUnsafe` does; `.slice()` copies it).
  */
 export function encodeBox(box: AmpBox | Iterable<Entry>): Uint8Array {
-  const entries = checkedEntries(box);
-  const total = sizeOf(entries);
-  sortEntries(entries);
-  const out = new Uint8Array(total);
-  writeEntries(out, 0, entries);
+  const p = prepare(box);
+  const out = allocate(p.size);
+  write(out, 0, p);
   return out;
 }
 
@@ -445,16 +479,15 @@ export function encodeBox(box: AmpBox | Iterable<Entry>): Uint8Array {
  * are validated first, as {@link encodeBox} does, so nothing is produced when one is invalid.
  */
 export function encodeBoxes(boxes: Iterable<AmpBox | Iterable<Entry>>): Uint8Array {
-  const all: Entry[][] = [];
+  const all: Prepared[] = [];
   let total = 0;
   for (const box of boxes) {
-    const entries = checkedEntries(box);
-    total += sizeOf(entries);
-    sortEntries(entries);
-    all.push(entries);
+    const p = prepare(box);
+    total += p.size;
+    all.push(p);
   }
-  const out = new Uint8Array(total);
+  const out = allocate(total);
   let pos = 0;
-  for (const entries of all) pos = writeEntries(out, pos, entries);
+  for (const p of all) pos = write(out, pos, p);
   return out;
 }
