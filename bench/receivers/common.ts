@@ -6,7 +6,8 @@
  * Env:
  * - `BENCH_SAMPLES` — timed runs per implementation and scenario, median reported (default 3).
  * - `BENCH_SCALE` — multiplies the frame counts of every scenario (default 1; e.g. 0.1 for a smoke run).
- * - `BENCH_TWISTED=0` — skip the Twisted figures.
+ * - `BENCH_TWISTED=0` — skip the Twisted figures; `BENCH_TWISTED_SAMPLES` — Twisted runs per
+ *   scenario (default 1: CPython has no JIT to warm up, and it is the slow one).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -38,6 +39,7 @@ export const LIMIT = "limit";
 export const SAMPLES = Math.max(1, Number(process.env["BENCH_SAMPLES"] ?? 3) || 3);
 export const SCALE = Math.max(0.001, Number(process.env["BENCH_SCALE"] ?? 1) || 1);
 export const TWISTED = process.env["BENCH_TWISTED"] !== "0";
+export const TWISTED_SAMPLES = Math.max(1, Number(process.env["BENCH_TWISTED_SAMPLES"] ?? 1) || 1);
 
 /** The three standard scenarios: frame count, payload size, chunk size. */
 export interface Scenario {
@@ -45,6 +47,8 @@ export interface Scenario {
   frames: number;
   payload: number;
   chunk: number;
+  /** Timed runs (median); more for the short 16 MiB scenario, whose runs last milliseconds. */
+  samples: number;
 }
 
 export function scenarios(): Scenario[] {
@@ -54,14 +58,22 @@ export function scenarios(): Scenario[] {
       frames: Math.round(1_000_000 * SCALE),
       payload: 64,
       chunk: 65536,
+      samples: SAMPLES,
     },
     {
       label: "100k x 64 B / 7 B chunks",
       frames: Math.round(100_000 * SCALE),
       payload: 64,
       chunk: 7,
+      samples: SAMPLES,
     },
-    { label: "1 x 16 MiB / 64 KiB chunks", frames: 1, payload: 16 * 1024 * 1024, chunk: 65536 },
+    {
+      label: "1 x 16 MiB / 64 KiB chunks",
+      frames: 1,
+      payload: 16 * 1024 * 1024,
+      chunk: 65536,
+      samples: SAMPLES * 5,
+    },
   ];
 }
 
@@ -94,10 +106,11 @@ export function chunk(input: Uint8Array, size: number): Buffer[] {
  */
 export async function measure(
   fn: () => number | Promise<number>,
+  samples = SAMPLES,
 ): Promise<{ seconds: number; frames: number }> {
   let frames = await fn();
   const times: number[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
+  for (let i = 0; i < samples; i++) {
     (globalThis as { gc?: () => void }).gc?.();
     const t0 = process.hrtime.bigint();
     frames = await fn();
@@ -117,7 +130,7 @@ export async function row(
   expected = scenario.frames,
 ): Promise<Row> {
   try {
-    const m = await measure(fn);
+    const m = await measure(fn, scenario.samples);
     const r: Row = {
       framing,
       scenario: scenario.label,
@@ -152,7 +165,6 @@ export function throughTransform(
       n++;
     });
     stream.on("end", () => resolve(n));
-    stream.on("finish", () => setImmediate(() => resolve(n)));
     stream.on("error", reject);
     for (const c of chunks) stream.write(c);
     stream.end();
@@ -181,7 +193,14 @@ export function twisted(
     writeFileSync(file, input);
     const res = spawnSync(
       "/usr/bin/python3",
-      [TWISTED_SCRIPT, receiver, file, String(scenario.chunk), String(maxLength), String(SAMPLES)],
+      [
+        TWISTED_SCRIPT,
+        receiver,
+        file,
+        String(scenario.chunk),
+        String(maxLength),
+        String(TWISTED_SAMPLES),
+      ],
       { encoding: "utf8", maxBuffer: 1 << 20 },
     );
     if (res.status !== 0) {

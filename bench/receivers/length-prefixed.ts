@@ -1,0 +1,145 @@
+/**
+ * Length-prefixed frames: weft's decoder (push API and Node Transform; 4-byte big-endian and
+ * varint prefixes) against the hand-written limit loop, frame-stream (u32be), it-length-prefixed
+ * and length-prefixed-stream (varint) and Twisted's Int32StringReceiver, on the same input.
+ */
+import { createRequire } from "node:module";
+import type { Transform } from "node:stream";
+import { decode as itDecode } from "it-length-prefixed";
+import {
+  encodeLengthPrefixed,
+  LengthPrefixedDecoder,
+  type LengthPrefixedOptions,
+} from "../../src/protocols/receivers/length-prefixed.js";
+import { lengthPrefixedTransform } from "../../src/protocols/receivers/streams.js";
+import {
+  chunk,
+  payload,
+  type Row,
+  repeat,
+  row,
+  scenarios,
+  throughTransform,
+  twisted,
+} from "./common.js";
+
+const require = createRequire(import.meta.url);
+const frameStream = require("frame-stream") as {
+  decode(opts?: { lengthSize?: number; maxSize?: number }): Transform;
+};
+const lpStream = require("length-prefixed-stream") as {
+  decode(opts?: { limit?: number; allowEmpty?: boolean }): Transform;
+};
+
+/** Keeps frames observable so no loop is optimised away. */
+export let lastFrame: unknown = null;
+
+/**
+ * The limit: a hand-written loop over the chunks (`readUInt32BE` + a view per frame); a leftover
+ * under 4 KiB is carried by one small concat, a bigger frame is collected and concatenated once.
+ */
+function limitLoop(chunks: readonly Buffer[]): number {
+  let count = 0;
+  let carry: Buffer | null = null;
+  let parts: Buffer[] | null = null;
+  let need = 0;
+  let got = 0;
+  for (const input of chunks) {
+    let c = input;
+    if (parts !== null) {
+      parts.push(c);
+      got += c.length;
+      if (got < need) continue;
+      c = Buffer.concat(parts, got);
+      parts = null;
+    } else if (carry !== null) {
+      c = Buffer.concat([carry, c]);
+      carry = null;
+    }
+    const n = c.length;
+    let off = 0;
+    while (n - off >= 4) {
+      const len = c.readUInt32BE(off);
+      if (n - off - 4 < len) {
+        if (len > 4096) {
+          parts = [c.subarray(off)];
+          got = n - off;
+          need = 4 + len;
+          off = n;
+        }
+        break;
+      }
+      lastFrame = new Uint8Array(c.buffer, c.byteOffset + off + 4, len);
+      count++;
+      off += 4 + len;
+    }
+    if (off < n) carry = Buffer.from(c.subarray(off));
+  }
+  return count;
+}
+
+function weftPush(chunks: readonly Buffer[], options: LengthPrefixedOptions): number {
+  let count = 0;
+  const d = new LengthPrefixedDecoder(
+    {
+      onFrame(f) {
+        count++;
+        lastFrame = f;
+      },
+      onError(e) {
+        throw e;
+      },
+    },
+    options,
+  );
+  for (const c of chunks) d.feed(c);
+  d.end();
+  return count;
+}
+
+function itLengthPrefixed(chunks: readonly Buffer[], max: number): number {
+  let count = 0;
+  // The synchronous path (a sync iterable in, a generator out): its fastest mode.
+  for (const f of itDecode(chunks, { maxDataLength: max })) {
+    count++;
+    lastFrame = f;
+  }
+  return count;
+}
+
+export async function benchLengthPrefixed(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const sc of scenarios()) {
+    const body = payload(sc.payload);
+    const max = Math.max(99999, sc.payload);
+    const u32 = repeat(encodeLengthPrefixed(body, { prefix: 4 }), sc.frames);
+    const varint = repeat(encodeLengthPrefixed(body, { prefix: "varint" }), sc.frames);
+    const u32Chunks = chunk(u32, sc.chunk);
+    const varintChunks = chunk(varint, sc.chunk);
+    const add = async (impl: string, bytes: number, fn: () => number | Promise<number>) => {
+      rows.push(await row("length-prefixed", sc, impl, bytes, fn));
+    };
+    await add("limit", u32.length, () => limitLoop(u32Chunks));
+    await add("weft push (u32be)", u32.length, () =>
+      weftPush(u32Chunks, { prefix: 4, maxLength: max }),
+    );
+    await add("weft push (varint)", varint.length, () =>
+      weftPush(varintChunks, { prefix: "varint", maxLength: max }),
+    );
+    await add("weft Transform (u32be)", u32.length, () =>
+      throughTransform(lengthPrefixedTransform({ prefix: 4, maxLength: max }), u32Chunks),
+    );
+    await add("frame-stream (u32be)", u32.length, () =>
+      throughTransform(frameStream.decode({ lengthSize: 4 }), u32Chunks),
+    );
+    await add("it-length-prefixed (varint)", varint.length, () =>
+      itLengthPrefixed(varintChunks, max),
+    );
+    await add("length-prefixed-stream (varint)", varint.length, () =>
+      throughTransform(lpStream.decode({ allowEmpty: true }), varintChunks),
+    );
+    const t = twisted("length-prefixed", sc, "int32", u32, max);
+    if (t) rows.push({ ...t, impl: "twisted Int32StringReceiver" });
+  }
+  return rows;
+}

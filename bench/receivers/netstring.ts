@@ -1,0 +1,146 @@
+/**
+ * Netstrings: weft's decoder (push API and Node Transform) against the hand-written limit loop,
+ * the `netstring` and `@endo/netstring` packages and Twisted's NetstringReceiver, on the same input.
+ */
+import { EventEmitter } from "node:events";
+import { createRequire } from "node:module";
+import { makeNetstringReader } from "@endo/netstring";
+import { NetstringDecoder } from "../../src/protocols/receivers/netstring.js";
+import { netstringTransform } from "../../src/protocols/receivers/streams.js";
+import {
+  chunk,
+  payload,
+  type Row,
+  repeat,
+  row,
+  type Scenario,
+  scenarios,
+  throughTransform,
+  twisted,
+} from "./common.js";
+
+const require = createRequire(import.meta.url);
+const netstringPkg = require("netstring") as {
+  Stream: new (source: EventEmitter) => EventEmitter;
+};
+
+/** Keeps frames observable so no loop is optimised away. */
+export let lastFrame: Uint8Array | null = null;
+
+function netstringOf(data: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from(`${data.length}:`), data, Buffer.from(",")]);
+}
+
+/**
+ * The limit: a hand-written loop over the chunks (indexOf ":" + digits + a view per frame); a
+ * leftover under 4 KiB is carried by one small concat, a bigger frame is collected and
+ * concatenated once. No validation beyond what framing needs.
+ */
+function limitLoop(chunks: readonly Buffer[]): number {
+  let count = 0;
+  let carry: Buffer | null = null;
+  let parts: Buffer[] | null = null;
+  let need = 0;
+  let got = 0;
+  for (const input of chunks) {
+    let c = input;
+    if (parts !== null) {
+      parts.push(c);
+      got += c.length;
+      if (got < need) continue;
+      c = Buffer.concat(parts, got);
+      parts = null;
+    } else if (carry !== null) {
+      c = Buffer.concat([carry, c]);
+      carry = null;
+    }
+    const n = c.length;
+    let off = 0;
+    for (;;) {
+      const colon = c.indexOf(58, off);
+      if (colon < 0) break;
+      let len = 0;
+      for (let k = off; k < colon; k++) len = len * 10 + c[k]! - 48;
+      const end = colon + 1 + len;
+      if (end >= n) {
+        if (len > 4096) {
+          parts = [c.subarray(off)];
+          got = n - off;
+          need = end + 1 - off;
+          off = n;
+        }
+        break;
+      }
+      lastFrame = new Uint8Array(c.buffer, c.byteOffset + colon + 1, len);
+      count++;
+      off = end + 1;
+    }
+    if (off < n) carry = Buffer.from(c.subarray(off));
+  }
+  return count;
+}
+
+function weftPush(chunks: readonly Buffer[], maxLength: number): number {
+  let count = 0;
+  const d = new NetstringDecoder(
+    {
+      onFrame(f) {
+        count++;
+        lastFrame = f;
+      },
+      onError(e) {
+        throw e;
+      },
+    },
+    { maxLength },
+  );
+  for (const c of chunks) d.feed(c);
+  d.end();
+  return count;
+}
+
+function netstringStream(chunks: readonly Buffer[]): number {
+  const source = new EventEmitter();
+  const s = new netstringPkg.Stream(source);
+  let count = 0;
+  s.on("data", (f: Uint8Array) => {
+    count++;
+    lastFrame = f;
+  });
+  s.on("error", (e: Error) => {
+    throw e;
+  });
+  for (const c of chunks) source.emit("data", c);
+  return count;
+}
+
+async function endo(chunks: readonly Buffer[], maxLength: number): Promise<number> {
+  let count = 0;
+  for await (const f of makeNetstringReader(chunks, { maxMessageLength: maxLength })) {
+    count++;
+    lastFrame = f;
+  }
+  return count;
+}
+
+export async function benchNetstrings(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const sc of scenarios()) {
+    const input = repeat(netstringOf(payload(sc.payload)), sc.frames);
+    const chunks = chunk(input, sc.chunk);
+    const max = Math.max(99999, sc.payload);
+    const add = async (impl: string, fn: () => number | Promise<number>) => {
+      rows.push(await row("netstring", sc, impl, input.length, fn));
+    };
+    await add("limit", () => limitLoop(chunks));
+    await add("weft push", () => weftPush(chunks, max));
+    await add("weft Transform", () =>
+      throughTransform(netstringTransform({ maxLength: max }), chunks),
+    );
+    await add("netstring (Stream)", () => netstringStream(chunks));
+    await add("@endo/netstring", () => endo(chunks, max));
+    const t = twisted("netstring", sc as Scenario, "netstring", input, max);
+    if (t) rows.push(t);
+  }
+  return rows;
+}
