@@ -10,12 +10,12 @@ import { type AmpBox, MAX_VALUE_LENGTH } from "./box.js";
 import {
   AmpError,
   ArgumentError,
-  BadLocalReturn,
   InvalidSignature,
   RemoteAmpError,
   UnhandledCommand,
   UnknownRemoteError,
 } from "./errors.js";
+import { compileSchema } from "./protocol-encode.js";
 
 /** The value type of any argument, for schemas. */
 // biome-ignore lint/suspicious/noExplicitAny: variance sink for argument schemas (never surfaces in values)
@@ -276,14 +276,15 @@ export function boxToObjects(
   what = "argument",
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const name in schema) {
-    const arg = schema[name] as AnyArgument;
+  const entries = compileSchema(schema).entries;
+  for (let i = 0; i < entries.length; i++) {
+    const { name, arg, big } = entries[i] as (typeof entries)[number];
     let bytes = box.get(name);
     if (bytes === undefined) {
       if (arg.optional) continue;
       throw new InvalidSignature(`missing required ${what} ${name}`);
     }
-    if (allBig || isBig(arg)) bytes = joinBig(name, bytes, box);
+    if (allBig || big) bytes = joinBig(name, bytes, box);
     try {
       out[name] = arg.decode(bytes);
     } catch (err) {
@@ -388,13 +389,4 @@ export class CommandLocator<Ctx = unknown> {
   commandNames(): string[] {
     return [...this.#responders.keys()];
   }
-}
-
-/** Thrown by {@link checkResponse} when a responder returned something that is not a response. */
-export function badLocalReturn(cmd: AnyCommand, value: unknown, cause: unknown): BadLocalReturn {
-  const shown = value === undefined ? "undefined" : value === null ? "null" : typeof value;
-  return new BadLocalReturn(
-    `responder of ${cmd.name} returned ${shown} and it could not be serialized`,
-    { cause },
-  );
 }

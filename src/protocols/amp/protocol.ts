@@ -31,12 +31,16 @@ import {
 } from "./command.js";
 import {
   AmpError,
+  ArgumentError,
   BadLocalReturn,
   bytesRepr,
+  InvalidSignature,
   MalformedAmpBox,
   NoEmptyBoxes,
   RemoteAmpError,
+  type TooLong,
 } from "./errors.js";
+import { compileSchema, OutBatch, valueTooLong } from "./protocol-encode.js";
 
 /** Where AMP reports errors it cannot hand to anyone (pino-compatible `error(obj, msg)`). */
 export interface AmpLogger {
@@ -159,6 +163,10 @@ export class AMP extends Protocol {
   #violation: Error | null = null;
   /** No more incoming boxes are dispatched (after a violation or once we asked to close). */
   #stopped = false;
+  /** Depth of `dataReceived` calls in progress: while above 0, output is batched. */
+  #receiving = 0;
+  /** Boxes produced while handling the current chunk; they leave in one write at its end. */
+  readonly #out = new OutBatch();
 
   constructor(options: AMPOptions = {}) {
     super();
@@ -255,7 +263,7 @@ export class AMP extends Protocol {
     if (requiresAnswer) box.set(ASK, latin1Bytes(tag));
     const bytes = encodeBox(box); // throws TooLong before anything is written
     void name;
-    this.transport.write(bytes);
+    this.#emit(bytes);
     if (!requiresAnswer) return succeed<unknown>(undefined);
     const d = new Deferred<unknown>();
     this.#outstanding.set(tag, { d, cmd });
@@ -264,8 +272,29 @@ export class AMP extends Protocol {
 
   /** Sends one raw box (Twisted's `sendBox`). Throws `TooLong`/`MalformedAmpBox` before writing. */
   sendBox(box: AmpBox | Iterable<readonly [string, Uint8Array]>): void {
-    const bytes = encodeBox(box);
-    if (this.connected) this.transport.write(bytes);
+    this.#emit(encodeBox(box));
+  }
+
+  /** Writes `bytes` now, or (while a chunk is being handled) with the rest of its output. */
+  #emit(bytes: Uint8Array): void {
+    if (!this.connected) return;
+    if (this.#receiving > 0) this.#out.append(bytes);
+    else this.transport.write(bytes);
+  }
+
+  /** Writes what the batch holds. */
+  #flush(): void {
+    const segments = this.#out.take();
+    if (segments === null || !this.connected) return;
+    for (const seg of segments) this.transport.write(seg);
+  }
+
+  /** Flushes the batch, then closes (pending output first, as loseConnection promises). */
+  #close(): void {
+    this.#stopped = true;
+    if (!this.connected) return;
+    this.#flush();
+    this.transport.loseConnection();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -273,7 +302,13 @@ export class AMP extends Protocol {
 
   override dataReceived(data: Uint8Array): void {
     if (this.#stopped) return;
-    this.#decoder.feed(data);
+    this.#receiving++;
+    try {
+      this.#decoder.feed(data);
+    } finally {
+      this.#receiving--;
+      if (this.#receiving === 0) this.#flush();
+    }
   }
 
   #onDecodeError(err: Error): void {
@@ -296,7 +331,7 @@ export class AMP extends Protocol {
     if (this.#violation === null) this.#violation = err;
     this.#stopped = true;
     this.#logger.error({ err }, "AMP protocol violation; closing the connection");
-    if (this.connected) this.transport.loseConnection();
+    this.#close();
   }
 
   /**
@@ -395,6 +430,7 @@ export class AMP extends Protocol {
   }
 
   #replyAnswer(ask: Uint8Array | undefined, value: unknown, cmd: AnyCommand | null): void {
+    if (cmd !== null && this.#replyTyped(ask, value, cmd)) return;
     let answer: AmpBox;
     try {
       if (cmd === null) {
@@ -402,23 +438,11 @@ export class AMP extends Protocol {
           throw new BadLocalReturn(`raw responder returned ${typeof value}`);
         answer = new Map(value as AmpBox);
       } else {
-        if (value === null || typeof value !== "object") {
-          throw new BadLocalReturn(
-            `responder of ${cmd.name} returned ${value === null ? "null" : typeof value}, not a response`,
-          );
-        }
         answer = new Map();
         objectsToBox(cmd.response, value as Record<string, unknown>, answer, this.#bigValues);
       }
     } catch (err) {
-      const bad =
-        err instanceof BadLocalReturn
-          ? err
-          : new BadLocalReturn(
-              `responder of ${cmd?.name ?? "?"} returned a value that could not be serialized: ${(err as Error).message}`,
-              { cause: err },
-            );
-      this.#replyError(ask, bad, null);
+      this.#replyError(ask, this.#badReturn(cmd, value, err), null);
       return;
     }
     if (ask === undefined) return; // requiresAnswer false and success: nothing sent
@@ -432,8 +456,75 @@ export class AMP extends Protocol {
       return;
     }
     if (!this.connected) return; // late answer after the connection died: dropped quietly
-    this.transport.write(bytes);
-    if (cmd !== null && cmd.responseType === "quit") this.#closeAfterReply();
+    this.#emit(bytes);
+    if (cmd !== null && cmd.responseType === "quit") this.#close();
+  }
+
+  /**
+   * The fast path of a typed answer: values encoded through the compiled response schema straight
+   * into the output batch. False when the general path must do it (a value needing the big-value
+   * split, unusual key names).
+   */
+  #replyTyped(ask: Uint8Array | undefined, value: unknown, cmd: AnyCommand): boolean {
+    const c = compileSchema(cmd.response);
+    if (c.unusual) return false;
+    const entries = c.entries;
+    const values: Array<Uint8Array | undefined> = new Array(entries.length);
+    let tooLong: TooLong | null = null;
+    try {
+      if (value === null || typeof value !== "object") {
+        throw new BadLocalReturn(
+          `responder of ${cmd.name} returned ${value === null ? "null" : typeof value}, not a response`,
+        );
+      }
+      const obj = value as Record<string, unknown>;
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i] as (typeof entries)[number];
+        const v = obj[e.name];
+        if (v === undefined) {
+          if (e.arg.optional) continue;
+          throw new InvalidSignature(`missing required value for ${e.name}`);
+        }
+        let bytes: Uint8Array;
+        try {
+          bytes = e.arg.encode(v as never);
+        } catch (err) {
+          if (err instanceof AmpError) throw err;
+          throw new ArgumentError(
+            e.arg.name,
+            `cannot encode ${e.name}: ${err instanceof Error ? err.message : String(err)}`,
+            { cause: err },
+          );
+        }
+        if (bytes.length > 0xffff) {
+          if (e.big || this.#bigValues) return false;
+          tooLong ??= valueTooLong(e.name, bytes);
+        }
+        values[i] = bytes;
+      }
+    } catch (err) {
+      this.#replyError(ask, this.#badReturn(cmd, value, err), null);
+      return true;
+    }
+    if (ask === undefined) return true;
+    if (tooLong !== null) {
+      this.unhandledError(tooLong);
+      return true;
+    }
+    if (!this.connected) return true;
+    this.#out.appendAnswer(c, ask, values);
+    if (this.#receiving === 0) this.#flush();
+    if (cmd.responseType === "quit") this.#close();
+    return true;
+  }
+
+  #badReturn(cmd: AnyCommand | null, value: unknown, err: unknown): BadLocalReturn {
+    if (err instanceof BadLocalReturn) return err;
+    const shown = value === undefined ? "undefined" : value === null ? "null" : typeof value;
+    return new BadLocalReturn(
+      `responder of ${cmd?.name ?? "?"} returned ${shown} and it could not be serialized: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
 
   #replyError(ask: Uint8Array | undefined, err: unknown, cmd: AnyCommand | null): void {
@@ -474,13 +565,8 @@ export class AMP extends Protocol {
       return;
     }
     if (!this.connected) return;
-    this.transport.write(bytes);
-    if (fatal) this.#closeAfterReply();
-  }
-
-  #closeAfterReply(): void {
-    this.#stopped = true;
-    this.transport.loseConnection();
+    this.#emit(bytes);
+    if (fatal) this.#close();
   }
 
   /**
@@ -489,10 +575,7 @@ export class AMP extends Protocol {
    */
   unhandledError(err: unknown): void {
     this.#logger.error({ err }, "unhandled AMP error; dropping the connection");
-    if (this.connected && !this.transport.disconnecting) {
-      this.#stopped = true;
-      this.transport.loseConnection();
-    }
+    if (this.connected && !this.transport.disconnecting) this.#close();
   }
 
   override connectionLost(reason: Error): void {
