@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { dirname, extname, join, resolve } from "node:path";
+import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InvalidArgumentError } from "../../core/errors.js";
 import { PoemNotFoundError } from "../errors.js";
@@ -101,28 +101,41 @@ export class PoetryService {
 
 /**
  * The folder holding the bundled poems: the `poems/` folder of the weft package, found by walking
- * up from this module (works from `src/` under tsx and from the built `dist/`).
+ * up from this module's file (works from `src/` under tsx and from the built `dist/`), then from the
+ * current directory.
  */
 export function bundledPoemsDirectory(): string {
-  let dir = moduleDirectory();
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, "poems");
-    if (
-      existsSync(join(dir, "package.json")) &&
-      existsSync(candidate) &&
-      statSync(candidate).isDirectory()
-    ) {
-      return candidate;
+  for (const start of [moduleDirectory(), process.cwd()]) {
+    if (start === undefined) continue;
+    let dir = start;
+    for (let i = 0; i < 6; i++) {
+      const candidate = join(dir, "poems");
+      if (
+        existsSync(join(dir, "package.json")) &&
+        existsSync(candidate) &&
+        statSync(candidate).isDirectory()
+      ) {
+        return candidate;
+      }
+      const up = dirname(dir);
+      if (up === dir) break;
+      dir = up;
     }
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
   }
   throw new InvalidArgumentError("Cannot find weft's bundled poems folder.");
 }
 
-function moduleDirectory(): string {
-  // CJS build: __dirname; ESM (source or dist): import.meta.url.
-  if (typeof __dirname === "string") return __dirname;
-  return resolve(dirname(fileURLToPath(import.meta.url)));
+/**
+ * This module's directory without `import.meta` (which the CJS build cannot carry): the file named
+ * by the first frame of a stack trace (ESM and CJS alike), else `__dirname`.
+ */
+function moduleDirectory(): string | undefined {
+  const frames = (new Error().stack ?? "").split("\n").slice(1);
+  for (const frame of frames) {
+    const m = /(file:\/\/[^\s()]+|\/[^\s()]+):\d+:\d+\)?\s*$/.exec(frame);
+    if (m === null) continue;
+    const file = m[1] as string;
+    return dirname(file.startsWith("file:") ? fileURLToPath(file) : file);
+  }
+  return typeof __dirname === "string" ? __dirname : undefined;
 }
