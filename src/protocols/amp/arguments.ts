@@ -268,11 +268,11 @@ export const Float: Argument<number> = {
 // ---------------------------------------------------------------------------------------------
 // Decimal
 
-const DEC_WS = "[ \\t\\n\\v\\f\\r\\x1c-\\x1f]*";
-const DECIMAL_RE = new RegExp(
-  `^${DEC_WS}([+-]?)(?:([0-9]*)(?:\\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?|(inf|infinity)|(s?nan)([0-9]*))${DEC_WS}$`,
-  "i",
-);
+// Python strips str.strip() whitespace first (ASCII here: \t-\r, \x1c-\x1f, space), then ignores
+// every underscore.
+const DEC_STRIP = /^[\t-\r\x1c-\x20]+|[\t-\r\x1c-\x20]+$/g;
+const DECIMAL_RE =
+  /^([+-]?)(?:([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?|(inf|infinity)|(s?nan)([0-9]*))$/i;
 const MAX_EMAX = 999999999999999999n;
 const MIN_ETINY = -1999999999999999997n;
 
@@ -305,7 +305,8 @@ export class AmpDecimal {
       throw new ArgumentError("Decimal", `expected a string or bigint, got ${describe(src)}.`);
     }
     // Python ignores every underscore in Decimal(text).
-    const m2 = DECIMAL_RE.exec(src.includes("_") ? src.replaceAll("_", "") : src);
+    const stripped = src.replace(DEC_STRIP, "");
+    const m2 = DECIMAL_RE.exec(stripped.includes("_") ? stripped.replaceAll("_", "") : stripped);
     if (m2 === null) throw new ArgumentError("Decimal", `invalid decimal ${JSON.stringify(src)}.`);
     this.negative = m2[1] === "-";
     if (m2[5] !== undefined) {
