@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Deferred } from "./deferred.js";
-import { CannotListenError, InvalidArgumentError } from "./errors.js";
+import { CannotListenError, InvalidArgumentError, WeftError } from "./errors.js";
 import { ClientFactory, type Factory } from "./factory.js";
 import type { Address, Connector } from "./interfaces.js";
 import type { Protocol } from "./protocol.js";
@@ -101,7 +101,7 @@ function connectWith<P extends Protocol>(
   try {
     connector = start(new EndpointClientFactory(factory, result));
   } catch (err) {
-    if (!result.called) result.errback(connectErrorFrom(err));
+    if (!result.called) result.errback(err instanceof WeftError ? err : connectErrorFrom(err));
   }
   return result;
 }

@@ -462,13 +462,18 @@ export class Reactor implements ReactorTime {
   }
 
   private listenOn(
-    server: net.Server,
+    server: net.Server | null,
     factory: Factory,
     kind: SocketKind,
     connectionEvent: string,
     listen: net.ListenOptions,
     what: string,
   ): Promise<SocketPort> {
+    if (server === null) {
+      return Promise.reject(
+        new InvalidArgumentError(`Cannot listen on ${what}: invalid port number.`),
+      );
+    }
     const port = new SocketPort(server, factory, this, kind, listen.path);
     server.on(connectionEvent, port.accept);
     return new Promise<SocketPort>((resolve, reject) => {
@@ -477,18 +482,23 @@ export class Reactor implements ReactorTime {
         reject(new CannotListenError(`Cannot listen on ${what}: ${err.message}`, { cause: err }));
       };
       server.on("error", onError);
-      server.listen(listen, () => {
+      const listening = (): void => {
         server.off("error", onError);
         server.on("error", (err) => this.logger(`Error on the port listening on ${what}:`, err));
         factory.doStart();
         resolve(port);
-      });
+      };
+      try {
+        server.listen(listen, listening);
+      } catch (err) {
+        onError(err as Error);
+      }
     });
   }
 
   /** Listens for TCP connections on `port` (0 picks a free one: read it back with `getHost()`). */
   listenTCP(port: number, factory: Factory, options: ListenTCPOptions = {}): Promise<SocketPort> {
-    const server = net.createServer({ allowHalfOpen: false });
+    const server = validPort(port) ? net.createServer({ allowHalfOpen: false }) : null;
     return this.listenOn(
       server,
       factory,
@@ -505,13 +515,22 @@ export class Reactor implements ReactorTime {
 
   /** Listens for TLS connections on `port`; the protocol sees decrypted bytes. */
   listenTLS(port: number, factory: Factory, options: ListenTLSOptions): Promise<SocketPort> {
-    const server = tls.createServer({
-      ...options.tls,
-      cert: asPem(options.cert),
-      key: asPem(options.key),
-      ...(options.ca !== undefined ? { ca: asPemList(options.ca) } : {}),
-      allowHalfOpen: false,
-    });
+    if (!validPort(port)) return this.listenOn(null, factory, "tcp", "", {}, `tls port ${port}`);
+    let server: tls.Server;
+    try {
+      server = tls.createServer({
+        ...options.tls,
+        cert: asPem(options.cert),
+        key: asPem(options.key),
+        ...(options.ca !== undefined ? { ca: asPemList(options.ca) } : {}),
+        allowHalfOpen: false,
+      });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      return Promise.reject(
+        new CannotListenError(`Cannot listen on tls port ${port}: ${msg}`, { cause: err }),
+      );
+    }
     server.on("tlsClientError", ignore);
     return this.listenOn(
       server,
@@ -547,6 +566,7 @@ export class Reactor implements ReactorTime {
     factory: ClientFactory,
     options: ConnectTCPOptions = {},
   ): SocketConnector {
+    checkConnectPort(port);
     const dial = (): net.Socket =>
       net.connect({ host, port, allowHalfOpen: false, ...bindOptions(options.bindAddress) });
     return this.startConnector(
@@ -566,6 +586,7 @@ export class Reactor implements ReactorTime {
     factory: ClientFactory,
     options: ConnectTLSOptions = {},
   ): SocketConnector {
+    checkConnectPort(port);
     const servername = options.servername ?? (net.isIP(host) === 0 ? host : undefined);
     const dial = (): net.Socket =>
       tls.connect({
@@ -621,6 +642,17 @@ export class Reactor implements ReactorTime {
     );
     connector.connect();
     return connector;
+  }
+}
+
+function validPort(port: number): boolean {
+  return Number.isInteger(port) && port >= 0 && port <= 65535;
+}
+
+/** A bad port is a programming error: thrown at once, as Twisted does. */
+function checkConnectPort(port: number): void {
+  if (!validPort(port) || port === 0) {
+    throw new InvalidArgumentError(`Invalid port ${String(port)}: an integer 1–65535 expected.`);
   }
 }
 

@@ -7,9 +7,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Clock } from "../../src/core/clock.js";
 import {
   CannotListenError,
+  ConnectError,
   ConnectionDone,
   ConnectionRefusedError,
   ConnectTimeoutError,
+  InvalidArgumentError,
 } from "../../src/core/errors.js";
 import { ClientFactory, Factory } from "../../src/core/factory.js";
 import type { Connector } from "../../src/core/interfaces.js";
@@ -264,6 +266,36 @@ describe("Reactor.listenTCP", () => {
     await Promise.all([port.closeConnections(), ended]);
     expect(port.connections.size).toBe(0);
     client.destroy();
+  });
+});
+
+describe("bad arguments and addresses", () => {
+  it("gives typed errors, never a raw throw from Node", async () => {
+    const reactor = createReactor();
+    const f = Factory.forProtocol(Echo);
+    const e1 = await reactor.listenTCP(-1, f).catch((e: unknown) => e);
+    expect(e1).toBeInstanceOf(InvalidArgumentError);
+    const e2 = await reactor
+      .listenTCP(0, f, { interface: "not an address" })
+      .catch((e: unknown) => e);
+    expect(e2).toBeInstanceOf(CannotListenError);
+    const e3 = await reactor.listenUNIX("/nonexistent-dir/x.sock", f).catch((e: unknown) => e);
+    expect(e3).toBeInstanceOf(CannotListenError);
+    expect(f.numPorts).toBe(0);
+    const cf = new LoggingClientFactory();
+    expect(() => reactor.connectTCP("127.0.0.1", 70000, cf)).toThrow(InvalidArgumentError);
+    expect(() => reactor.connectTCP("127.0.0.1", 0, cf)).toThrow(InvalidArgumentError);
+    expect(cf.log).toEqual([]);
+    reactor.connectUNIX("/nonexistent-dir/x.sock", cf);
+    await cf.settled;
+    expect(cf.log).toEqual([
+      "startFactory",
+      "startedConnecting",
+      "clientConnectionFailed",
+      "stopFactory",
+    ]);
+    expect(cf.reasons[0]).toBeInstanceOf(ConnectError);
+    expect((cf.reasons[0] as ConnectError).code).toBe("ERR_CONNECT");
   });
 });
 
