@@ -7,7 +7,7 @@
  * pair := keylen(uint16 BE, 1..255) key  vallen(uint16 BE, 0..65535) value
  * ```
  */
-import type { Decoder, DecoderSink } from "../receivers/decoder.js";
+import type { Decoder, DecoderFactory, DecoderSink } from "../receivers/decoder.js";
 import { BoxTooLarge, MalformedAmpBox, TooLong } from "./errors.js";
 
 /**
@@ -309,6 +309,22 @@ export class BoxDecoder implements Decoder {
       this.partialLen = rest;
     }
   }
+}
+
+/**
+ * A {@link DecoderFactory} of {@link BoxDecoder}s with `options`, for the stream adapters
+ * (`toNodeTransform(boxDecoder())`, `decodeIterable(boxDecoder(), socket)`). The adapters pass boxes
+ * on as they are: their values are views of the socket chunks (see {@link copyBox}).
+ */
+export function boxDecoder(options: BoxDecoderOptions = {}): DecoderFactory<AmpBox> {
+  return (sink) => new BoxDecoder(sink, options);
+}
+
+/** A copy of `box` whose values are detached from the chunks they were decoded from. */
+export function copyBox(box: AmpBox): AmpBox {
+  const out: AmpBox = new Map();
+  for (const [k, v] of box) out.set(k, v.slice());
+  return out;
 }
 
 /**

@@ -1,13 +1,17 @@
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import {
   type AmpBox,
   BoxDecoder,
   type BoxDecoderOptions,
+  boxDecoder,
+  copyBox,
   decodeBoxes,
   encodeBox,
   encodeBoxes,
 } from "../../../src/protocols/amp/box.js";
 import { BoxTooLarge, MalformedAmpBox, TooLong } from "../../../src/protocols/amp/errors.js";
+import { decodeIterable, toNodeTransform } from "../../../src/protocols/receivers/streams.js";
 
 /** Hand-written wire bytes: numbers are single bytes, strings are their latin1 bytes. */
 function b(...parts: (number | string | Uint8Array)[]): Uint8Array {
@@ -548,5 +552,44 @@ describe("encodeBox errors (checked before anything is produced)", () => {
     expect(() => encodeBoxes([box(["k", "v"]), new Map([["", lat("x")]])])).toThrow(
       MalformedAmpBox,
     );
+  });
+});
+
+describe("stream adapters", () => {
+  const bytes = Buffer.concat(VECTORS.slice(0, 8).map((v) => v[2]));
+  const pieces = (): Uint8Array[] => [
+    bytes.subarray(0, 7),
+    bytes.subarray(7, 100),
+    bytes.subarray(100),
+  ];
+
+  it("decodeIterable(boxDecoder(), source) yields the boxes, then throws the typed error", async () => {
+    const got: AmpBox[] = [];
+    for await (const bx of decodeIterable(boxDecoder(), Readable.from(pieces())))
+      got.push(copyBox(bx));
+    expect(got.map(plain)).toEqual(VECTORS.slice(0, 8).map((v) => plain(v[1])));
+    const bad = async () => {
+      for await (const _ of decodeIterable(
+        boxDecoder(),
+        Readable.from([b(0, 1, "a", 0, 0, 0, 0), b(3, 0)]),
+      )) {
+        // drain
+      }
+    };
+    await expect(bad()).rejects.toBeInstanceOf(TooLong);
+  });
+
+  it("toNodeTransform(boxDecoder({ maxKeys })) applies the options", async () => {
+    const t = toNodeTransform(boxDecoder({ maxKeys: 1 }));
+    const got: AmpBox[] = [];
+    const done = new Promise<Error | null>((resolve) => {
+      t.on("data", (bx: AmpBox) => got.push(bx));
+      t.on("error", (e) => resolve(e));
+      t.on("end", () => resolve(null));
+    });
+    t.end(b(0, 1, "a", 0, 0, 0, 0, 0, 1, "a", 0, 0, 0, 1, "b", 0, 0, 0, 0));
+    const err = await done;
+    expect(got.length).toBe(1);
+    expect(err).toBeInstanceOf(BoxTooLarge);
   });
 });
