@@ -29,15 +29,23 @@ export interface CompiledEntry {
   readonly big: boolean;
 }
 
-/** A schema in iteration-friendly form, plus the answer layout (keys sorted with `_answer`). */
+/** A schema in iteration-friendly form. */
 export interface CompiledSchema {
   readonly entries: readonly CompiledEntry[];
   /** True when some key is not 1..255 latin1 bytes: always use the general (checking) path. */
   readonly unusual: boolean;
-  /** Indexes into `entries` in bytewise key order, with -1 standing for the `_answer` key. */
-  readonly answerOrder: readonly number[];
-  /** Key headers in `answerOrder` order. */
-  readonly answerHeaders: readonly Uint8Array[];
+  /** Box layouts by their extra keys (e.g. `_answer`; `_ask` + `_command`), built on first use. */
+  readonly layouts: Map<string, Layout>;
+}
+
+/**
+ * The key order of a box made of a schema's entries plus some extra keys: indexes into `entries`,
+ * with `-1 - k` standing for extra key `k`, in bytewise key order (Twisted's serializer order).
+ */
+export interface Layout {
+  readonly order: readonly number[];
+  /** Key headers (`00 klen key`) in `order` order. */
+  readonly headers: readonly Uint8Array[];
 }
 
 const cache = new WeakMap<object, CompiledSchema>();
@@ -55,19 +63,25 @@ export function compileSchema(schema: {
     entries.push({ name, arg, big: (arg as { big?: unknown }).big === true });
     if (name.length === 0 || name.length > 255 || /[^\x00-\xff]/.test(name)) unusual = true;
   }
-  const order = entries.map((_, i) => i);
-  order.push(-1);
-  const keyOf = (i: number) => (i === -1 ? "_answer" : (entries[i] as CompiledEntry).name);
-  // Latin1 strings compare by code unit = bytewise, the order Twisted's serializer uses.
-  order.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
-  c = {
-    entries,
-    unusual,
-    answerOrder: order,
-    answerHeaders: order.map((i) => keyHeader(keyOf(i))),
-  };
+  c = { entries, unusual, layouts: new Map() };
   cache.set(schema, c);
   return c;
+}
+
+/** The layout of `c`'s entries plus `extras` (keys that are not entries), cached. */
+export function layoutOf(c: CompiledSchema, extras: readonly string[]): Layout {
+  const id = extras.join("\u0000");
+  let l = c.layouts.get(id);
+  if (l !== undefined) return l;
+  const order = c.entries.map((_, i) => i);
+  for (let k = 0; k < extras.length; k++) order.push(-1 - k);
+  const keyOf = (i: number) =>
+    i < 0 ? (extras[-1 - i] as string) : (c.entries[i] as CompiledEntry).name;
+  // Latin1 strings compare by code unit = bytewise, the order Twisted's serializer uses.
+  order.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  l = { order, headers: order.map((i) => keyHeader(keyOf(i))) };
+  c.layouts.set(id, l);
+  return l;
 }
 
 /** Slabs start small (an idle connection pins little) and double up to this size under load. */
@@ -111,27 +125,27 @@ export class OutBatch {
   }
 
   /**
-   * Appends an answer box: `_answer` = `tag` plus `values[i]` (encoded, or undefined = omitted) in
-   * the compiled key order. Values must already be checked to be ≤ 65,535 bytes.
+   * Appends one box laid out by `layout`: `values[i]` for entry `i` (encoded, or undefined =
+   * omitted) and `extras[k]` for extra key `k`. Values must already be checked to be ≤ 65,535 bytes.
    */
-  appendAnswer(
-    c: CompiledSchema,
-    tag: Uint8Array,
+  appendBox(
+    layout: Layout,
+    extras: readonly Uint8Array[],
     values: ReadonlyArray<Uint8Array | undefined>,
   ): void {
     let size = 2;
-    const order = c.answerOrder;
-    const headers = c.answerHeaders;
+    const order = layout.order;
+    const headers = layout.headers;
     for (let k = 0; k < order.length; k++) {
       const i = order[k] as number;
-      const v = i === -1 ? tag : values[i];
+      const v = i < 0 ? extras[-1 - i] : values[i];
       if (v !== undefined) size += (headers[k] as Uint8Array).length + 2 + v.length;
     }
     const out = this.#reserve(size);
     let pos = this.#pos;
     for (let k = 0; k < order.length; k++) {
       const i = order[k] as number;
-      const v = i === -1 ? tag : values[i];
+      const v = i < 0 ? extras[-1 - i] : values[i];
       if (v === undefined) continue;
       const h = headers[k] as Uint8Array;
       for (let j = 0; j < h.length; j++) out[pos + j] = h[j] as number;

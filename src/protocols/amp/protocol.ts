@@ -40,7 +40,14 @@ import {
   RemoteAmpError,
   type TooLong,
 } from "./errors.js";
-import { compileSchema, OutBatch, valueTooLong } from "./protocol-encode.js";
+import {
+  type CompiledEntry,
+  type CompiledSchema,
+  compileSchema,
+  layoutOf,
+  OutBatch,
+  valueTooLong,
+} from "./protocol-encode.js";
 
 /** Where AMP reports errors it cannot hand to anyone (pino-compatible `error(obj, msg)`). */
 export interface AmpLogger {
@@ -83,6 +90,9 @@ const COMMAND = "_command";
 const ASK = "_ask";
 const ERROR_CODE = "_error_code";
 const ERROR_DESCRIPTION = "_error_description";
+const ASK_COMMAND = [ASK, COMMAND] as const;
+const COMMAND_ONLY = [COMMAND] as const;
+const ANSWER_ONLY = [ANSWER] as const;
 const UNKNOWN_CODE = latin1Bytes("UNKNOWN");
 const UNKNOWN_DESCRIPTION = latin1Bytes("Unknown Error");
 const UNHANDLED_CODE = latin1Bytes("UNHANDLED");
@@ -115,6 +125,12 @@ function commandNameBytes(cmd: AnyCommand): Uint8Array {
     nameBytesCache.set(cmd, b);
   }
   return b;
+}
+
+/** Values encoded through a compiled schema (see `#encodeValues`). */
+interface Encoded {
+  values: Array<Uint8Array | undefined>;
+  tooLong: TooLong | null;
 }
 
 /** A call waiting for its answer. */
@@ -223,6 +239,9 @@ export class AMP extends Protocol {
     const values = args as Readonly<Record<string, unknown>>;
     const missing = checkArguments(cmd, values);
     if (missing !== null) return fail(missing);
+    const c = compileSchema(cmd.arguments);
+    const encoded = c.unusual ? null : this.#encodeValues(c, values); // ArgumentError: thrown
+    if (encoded !== null) return this.#sendTyped(cmd, c, encoded) as Deferred<CallResultOf<C>>;
     const box: AmpBox = new Map();
     objectsToBox(cmd.arguments, values, box, this.#bigValues);
     return this.#send(cmd.name, commandNameBytes(cmd), box, cmd.requiresAnswer, cmd) as Deferred<
@@ -244,6 +263,68 @@ export class AMP extends Protocol {
     return this.#send(name, latin1Bytes(name), out, requiresAnswer, null) as Deferred<
       AmpBox | undefined
     >;
+  }
+
+  /**
+   * Encodes `obj` through the compiled schema `c`. Null when a value needs the big-value split (the
+   * general path does that). Throws InvalidSignature / ArgumentError for a missing or unencodable
+   * value; a value over 65,535 bytes is reported in `tooLong` (Twisted raises it later, while
+   * serializing).
+   */
+  #encodeValues(c: CompiledSchema, obj: Readonly<Record<string, unknown>>): Encoded | null {
+    const entries = c.entries;
+    const values: Array<Uint8Array | undefined> = new Array(entries.length);
+    let tooLong: TooLong | null = null;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as CompiledEntry;
+      const v = obj[e.name];
+      if (v === undefined) {
+        if (e.arg.optional) continue;
+        throw new InvalidSignature(`missing required value for ${e.name}`);
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = e.arg.encode(v as never);
+      } catch (err) {
+        if (err instanceof AmpError) throw err;
+        throw new ArgumentError(
+          e.arg.name,
+          `cannot encode ${e.name}: ${err instanceof Error ? err.message : String(err)}`,
+          { cause: err },
+        );
+      }
+      if (bytes.length > 0xffff) {
+        if (e.big || this.#bigValues) return null;
+        tooLong ??= valueTooLong(e.name, bytes);
+      }
+      values[i] = bytes;
+    }
+    return { values, tooLong };
+  }
+
+  /** The fast path of `callRemote`: the request encoded through its compiled layout. */
+  #sendTyped(cmd: AnyCommand, c: CompiledSchema, encoded: Encoded): Deferred<unknown> {
+    const requiresAnswer = cmd.requiresAnswer;
+    if (this.#failAllReason !== null) {
+      return requiresAnswer ? fail(this.#failAllReason) : succeed<unknown>(undefined);
+    }
+    if (!this.connected) return fail(new NotConnected());
+    const tag = (++this.#counter).toString(16);
+    if (encoded.tooLong !== null) throw encoded.tooLong; // nothing written
+    if (requiresAnswer) {
+      this.#out.appendBox(
+        layoutOf(c, ASK_COMMAND),
+        [latin1Bytes(tag), commandNameBytes(cmd)],
+        encoded.values,
+      );
+    } else {
+      this.#out.appendBox(layoutOf(c, COMMAND_ONLY), [commandNameBytes(cmd)], encoded.values);
+    }
+    if (this.#receiving === 0) this.#flush();
+    if (!requiresAnswer) return succeed<unknown>(undefined);
+    const d = new Deferred<unknown>();
+    this.#outstanding.set(tag, { d, cmd });
+    return d;
   }
 
   #send(
@@ -468,51 +549,26 @@ export class AMP extends Protocol {
   #replyTyped(ask: Uint8Array | undefined, value: unknown, cmd: AnyCommand): boolean {
     const c = compileSchema(cmd.response);
     if (c.unusual) return false;
-    const entries = c.entries;
-    const values: Array<Uint8Array | undefined> = new Array(entries.length);
-    let tooLong: TooLong | null = null;
+    let encoded: Encoded | null;
     try {
       if (value === null || typeof value !== "object") {
         throw new BadLocalReturn(
           `responder of ${cmd.name} returned ${value === null ? "null" : typeof value}, not a response`,
         );
       }
-      const obj = value as Record<string, unknown>;
-      for (let i = 0; i < entries.length; i++) {
-        const e = entries[i] as (typeof entries)[number];
-        const v = obj[e.name];
-        if (v === undefined) {
-          if (e.arg.optional) continue;
-          throw new InvalidSignature(`missing required value for ${e.name}`);
-        }
-        let bytes: Uint8Array;
-        try {
-          bytes = e.arg.encode(v as never);
-        } catch (err) {
-          if (err instanceof AmpError) throw err;
-          throw new ArgumentError(
-            e.arg.name,
-            `cannot encode ${e.name}: ${err instanceof Error ? err.message : String(err)}`,
-            { cause: err },
-          );
-        }
-        if (bytes.length > 0xffff) {
-          if (e.big || this.#bigValues) return false;
-          tooLong ??= valueTooLong(e.name, bytes);
-        }
-        values[i] = bytes;
-      }
+      encoded = this.#encodeValues(c, value as Record<string, unknown>);
     } catch (err) {
       this.#replyError(ask, this.#badReturn(cmd, value, err), null);
       return true;
     }
+    if (encoded === null) return false;
     if (ask === undefined) return true;
-    if (tooLong !== null) {
-      this.unhandledError(tooLong);
+    if (encoded.tooLong !== null) {
+      this.unhandledError(encoded.tooLong);
       return true;
     }
     if (!this.connected) return true;
-    this.#out.appendAnswer(c, ask, values);
+    this.#out.appendBox(layoutOf(c, ANSWER_ONLY), [ask], encoded.values);
     if (this.#receiving === 0) this.#flush();
     if (cmd.responseType === "quit") this.#close();
     return true;
