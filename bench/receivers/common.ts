@@ -1,10 +1,10 @@
 /**
  * Shared pieces of the receivers benchmark (bench/receivers/run.ts): the row every suite returns,
- * input builders, a median-of-N timer and the bridge to Twisted's receivers
+ * input builders, a best-of-N timer and the bridge to Twisted's receivers
  * (bench/receivers/twisted_receivers.py).
  *
  * Env:
- * - `BENCH_SAMPLES` — timed runs per implementation and scenario, median reported (default 3).
+ * - `BENCH_SAMPLES` — timed runs per implementation and scenario, best reported (default 3).
  * - `BENCH_SCALE` — multiplies the frame counts of every scenario (default 1; e.g. 0.1 for a smoke run).
  * - `BENCH_TWISTED=0` — skip the Twisted figures; `BENCH_TWISTED_SAMPLES` — Twisted runs per
  *   scenario (default 1: CPython has no JIT to warm up, and it is the slow one).
@@ -27,7 +27,7 @@ export interface Row {
   frames: number;
   /** Input bytes per run. */
   bytes: number;
-  /** Median seconds per run. */
+  /** Seconds of the best run. */
   seconds: number;
   /** Free text: a correctness fault seen, "n/a" reasons, … */
   note?: string;
@@ -47,7 +47,7 @@ export interface Scenario {
   frames: number;
   payload: number;
   chunk: number;
-  /** Timed runs (median); more for the short 16 MiB scenario, whose runs last milliseconds. */
+  /** Timed runs (best kept); more for the short 16 MiB scenario, whose runs last milliseconds. */
   samples: number;
 }
 
@@ -101,8 +101,9 @@ export function chunk(input: Uint8Array, size: number): Buffer[] {
 }
 
 /**
- * Runs `fn` once to warm up, then `SAMPLES` times; returns the median seconds and the frame count
- * `fn` reported on its last run.
+ * Runs `fn` once to warm up, then `samples` times; returns the best (fastest) run's seconds and the
+ * frame count `fn` reported on its last run. Best, not median: the machine is shared, and the
+ * least disturbed run is the one that measures the code rather than the neighbours.
  */
 export async function measure(
   fn: () => number | Promise<number>,
@@ -116,8 +117,7 @@ export async function measure(
     frames = await fn();
     times.push(Number(process.hrtime.bigint() - t0) / 1e9);
   }
-  times.sort((a, b) => a - b);
-  return { seconds: times[Math.floor(times.length / 2)] ?? 0, frames };
+  return { seconds: Math.min(...times), frames };
 }
 
 /** Measures `fn` and builds a row; a frame count differing from `expected` is noted. */

@@ -453,7 +453,15 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
       }
       // Header.
       let length: number;
-      if (width === 0) {
+      if (width === 0 && this.#hdrLen === 0 && c[i]! < 0x80) {
+        // One-byte varint (lengths below 128): the common case, no loop.
+        length = c[i]!;
+        i++;
+        if (length > max) {
+          this.#tooLong(length, this.base + i - 1);
+          return i;
+        }
+      } else if (width === 0) {
         // Unsigned LEB128, checked byte by byte.
         let value = this.#vValue;
         let mul = this.#vShift;
