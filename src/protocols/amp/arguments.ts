@@ -107,6 +107,20 @@ export const Integer: Argument<number | bigint> = {
     return asciiBytes(text);
   },
   decode(bytes: Uint8Array): number | bigint {
+    // Fast path: canonical text of up to 15 digits (always a safe integer).
+    const len = bytes.length;
+    if (len > 0 && len <= 15) {
+      let i = bytes[0] === 45 ? 1 : 0;
+      if (i < len) {
+        let v = 0;
+        for (; i < len; i++) {
+          const d = bytes[i]! - 48;
+          if (d < 0 || d > 9) break;
+          v = v * 10 + d;
+        }
+        if (i === len) return bytes[0] === 45 ? (v === 0 ? 0 : -v) : v;
+      }
+    }
     const m = INTEGER_RE.exec(ascii(bytes));
     if (m === null) throw new ArgumentError("Integer", `invalid integer ${show(bytes)}.`);
     const digits = m[2]!.includes("_") ? m[2]!.replaceAll("_", "") : m[2]!;
@@ -147,7 +161,21 @@ export const Bytes: Argument<Uint8Array> = {
 /** Twisted's name for {@link Bytes}. */
 export const AmpString = Bytes;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** True when `s` has a surrogate code unit that is not part of a pair. */
+function hasLoneSurrogate(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c >= 0xdc00) return true;
+    const next = s.charCodeAt(i + 1);
+    if (!(next >= 0xdc00 && next <= 0xdfff)) return true;
+    i++;
+  }
+  return false;
+}
+
+/** Short ASCII strings are copied byte by byte: cheaper than TextEncoder/TextDecoder calls. */
+const SHORT_TEXT = 64;
 
 /**
  * Text as strict UTF-8 (Twisted's `Unicode`). A string with a lone surrogate cannot be encoded;
@@ -160,12 +188,29 @@ export const Unicode: Argument<string> = {
     if (typeof value !== "string") {
       throw new ArgumentError("Unicode", `expected a string, got ${describe(value)}.`);
     }
-    if (LONE_SURROGATE.test(value)) {
+    const n = value.length;
+    if (n <= SHORT_TEXT) {
+      const out = new Uint8Array(n);
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        out[i] = c;
+      }
+      if (i === n) return out;
+    }
+    if (hasLoneSurrogate(value)) {
       throw new ArgumentError("Unicode", "string has a lone surrogate: not encodable as UTF-8.");
     }
     return textEncoder.encode(value);
   },
   decode(bytes: Uint8Array): string {
+    const n = bytes.length;
+    if (n <= SHORT_TEXT) {
+      let i = 0;
+      while (i < n && bytes[i]! < 0x80) i++;
+      if (i === n) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+    }
     try {
       return textDecoder.decode(bytes);
     } catch (cause) {
