@@ -410,6 +410,42 @@ describe("LengthPrefixedDecoder — the general codec", () => {
     expect(d.bufferedBytes).toBe(0);
   });
 
+  it("holds no reference to fed chunks: not after a frame, not while paused", async () => {
+    const v8 = await import("node:v8");
+    const vm = await import("node:vm");
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    const got: string[] = [];
+    const d = new LengthPrefixedDecoder(
+      {
+        onFrame: (f) => {
+          got.push(str(f));
+          if (str(f) === "p") d.pause();
+        },
+        onError() {},
+      },
+      { prefix: 1 },
+    );
+    // In a plain function so no suspended async frame keeps the chunk alive.
+    const feedOne = (): WeakRef<ArrayBuffer> => {
+      const chunk = new Uint8Array(1 << 20);
+      // "ab" delivered, "p" pauses, "cd" held back, then 2 bytes of a partial frame
+      chunk.set(hex("02 6162 01 70 02 6364 03 7879"), 0);
+      d.feed(chunk.subarray(0, 11));
+      return new WeakRef(chunk.buffer);
+    };
+    const ref = feedOne();
+    await new Promise((r) => setImmediate(r));
+    gc();
+    await new Promise((r) => setImmediate(r));
+    gc();
+    expect(ref.deref()).toBeUndefined();
+    expect(got).toEqual(["ab", "p"]);
+    d.resume();
+    d.feed(hex("7a"));
+    expect(got).toEqual(["ab", "p", "cd", "xyz"]);
+  });
+
   it("a frame above 16 MiB is assembled by doubling and arrives intact", () => {
     const size = 17 * 1024 * 1024 + 5;
     const payload = new Uint8Array(size);

@@ -16,6 +16,12 @@ import type { Decoder, DecoderFactory } from "./decoder.js";
 import { type LengthPrefixedOptions, lengthPrefixedDecoder } from "./length-prefixed.js";
 import { type NetstringOptions, netstringDecoder } from "./netstring.js";
 
+/** What the async-iterator adapters read: a socket, any async (or plain) iterable of chunks. */
+export type ChunkSource =
+  | AsyncIterable<Uint8Array | string>
+  | Iterable<Uint8Array | string>
+  | Socket;
+
 /** Options of the stream adapters. */
 export interface StreamAdapterOptions {
   /**
@@ -116,7 +122,7 @@ interface TransformStreamDefaultControllerLike<F> {
  */
 export async function* decodeIterable<F>(
   factory: DecoderFactory<F>,
-  source: AsyncIterable<Uint8Array | string> | Socket,
+  source: ChunkSource,
   options: StreamAdapterOptions = {},
 ): AsyncGenerator<F, void, undefined> {
   const copy = options.copy === true;
@@ -163,7 +169,7 @@ export function netstringTransformStream(
 
 /** Netstring payloads from a socket or any async iterable of chunks. */
 export function decodeNetstrings(
-  source: AsyncIterable<Uint8Array | string> | Socket,
+  source: ChunkSource,
   options: NetstringOptions & StreamAdapterOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
   return decodeIterable(netstringDecoder(pickNetstring(options)), source, options);
@@ -185,7 +191,7 @@ export function lengthPrefixedTransformStream(
 
 /** Length-prefixed payloads from a socket or any async iterable of chunks. */
 export function decodeLengthPrefixed(
-  source: AsyncIterable<Uint8Array | string> | Socket,
+  source: ChunkSource,
   options: LengthPrefixedOptions & StreamAdapterOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
   return decodeIterable(lengthPrefixedDecoder(pickLengthPrefixed(options)), source, options);
