@@ -91,6 +91,8 @@ export class SocketTransport implements Transport {
   private endAfterReceive = false;
   private aborted = false;
   private peerEnded = false;
+  /** `loseConnection` was called with a producer registered: end once it is unregistered. */
+  private endWhenUnregistered = false;
   private reason: Error | null = null;
   private socketError: Error | null = null;
 
@@ -275,13 +277,19 @@ export class SocketTransport implements Transport {
 
   /**
    * Closes the connection once everything written has been sent. Idempotent; incoming data is
-   * no longer delivered from this moment on.
+   * no longer delivered from this moment on. As in Twisted, while a producer is registered the
+   * connection stays open (and writable) until it is unregistered.
    */
   loseConnection(): void {
     if (this.disconnecting) return;
     this.disconnecting = true;
     // Keep reading (and discarding) so the peer's FIN is seen and the socket closes cleanly.
     if (this.socket.isPaused()) this.socket.resume();
+    if (this.producer !== null) this.endWhenUnregistered = true;
+    else this.endSoon();
+  }
+
+  private endSoon(): void {
     if (this.receiving) this.endAfterReceive = true;
     else this.socket.end();
   }
@@ -355,8 +363,13 @@ export class SocketTransport implements Transport {
     }
   }
 
+  /** Unregisters the producer; a `loseConnection()` that waited for it takes effect now. */
   unregisterProducer(): void {
     this.producer = null;
     this.producerPaused = false;
+    if (this.endWhenUnregistered) {
+      this.endWhenUnregistered = false;
+      if (!this.disconnected && !this.aborted) this.endSoon();
+    }
   }
 }

@@ -307,6 +307,32 @@ describe("SocketTransport over TCP", () => {
     expect(puller.calls).toBe(TOTAL / CHUNK.length);
   });
 
+  it("loseConnection waits for a registered producer to unregister (Twisted)", async () => {
+    const reactor = createReactor();
+    let proto!: Protocol;
+    const producer: Producer = { pauseProducing() {}, resumeProducing() {}, stopProducing() {} };
+    class Lingering extends Protocol {
+      override connectionMade(): void {
+        proto = this;
+        this.transport.registerProducer(producer, true);
+        this.transport.write("first ");
+        this.transport.loseConnection();
+        expect(this.transport.disconnecting).toBe(true);
+      }
+    }
+    const port = await listen(reactor, Factory.forProtocol(Lingering));
+    const client = await rawClient(port.getHost().port);
+    const all = readAll(client);
+    const first = await new Promise<string>((r) =>
+      client.once("data", (c: Buffer) => r(c.toString())),
+    );
+    expect(first).toBe("first ");
+    // Still open: the producer can keep writing until it unregisters.
+    proto.transport.write("second");
+    proto.transport.unregisterProducer();
+    expect((await all).toString()).toBe("first second");
+  });
+
   it("sends all writes made while handling one chunk as ONE socket write", async () => {
     const reactor = createReactor();
     const counts = { chunks: 0, socketWrites: 0, pongs: 0 };
