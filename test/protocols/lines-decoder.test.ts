@@ -197,6 +197,21 @@ describe("LineDecoder boundaries (section 1.3)", () => {
     expect(frames).toEqual(["inject", "after", "injected"]);
   });
 
+  it("end() called from inside onFrame lets the buffered lines out first", () => {
+    const frames: string[] = [];
+    const errors: Error[] = [];
+    const d: LineDecoder = new LineDecoder({
+      onFrame(f) {
+        frames.push(s(f));
+        d.end();
+      },
+      onError: (e) => errors.push(e),
+    });
+    d.feed(b("a\r\nb\r\nc"));
+    expect(frames).toEqual(["a", "b"]);
+    expect(errors.map((e) => (e as UnterminatedLineError).code)).toEqual(["ERR_LINE_UNTERMINATED"]);
+  });
+
   it("rejects an empty delimiter and a bad maxLength", () => {
     const sink = { onFrame() {}, onError() {} };
     expect(() => new LineDecoder(sink, { delimiter: "" })).toThrow(/delimiter/);

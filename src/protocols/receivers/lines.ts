@@ -24,7 +24,7 @@ import { NotImplementedError, WeftError } from "../../core/errors.js";
 import type { Producer, Transport } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
 import type { Decoder, DecoderFactory, DecoderSink } from "./decoder.js";
-import { delimiterBytes, EXCEEDED, LINE, LineScanner, MORE } from "./lines-scanner.js";
+import { delimiterBytes, EXCEEDED, LineScanner, MORE } from "./lines-scanner.js";
 import {
   decodeIterable,
   type StreamAdapterOptions,
@@ -130,6 +130,12 @@ export class LineDecoder implements Decoder {
     return this.#failed;
   }
 
+  /** Hands one line to the sink; true stops the scan. */
+  readonly #onLine = (line: Uint8Array): boolean => {
+    this.#sink.onFrame(line);
+    return this.#failed;
+  };
+
   get bufferedBytes(): number {
     return this.#scanner.bufferedBytes;
   }
@@ -141,30 +147,27 @@ export class LineDecoder implements Decoder {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      const sink = this.#sink;
-      for (;;) {
-        const r = sc.next();
-        if (r === LINE) {
-          sink.onFrame(sc.line);
-          if (this.#failed) return;
-        } else {
-          if (r === EXCEEDED)
-            this.#fail(
-              new LineLengthExceededError(this.maxLength, sc.exceededLength, sc.exceededTerminated),
-            );
-          return;
-        }
+      if (sc.run(this.#onLine) === EXCEEDED) {
+        this.#fail(
+          new LineLengthExceededError(this.maxLength, sc.exceededLength, sc.exceededTerminated),
+        );
       }
     } finally {
       this.#busy = false;
       // Only reached with a chunk still referenced if onFrame threw: never keep it.
       if (sc.holdsForeign) sc.settle();
     }
+    if (this.#ended && !this.#failed) this.#finish();
   }
 
+  /** End of input; called from inside `onFrame`, it takes effect once the lines buffered are out. */
   end(): void {
     if (this.#failed || this.#ended) return;
     this.#ended = true;
+    if (!this.#busy) this.#finish();
+  }
+
+  #finish(): void {
     const sc = this.#scanner;
     const left = sc.bufferedBytes;
     if (left === 0) return;
@@ -326,6 +329,12 @@ export class LineReceiver extends Protocol implements Producer {
     return this.#scanner?.bufferedBytes ?? 0;
   }
 
+  /** One line to `lineReceived`; true stops the scan (paused, raw mode or disconnecting). */
+  readonly #onLine = (line: Uint8Array): boolean => {
+    this.lineReceived(line);
+    return this.paused || !this.lineMode || isDisconnecting(this);
+  };
+
   override dataReceived(data: Uint8Array): void {
     const sc = this.#scan();
     if (isDisconnecting(this)) return;
@@ -335,7 +344,7 @@ export class LineReceiver extends Protocol implements Producer {
     try {
       while (!this.paused) {
         if (this.lineMode) {
-          const r = sc.next();
+          const r = sc.run(this.#onLine);
           if (r === MORE) return;
           if (r === EXCEEDED) {
             const error = new LineLengthExceededError(
@@ -346,7 +355,6 @@ export class LineReceiver extends Protocol implements Producer {
             this.lineLengthExceeded(sc.takeAll(), error);
             return;
           }
-          this.lineReceived(sc.line);
         } else {
           if (sc.bufferedBytes === 0) return;
           this.rawDataReceived(sc.takeAll());
@@ -465,6 +473,12 @@ export class LineOnlyReceiver extends Protocol {
     return sc;
   }
 
+  /** One line to `lineReceived`; true stops the scan (disconnecting). */
+  readonly #onLine = (line: Uint8Array): boolean => {
+    this.lineReceived(line);
+    return isDisconnecting(this);
+  };
+
   override dataReceived(data: Uint8Array): void {
     const sc = this.#scan();
     if (isDisconnecting(this)) return;
@@ -473,7 +487,7 @@ export class LineOnlyReceiver extends Protocol {
     this.#busy = true;
     try {
       for (;;) {
-        const r = sc.next();
+        const r = sc.run(this.#onLine);
         if (r === MORE) return;
         if (r === EXCEEDED) {
           const error = new LineLengthExceededError(
@@ -491,11 +505,9 @@ export class LineOnlyReceiver extends Protocol {
           }
           return;
         }
-        this.lineReceived(sc.line);
-        if (isDisconnecting(this)) {
-          this.#dropCompleteLines(sc);
-          return;
-        }
+        // STOP: a handler closed the connection.
+        this.#dropCompleteLines(sc);
+        return;
       }
     } finally {
       this.#busy = false;

@@ -1,0 +1,218 @@
+/**
+ * Lines benchmark: weft's line decoder (push API, Node Transform, LineReceiver, LineOnlyReceiver)
+ * against split2, split, node:readline, Twisted's LineReceiver/LineOnlyReceiver and a hand-written
+ * limit loop, on the same input (lines of printable bytes ended by `\n`) in the same run.
+ *
+ * `benchLines()` is called by bench/receivers/run.ts; `node --import tsx bench/receivers/lines.ts`
+ * runs it alone and prints its table. Env: see common.ts (BENCH_SAMPLES, BENCH_SCALE, BENCH_TWISTED).
+ *
+ * Notes on fairness: split2, split and readline hand out strings (they decode UTF-8), weft and the
+ * limit loop bytes; every implementation's per-line work is "count it and add its length".
+ */
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+import { Readable, type Transform } from "node:stream";
+import { pathToFileURL } from "node:url";
+import {
+  LineDecoder,
+  LineOnlyReceiver,
+  LineReceiver,
+  lineTransform,
+} from "../../src/protocols/receivers/lines.js";
+import { MemoryTransport } from "../../src/testing/memory.js";
+import {
+  chunk,
+  LIMIT,
+  payload,
+  type Row,
+  repeat,
+  row,
+  type Scenario,
+  scenarios,
+  throughTransform,
+  twisted,
+} from "./common.js";
+
+const require = createRequire(import.meta.url);
+const split2 = require("split2") as (matcher?: string | RegExp) => Transform;
+const split = require("split") as (matcher?: string | RegExp) => Transform;
+
+const FRAMING = "lines";
+const NL = 10;
+
+/** Sum of line lengths, kept so no implementation's work can be optimised away. */
+let sink = 0;
+
+/**
+ * The limit: the simplest correct loop a person would write for `\n` lines over Buffers —
+ * `indexOf` + `subarray` inside a chunk, partial lines kept as a list and joined once.
+ */
+function limitLoop(chunks: readonly Buffer[]): number {
+  let n = 0;
+  let pieces: Buffer[] = [];
+  let pending = 0;
+  for (const c of chunks) {
+    let off = 0;
+    let i = c.indexOf(NL, 0);
+    if (i !== -1 && pending > 0) {
+      pieces.push(c.subarray(0, i));
+      const line = Buffer.concat(pieces, pending + i);
+      sink += line.length;
+      n++;
+      pieces = [];
+      pending = 0;
+      off = i + 1;
+      i = c.indexOf(NL, off);
+    }
+    while (i !== -1) {
+      const line = c.subarray(off, i);
+      sink += line.length;
+      n++;
+      off = i + 1;
+      i = c.indexOf(NL, off);
+    }
+    if (off < c.length) {
+      pieces.push(c.subarray(off));
+      pending += c.length - off;
+    }
+  }
+  return n;
+}
+
+function weftPush(chunks: readonly Buffer[], maxLength: number): number {
+  let n = 0;
+  const d = new LineDecoder(
+    {
+      onFrame(line) {
+        sink += line.length;
+        n++;
+      },
+      onError(e) {
+        throw e;
+      },
+    },
+    { delimiter: "\n", maxLength },
+  );
+  for (const c of chunks) d.feed(c);
+  d.end();
+  return n;
+}
+
+class CountingLineReceiver extends LineReceiver {
+  n = 0;
+  override delimiter = "\n";
+  override lineReceived(line: Uint8Array): void {
+    sink += line.length;
+    this.n++;
+  }
+}
+
+class CountingLineOnlyReceiver extends LineOnlyReceiver {
+  n = 0;
+  override delimiter = "\n";
+  override lineReceived(line: Uint8Array): void {
+    sink += line.length;
+    this.n++;
+  }
+}
+
+function weftProtocol(
+  chunks: readonly Buffer[],
+  maxLength: number,
+  Kind: typeof CountingLineReceiver | typeof CountingLineOnlyReceiver,
+): number {
+  const p = new Kind();
+  p.MAX_LENGTH = maxLength;
+  p.makeConnection(new MemoryTransport());
+  for (const c of chunks) p.dataReceived(c);
+  return p.n;
+}
+
+function countStrings(stream: Transform, chunks: readonly Buffer[]): Promise<number> {
+  stream.on("data", (line: string) => {
+    sink += line.length;
+  });
+  return throughTransform(stream, chunks);
+}
+
+function viaReadline(chunks: readonly Buffer[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    const input = Readable.from(chunks, { objectMode: false });
+    input.on("error", reject);
+    const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+    rl.on("line", (line) => {
+      sink += line.length;
+      n++;
+    });
+    rl.on("close", () => resolve(n));
+  });
+}
+
+async function scenarioRows(sc: Scenario): Promise<Row[]> {
+  const frame = Buffer.concat([payload(sc.payload), Buffer.of(NL)]);
+  const input = repeat(frame, sc.frames);
+  const chunks = chunk(input, sc.chunk);
+  const max = Math.max(16384, sc.payload);
+  const bytes = input.length;
+  const rows: Row[] = [];
+  rows.push(await row(FRAMING, sc, LIMIT, bytes, () => limitLoop(chunks)));
+  rows.push(await row(FRAMING, sc, "weft push", bytes, () => weftPush(chunks, max)));
+  rows.push(
+    await row(FRAMING, sc, "weft LineReceiver", bytes, () =>
+      weftProtocol(chunks, max, CountingLineReceiver),
+    ),
+  );
+  rows.push(
+    await row(FRAMING, sc, "weft LineOnlyReceiver", bytes, () =>
+      weftProtocol(chunks, max, CountingLineOnlyReceiver),
+    ),
+  );
+  rows.push(
+    await row(FRAMING, sc, "weft Transform", bytes, () =>
+      throughTransform(lineTransform({ delimiter: "\n", maxLength: max }), chunks),
+    ),
+  );
+  rows.push(await row(FRAMING, sc, "split2", bytes, () => countStrings(split2(), chunks)));
+  rows.push(await row(FRAMING, sc, "split", bytes, () => countStrings(split(), chunks)));
+  rows.push(await row(FRAMING, sc, "node:readline", bytes, () => viaReadline(chunks)));
+  const tw = twisted(FRAMING, sc, "line", input, max);
+  if (tw !== null) rows.push({ ...tw, impl: "twisted LineReceiver" });
+  const two = twisted(FRAMING, sc, "lineonly", input, max);
+  if (two !== null) rows.push({ ...two, impl: "twisted LineOnlyReceiver" });
+  return rows;
+}
+
+/** Every lines scenario (see common.ts `scenarios()`), weft and its peers measured in one run. */
+export async function benchLines(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const sc of scenarios()) rows.push(...(await scenarioRows(sc)));
+  if (sink === -1) process.stdout.write("");
+  return rows;
+}
+
+function fmt(n: number, digits = 2): string {
+  if (!Number.isFinite(n)) return "n/a";
+  return n >= 100 ? n.toFixed(0) : n.toFixed(digits);
+}
+
+/** Prints rows as a Markdown table with frames/s, MB/s and the ratio to the limit. */
+export function linesTable(rows: readonly Row[]): string {
+  const out = [
+    "| scenario | impl | frames/s | MB/s | × limit | note |",
+    "|---|---|---:|---:|---:|---|",
+  ];
+  for (const r of rows) {
+    const limit = rows.find((x) => x.scenario === r.scenario && x.impl === LIMIT);
+    const ratio = limit ? limit.seconds / r.seconds : Number.NaN;
+    out.push(
+      `| ${r.scenario} | ${r.impl} | ${fmt(r.frames / r.seconds / 1e6, 3)} M | ${fmt(r.bytes / r.seconds / 1e6)} | ${fmt(ratio)} | ${r.note ?? ""} |`,
+    );
+  }
+  return out.join("\n");
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const rows = await benchLines();
+  process.stdout.write(`${linesTable(rows)}\n`);
+}
