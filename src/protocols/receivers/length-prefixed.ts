@@ -8,6 +8,7 @@
  * decoder.
  */
 import { InvalidArgumentError, WeftError } from "../../core/errors.js";
+import type { Producer } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
 import type { Decoder, DecoderFactory, DecoderSink } from "./decoder.js";
 
@@ -634,7 +635,7 @@ const SMALL_WRITE = 4096;
  * - Pausable: `pauseProducing()` holds buffered frames (and pauses the transport) until
  *   `resumeProducing()`.
  */
-export class LengthPrefixedReceiver extends Protocol {
+export class LengthPrefixedReceiver extends Protocol implements Producer {
   /** Prefix width in bytes or `"varint"`. Default 4. */
   prefix: LengthPrefix = 4;
   /** Byte order of the prefix. Default `"big"`. */

@@ -6,6 +6,7 @@
  * (ASCII digits, no sign, no spaces, no leading zero) and `payload` is exactly `length` bytes.
  */
 import { WeftError } from "../../core/errors.js";
+import type { Producer } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
 import type { DecoderFactory, DecoderSink } from "./decoder.js";
 import { checkMaxLength, FrameAssembly, FramingDecoder } from "./length-prefixed.js";
@@ -269,7 +270,7 @@ const SMALL_WRITE = 4096;
  *   (Twisted delivers them).
  * - Pausable (an addition): `pauseProducing()`/`resumeProducing()` hold and release frames.
  */
-export class NetstringReceiver extends Protocol {
+export class NetstringReceiver extends Protocol implements Producer {
   /** Largest accepted payload in bytes. Default 99999. */
   MAX_LENGTH = 99999;
   /** True once the peer sent a malformed netstring. */
