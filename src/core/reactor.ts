@@ -333,9 +333,16 @@ export class SocketConnector implements Connector {
     }
     this.socket = socket;
     const onError = (err: Error): void => this.failed(attempt, connectErrorFrom(err));
+    const onEarlyClose = (): void =>
+      this.failed(
+        attempt,
+        new ConnectError("ERR_CONNECT", "The connection closed before it was established."),
+      );
     socket.on("error", onError);
+    socket.once("close", onEarlyClose);
     socket.once(this.connectEvent, () => {
       socket.off("error", onError);
+      socket.off("close", onEarlyClose);
       this.connected(attempt, socket);
     });
     if (this.timeout !== null) {
@@ -485,6 +492,7 @@ export class Reactor implements ReactorTime {
       const listening = (): void => {
         server.off("error", onError);
         server.on("error", (err) => this.logger(`Error on the port listening on ${what}:`, err));
+        port.getHost(); // cached now: a closed server no longer knows its address
         factory.doStart();
         resolve(port);
       };
