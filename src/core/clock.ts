@@ -224,13 +224,19 @@ class NodeDelayedCall implements DelayedCall {
   called = false;
   cancelled = false;
   private _timer: ReturnType<typeof setTimeout> | null = null;
+  /** The timer was shortened to Node's maximum: on expiry, wait for the rest. */
+  private _capped = false;
+  /** `_time` when the timer was armed; a later `_time` means "moved back lazily". */
+  private _armedTime = 0;
 
   constructor(
     private readonly _clock: NodeClock,
     private _time: number,
-    private readonly _run: () => void,
+    delaySeconds: number,
+    private readonly _fn: (...args: never[]) => void,
+    private readonly _args: unknown[],
   ) {
-    this._arm();
+    this._arm(delaySeconds * 1000);
   }
 
   getTime(): number {
@@ -252,14 +258,23 @@ class NodeDelayedCall implements DelayedCall {
     this._check();
     checkDelay(secondsFromNow);
     this._time = this._clock.seconds() + secondsFromNow;
-    this._arm();
+    this._rearm(secondsFromNow * 1000);
   }
 
   delay(secondsLater: number): void {
     this._check();
     checkDelay(secondsLater);
     this._time += secondsLater;
-    this._arm();
+    this._rearm((this._time - this._clock.seconds()) * 1000);
+  }
+
+  /**
+   * Moving a call later keeps the armed timer (it re-arms for the remainder when it expires), so
+   * an idle timeout reset on every chunk costs no timer churn (as Twisted's reactor does).
+   */
+  private _rearm(ms: number): void {
+    if (this._timer !== null && !this._capped && this._time >= this._armedTime) return;
+    this._arm(ms);
   }
 
   private _check(): void {
@@ -274,27 +289,43 @@ class NodeDelayedCall implements DelayedCall {
     }
   }
 
-  private _arm(): void {
+  private _arm(ms: number): void {
     this._disarm();
-    const ms = Math.max(0, (this._time - this._clock.seconds()) * 1000);
-    this._timer = setTimeout(() => this._fire(), Math.min(Math.ceil(ms), MAX_TIMER_MS));
+    this._armedTime = this._time;
+    let wait = ms > 0 ? Math.ceil(ms) : 0; // also maps NaN-free negatives to "now"
+    this._capped = wait > MAX_TIMER_MS;
+    if (this._capped) wait = MAX_TIMER_MS;
+    // A shared top-level callback with the call as argument: no closure per timer.
+    this._timer = setTimeout(fireNodeCall, wait, this);
     if (this._clock.unref) this._timer.unref();
   }
 
-  private _fire(): void {
+  /** @internal */
+  _fire(): void {
     this._timer = null;
-    if (this._time - this._clock.seconds() > MAX_TIMER_MS / 1000) {
-      this._arm(); // a very long delay: keep waiting
-      return;
+    if (this._capped || this._time > this._armedTime) {
+      // A very long delay, or moved later since armed: wait for the rest (a sub-millisecond rest
+      // is rounding, below what Node timers resolve).
+      const rest = (this._time - this._clock.seconds()) * 1000;
+      if (rest >= 1) {
+        this._arm(rest);
+        return;
+      }
     }
     this.called = true;
     this._clock._pending.delete(this);
     try {
-      this._run();
+      const args = this._args;
+      if (args.length === 0) this._fn();
+      else this._fn(...(args as never[]));
     } catch (e) {
       this._clock._onError(e);
     }
   }
+}
+
+function fireNodeCall(call: NodeDelayedCall): void {
+  call._fire();
 }
 
 /**
@@ -326,7 +357,13 @@ export class NodeClock implements ReactorTime {
   /** Run `fn(...args)` in `delay` seconds. */
   callLater<A extends unknown[]>(delay: number, fn: (...args: A) => void, ...args: A): DelayedCall {
     checkDelay(delay);
-    const call = new NodeDelayedCall(this, this.seconds() + delay, () => fn(...args));
+    const call = new NodeDelayedCall(
+      this,
+      this.seconds() + delay,
+      delay,
+      fn as unknown as (...args: never[]) => void,
+      args,
+    );
     this._pending.add(call);
     return call;
   }

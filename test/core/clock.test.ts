@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Clock, NodeClock } from "../../src/core/clock.js";
 import { Deferred, deferLater, flushUnhandledErrors } from "../../src/core/deferred.js";
 import {
@@ -474,5 +474,90 @@ describe("NodeClock (real time, kept short)", () => {
     });
     await d;
     expect((errors[0] as Error).message).toBe("in timer");
+  });
+
+  describe("with fake Node timers (deterministic)", () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    const fake = () =>
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance", "Date"] });
+
+    it("reset to later keeps one timer and fires at the new time, not the old one", () => {
+      fake();
+      const clock = new NodeClock();
+      const ran: number[] = [];
+      const t0 = clock.seconds();
+      const call = clock.callLater(1, () => ran.push(clock.seconds() - t0));
+      vi.advanceTimersByTime(500);
+      call.reset(1); // now due at t0 + 1.5
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(600); // t0 + 1.1: the original timer expires, re-arms for the rest
+      expect(ran).toEqual([]);
+      expect(call.active()).toBe(true);
+      vi.advanceTimersByTime(390);
+      expect(ran).toEqual([]);
+      vi.advanceTimersByTime(20);
+      expect(ran).toHaveLength(1);
+      expect(ran[0]).toBeGreaterThanOrEqual(1.499);
+      expect(ran[0]).toBeLessThanOrEqual(1.51);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it("reset to sooner and negative delay() re-arm at once", () => {
+      fake();
+      const clock = new NodeClock();
+      const ran: string[] = [];
+      const a = clock.callLater(10, () => ran.push("a"));
+      const b = clock.callLater(10, () => ran.push("b"));
+      a.reset(1);
+      b.delay(-8);
+      vi.advanceTimersByTime(1000);
+      expect(ran).toEqual(["a"]);
+      vi.advanceTimersByTime(1000);
+      expect(ran).toEqual(["a", "b"]);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it("many resets of an idle timeout cause no timer churn and it fires once", () => {
+      fake();
+      const clock = new NodeClock();
+      let fired = 0;
+      const call = clock.callLater(5, () => fired++);
+      for (let i = 0; i < 100; i++) {
+        vi.advanceTimersByTime(100);
+        call.reset(5);
+      }
+      expect(fired).toBe(0);
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(4990);
+      expect(fired).toBe(0);
+      vi.advanceTimersByTime(20);
+      expect(fired).toBe(1);
+    });
+
+    it("delays beyond Node's 2^31-1 ms limit wait in steps, without firing early", () => {
+      fake();
+      const clock = new NodeClock();
+      let fired = 0;
+      const days30 = 30 * 24 * 3600;
+      clock.callLater(days30, () => fired++);
+      vi.advanceTimersByTime(0x7fffffff);
+      expect(fired).toBe(0);
+      vi.advanceTimersByTime(days30 * 1000 - 0x7fffffff - 10);
+      expect(fired).toBe(0);
+      vi.advanceTimersByTime(20);
+      expect(fired).toBe(1);
+    });
+
+    it("cancel clears the Node timer", () => {
+      fake();
+      const clock = new NodeClock();
+      const call = clock.callLater(3, () => {});
+      expect(vi.getTimerCount()).toBe(1);
+      call.cancel();
+      expect(vi.getTimerCount()).toBe(0);
+      expect(clock.getDelayedCalls()).toEqual([]);
+    });
   });
 });
