@@ -241,7 +241,11 @@ export class SocketTransport implements Transport {
     return this.aborted || this.peerEnded || this.socket.writableEnded || this.socket.destroyed;
   }
 
-  /** Sends bytes (a string is UTF-8 encoded). A no-op once the connection is gone. */
+  /**
+   * Sends bytes (a string is UTF-8 encoded). The bytes are not copied: do not modify them after
+   * writing (as with `socket.write`). A no-op once the connection is closing for good (after the
+   * FIN went out, an abort, or the peer's FIN).
+   */
   write(data: Uint8Array | string): void {
     if (data.length === 0 || this.writeClosed) return;
     if (!this.receiving) {
