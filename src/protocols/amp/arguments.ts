@@ -2,6 +2,26 @@
  * AMP argument types with Twisted's exact wire encodings (reference §4.5). Each {@link Argument}
  * turns a value into the bytes of one box value and back; every failure either way is an
  * {@link ArgumentError} naming the type and the reason.
+ *
+ * | weft | Twisted | value type |
+ * |---|---|---|
+ * | {@link Integer} | `Integer` | `number \| bigint` |
+ * | {@link Bytes} (alias {@link AmpString}) | `String` | `Uint8Array` |
+ * | {@link Unicode} | `Unicode` | `string` |
+ * | {@link Bool} (alias {@link AmpBoolean}) | `Boolean` | `boolean` |
+ * | {@link Float} | `Float` | `number` |
+ * | {@link Decimal} | `Decimal` | {@link AmpDecimal} |
+ * | {@link DateTime} | `DateTime` | {@link AmpDateTime} |
+ * | {@link ListOf}(T) | `ListOf` | `T[]` |
+ * | {@link AmpList}(schema) | `AmpList` | `Array<{…}>` |
+ * | {@link optional}(T) | `optional=True` | `T \| undefined` |
+ *
+ * Bytes on the wire are identical to Twisted's both ways. Where weft refuses what Twisted lets
+ * through: an Integer from a fractional number (Twisted truncates it); a ListOf value ending in a
+ * partial element (Twisted drops it silently); a DateTime whose separators are not `-`, `T`, `:`,
+ * `.` or whose offset minutes exceed 59 (Twisted reads the fields by position only); non-ASCII
+ * Decimal text. Python's own limits are kept: at most 4300 Integer digits, Decimal exponents
+ * within Python's context limits.
  */
 
 import type { AmpBox } from "./box.js";
