@@ -385,6 +385,14 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     return d;
   }
 
+  /** For logs: `<Deferred pending>`, `<Deferred waiting on Deferred>`, or the current result. */
+  toString(): string {
+    if (!this._called) return "<Deferred pending>";
+    if (this._chainedTo !== null) return "<Deferred waiting on Deferred>";
+    if (this._failed) return `<Deferred failed: ${String(this._result)}>`;
+    return `<Deferred current result: ${describe(this._result)}>`;
+  }
+
   // -------------------------------------------------------------------------------------------
   // internals
 

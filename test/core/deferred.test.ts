@@ -80,6 +80,20 @@ describe("Deferred: core chain (5.1)", () => {
     expect(list).toBeInstanceOf(Deferred);
   });
 
+  it("toString shows the state", () => {
+    const d = new Deferred<string>();
+    expect(String(d)).toBe("<Deferred pending>");
+    d.callback("x");
+    expect(String(d)).toBe('<Deferred current result: "x">');
+    const inner = new Deferred<number>();
+    const waiting = succeed(1).addCallback(() => inner);
+    expect(String(waiting)).toBe("<Deferred waiting on Deferred>");
+    inner.callback(2);
+    const failed = fail(new TimeoutError());
+    expect(String(failed)).toBe("<Deferred failed: TimeoutError: Deferred timed out.>");
+    swallow(failed);
+  });
+
   it("runs callbacks added after firing immediately", () => {
     const d = succeed(1);
     let got: number | undefined;
