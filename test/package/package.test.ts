@@ -1,0 +1,101 @@
+/**
+ * The package as a user gets it: the built `dist/` (ESM, CJS, types), the `exports` map for `weft`
+ * and `weft/testing`, the `weft` bin, and the README's example run exactly as printed.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const root = resolve(import.meta.dirname, "../..");
+
+function node(
+  args: string[],
+  cwd = root,
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, args, { cwd, encoding: "utf8", timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  // Builds dist/ only when it is missing or older than src/.
+  execFileSync(process.execPath, ["scripts/ensure-build.mjs"], { cwd: root, stdio: "pipe" });
+}, 120_000);
+
+describe("built package", () => {
+  it("ships ESM, CJS and type declarations for both entry points", () => {
+    for (const f of [
+      "index.js",
+      "index.cjs",
+      "index.d.ts",
+      "index.d.cts",
+      "testing.js",
+      "testing.cjs",
+      "testing.d.ts",
+      "testing.d.cts",
+      "cli.js",
+    ]) {
+      expect(existsSync(join(root, "dist", f)), f).toBe(true);
+    }
+  });
+
+  it("resolves `weft` and `weft/testing` through the exports map, from ESM and CJS", () => {
+    const esm = node([
+      "--input-type=module",
+      "-e",
+      `const w = await import("weft"); const t = await import("weft/testing");
+       console.log([typeof w.Deferred, typeof w.Protocol, typeof w.createReactor, typeof w.NetstringReceiver,
+         typeof w.LineReceiver, typeof w.Int32StringReceiver, typeof w.TransformService,
+         typeof t.Clock, typeof t.MemoryTransport].join(","));`,
+    ]);
+    expect(esm.stderr).toBe("");
+    expect(esm.stdout.trim()).toBe(Array(9).fill("function").join(","));
+    const cjs = node([
+      "-e",
+      `const w = require("weft"); const t = require("weft/testing");
+       console.log([typeof w.Deferred, typeof w.AMP, typeof t.Clock, typeof t.connectedPair].join(","));`,
+    ]);
+    expect(cjs.stderr).toBe("");
+    expect(cjs.stdout.trim()).toBe("function,function,function,function");
+  });
+
+  it("has a working `weft` bin", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+      bin: { weft: string };
+    };
+    const help = node([pkg.bin.weft, "--help"]);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/serve/);
+    expect(readFileSync(join(root, pkg.bin.weft), "utf8").startsWith("#!/usr/bin/env node")).toBe(
+      true,
+    );
+  });
+});
+
+describe("README", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+
+  it("starts with the two commands a newcomer runs", () => {
+    const head = readme.split("\n").slice(0, 12).join("\n");
+    expect(head).toContain("npm ci && npm start");
+    expect(head).toContain("npm ci && npm test");
+  });
+
+  it("runs the echo example as printed", () => {
+    const blocks = [...readme.matchAll(/```ts example\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+    expect(blocks.length).toBeGreaterThan(0);
+    const dir = join(root, "test", "package", ".readme-run");
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    try {
+      const file = join(dir, "example.ts");
+      writeFileSync(file, blocks.join("\n"));
+      const r = node(["--import", "tsx", file]);
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe("hello, weft\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
