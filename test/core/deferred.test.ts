@@ -1,7 +1,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import fc from "fast-check";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from "vitest";
 import { Clock } from "../../src/core/clock.js";
 import {
   Deferred,
@@ -78,6 +78,18 @@ describe("Deferred: core chain (5.1)", () => {
     const list: Deferred<unknown> = new DeferredList<string>([]);
     expect(asUnknown).toBeInstanceOf(Deferred);
     expect(list).toBeInstanceOf(Deferred);
+  });
+
+  it("unwraps Deferred and Promise results in its types (checked by tsc)", async () => {
+    const a = succeed(1).addCallback(() => succeed("s"));
+    expectTypeOf(a).toEqualTypeOf<Deferred<string>>();
+    const b = succeed(1).addCallback(async () => 5);
+    expectTypeOf(b).toEqualTypeOf<Deferred<number>>();
+    const c = succeed(1).addErrback(() => "recovered");
+    expectTypeOf(c).toEqualTypeOf<Deferred<number | string>>();
+    expectTypeOf(await b).toEqualTypeOf<number>();
+    expectTypeOf(maybeDeferred(() => succeed(true))).toEqualTypeOf<Deferred<boolean>>();
+    expect(peek(a)).toEqual({ state: "ok", value: "s" });
   });
 
   it("toString shows the state", () => {
