@@ -10,7 +10,8 @@
  *    connection. Each server reports its own CPU time, so the table also gives CPU µs per call.
  *
  * The same file is the child server: `run.ts --serve weft|raw|jayson`.
- * Env: BENCH_SAMPLES, BENCH_SCALE, BENCH_TWISTED (see common.ts), BENCH_STAT=best|median. Loads are bounded by a call count
+ * Env: BENCH_SAMPLES, BENCH_SCALE, BENCH_TWISTED (see common.ts), BENCH_STAT=best|median,
+ * BENCH_AMP_CODEC=0 (skip the codec part). Loads are bounded by a call count
  * and a time limit (BENCH_MAX_SECONDS per run, default 20).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -32,8 +33,8 @@ const STAT = process.env["BENCH_STAT"] === "median" ? "median" : "best";
 
 const CONNECTIONS = 64;
 const WINDOW = 64;
-const CLOSED_CALLS = Math.max(CONNECTIONS, Math.round(32_000 * SCALE));
-const PIPELINED_CALLS = Math.max(WINDOW, Math.round(64_000 * SCALE));
+const CLOSED_CALLS = Math.max(CONNECTIONS, Math.round(20_000 * SCALE));
+const PIPELINED_CALLS = Math.max(WINDOW, Math.round(40_000 * SCALE));
 
 // ================================================================================================
 // Child servers
@@ -250,28 +251,40 @@ function startChild(cmd: string, args: string[]): Promise<Child> {
 // ================================================================================================
 // Load clients: hand-written, the same for every AMP server
 
-/** Encodes Sum(a, b) with tag `tag` (keys sorted as Twisted does). */
-function sumBox(tag: number, a: number, b: number): Buffer {
+const SUM_HEAD = Buffer.from("\x00\x04_ask", "latin1");
+const SUM_MID = Buffer.from("\x00\x08_command\x00\x03Sum\x00\x01a", "latin1");
+const SUM_B = Buffer.from("\x00\x01b", "latin1");
+
+/** Writes ASCII `text` at `o`; returns the new offset. */
+function putAscii(out: Buffer, o: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[o + i] = text.charCodeAt(i);
+  return o + text.length;
+}
+
+/** Encodes Sum(a, b) with tag `tag` (keys sorted as Twisted does) at `out[o]`; returns the end. */
+function putSumBox(out: Buffer, o: number, tag: number, a: number, b: number): number {
   const t = tag.toString(16);
   const as = String(a);
   const bs = String(b);
-  const size =
-    2 + 4 + 2 + t.length + 2 + 8 + 2 + 3 + 2 + 1 + 2 + as.length + 2 + 1 + 2 + bs.length + 2;
-  const out = Buffer.allocUnsafe(size);
-  let o = 0;
-  const pair = (k: string, v: string) => {
-    o = out.writeUInt16BE(k.length, o);
-    o += out.write(k, o, "latin1");
-    o = out.writeUInt16BE(v.length, o);
-    o += out.write(v, o, "latin1");
-  };
-  pair("_ask", t);
-  pair("_command", "Sum");
-  pair("a", as);
-  pair("b", bs);
-  out.writeUInt16BE(0, o);
-  return out;
+  o += SUM_HEAD.copy(out, o);
+  out[o++] = 0;
+  out[o++] = t.length;
+  o = putAscii(out, o, t);
+  o += SUM_MID.copy(out, o);
+  out[o++] = 0;
+  out[o++] = as.length;
+  o = putAscii(out, o, as);
+  o += SUM_B.copy(out, o);
+  out[o++] = 0;
+  out[o++] = bs.length;
+  o = putAscii(out, o, bs);
+  out[o++] = 0;
+  out[o++] = 0;
+  return o;
 }
+
+/** Upper bound of one Sum box's size with tags and numbers below 2^53. */
+const SUM_MAX = 6 + 2 + 14 + 19 + 2 + 16 + 3 + 2 + 16 + 2;
 
 /** A connection to an AMP server that sends Sum calls and checks every answer. */
 class AmpLoadConn {
@@ -291,14 +304,15 @@ class AmpLoadConn {
   }
 
   request(n: number): void {
-    const parts: Buffer[] = [];
+    const out = Buffer.allocUnsafe(SUM_MAX * n);
+    let o = 0;
     for (let i = 0; i < n; i++) {
       const tag = ++this.tag;
       const a = tag * 3;
       this.expected.set(tag, a + 7);
-      parts.push(sumBox(tag, a, 7));
+      o = putSumBox(out, o, tag, a, 7);
     }
-    this.sock.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+    this.sock.write(out.subarray(0, o));
   }
 
   private data(chunk: Buffer): void {
@@ -312,7 +326,7 @@ class AmpLoadConn {
       let total = Number.NaN;
       let complete = false;
       while (pos + 2 <= buf.length) {
-        const kl = buf.readUInt16BE(pos);
+        const kl = ((buf[pos] as number) << 8) | (buf[pos + 1] as number);
         if (kl === 0) {
           pos += 2;
           complete = true;
@@ -320,13 +334,13 @@ class AmpLoadConn {
         }
         if (pos + 4 + kl > buf.length) break;
         const kAt = pos + 2;
-        const vl = buf.readUInt16BE(kAt + kl);
+        const vl = ((buf[kAt + kl] as number) << 8) | (buf[kAt + kl + 1] as number);
         const vAt = kAt + kl + 2;
         if (vAt + vl > buf.length) break;
-        const key = buf.toString("latin1", kAt, kAt + kl);
-        if (key === "_answer") tag = Number.parseInt(buf.toString("latin1", vAt, vAt + vl), 16);
-        else if (key === "total") total = asciiInt(buf, vAt, vl);
-        else if (key === "_error") {
+        // Keys told apart by length and a byte or two: `_answer`, `total`, `_error`.
+        if (kl === 7 && buf[kAt + 1] === 0x61) tag = hexInt(buf, vAt, vl);
+        else if (kl === 5 && buf[kAt] === 0x74) total = asciiInt(buf, vAt, vl);
+        else if (kl === 6 && buf[kAt + 1] === 0x65) {
           this.onError(new Error(`error box: ${buf.toString("latin1", start, vAt + vl + 40)}`));
           return;
         }
@@ -350,6 +364,15 @@ class AmpLoadConn {
       this.onAnswers(this, n);
     }
   }
+}
+
+function hexInt(buf: Buffer, at: number, len: number): number {
+  let v = 0;
+  for (let i = at; i < at + len; i++) {
+    const c = buf[i] as number;
+    v = v * 16 + (c <= 0x39 ? c - 48 : c - 87);
+  }
+  return v;
 }
 
 /** A connection to jayson's TCP server (newline-delimited JSON-RPC 2.0). */
@@ -619,8 +642,10 @@ async function codecRows(): Promise<Row[]> {
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
-  process.stdout.write("AMP codec (in memory) …\n");
-  rows.push(...(await codecRows()));
+  if (process.env["BENCH_AMP_CODEC"] !== "0") {
+    process.stdout.write("AMP codec (in memory) …\n");
+    rows.push(...(await codecRows()));
+  }
 
   const contenders: Contender[] = [
     { impl: "raw node:net", baseline: true, start: nodeServer("raw"), make: ampConn },
