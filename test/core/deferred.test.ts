@@ -6,13 +6,19 @@ import { Clock } from "../../src/core/clock.js";
 import {
   Deferred,
   DeferredList,
+  DeferredLock,
+  DeferredQueue,
+  DeferredSemaphore,
   deferLater,
   FirstError,
   fail,
   flushUnhandledErrors,
   gatherResults,
+  LockStateError,
   maybeDeferred,
   NonErrorFailure,
+  QueueOverflow,
+  QueueUnderflow,
   setUnhandledErrorReporter,
   succeed,
 } from "../../src/core/deferred.js";
@@ -746,6 +752,224 @@ describe("helpers (5.3)", () => {
     const d = deferLater(clock, 1, () => "later");
     clock.advance(1);
     expect(peek(d)).toEqual({ state: "ok", value: "later" });
+  });
+});
+
+describe("DeferredLock / DeferredSemaphore / DeferredQueue (Twisted OtherPrimitivesTests)", () => {
+  it("testLock", () => {
+    let counter = 0;
+    const incr = () => {
+      counter++;
+    };
+    const lock = new DeferredLock();
+    lock.acquire().addCallback(incr);
+    expect(lock.locked).toBe(true);
+    expect(counter).toBe(1);
+    lock.acquire().addCallback(incr);
+    expect(lock.locked).toBe(true);
+    expect(counter).toBe(1);
+    lock.release();
+    expect(lock.locked).toBe(true);
+    expect(counter).toBe(2);
+    lock.release();
+    expect(lock.locked).toBe(false);
+    expect(counter).toBe(2);
+
+    const firstUnique = { first: true };
+    const secondUnique = { second: true };
+    const control = new Deferred<unknown>();
+    let result: unknown = null;
+    const resultDeferred = lock.run(() => {
+      result = firstUnique;
+      return control;
+    });
+    expect(lock.locked).toBe(true);
+    expect(result).toBe(firstUnique);
+    resultDeferred.addCallback((v) => {
+      result = v;
+    });
+    lock.acquire().addCallback(incr);
+    expect(lock.locked).toBe(true);
+    expect(counter).toBe(2);
+    control.callback(secondUnique);
+    expect(result).toBe(secondUnique);
+    expect(lock.locked).toBe(true);
+    expect(counter).toBe(3);
+
+    const d = lock.acquire().addBoth((r) => {
+      result = r;
+    });
+    d.cancel();
+    expect(result).toBeInstanceOf(CancelledError);
+    lock.release();
+    expect(lock.locked).toBe(false);
+    expect(() => lock.release()).toThrow(LockStateError);
+  });
+
+  it("run releases the lock when the function throws or its Promise rejects", async () => {
+    const lock = new DeferredLock();
+    const thrown = lock.run(() => {
+      throw new Error("inside");
+    });
+    expect(lock.locked).toBe(false);
+    const r = peek(thrown);
+    expect(r.state === "err" && r.error.message).toBe("inside");
+    swallow(thrown);
+    await expect(lock.run(() => Promise.reject(new Error("async")))).rejects.toThrow("async");
+    expect(lock.locked).toBe(false);
+    expect(await lock.run(async () => 5)).toBe(5);
+  });
+
+  it("test_cancelLockAfterAcquired: no effect", () => {
+    const lock = new DeferredLock();
+    const d = lock.acquire();
+    d.cancel();
+    expect(peek(d)).toEqual({ state: "ok", value: lock });
+  });
+
+  it("test_cancelLockBeforeAcquired: CancelledError, and the waiter leaves the queue", () => {
+    const lock = new DeferredLock();
+    lock.acquire();
+    const d = lock.acquire();
+    expect(lock.waitingCount).toBe(1);
+    d.cancel();
+    const r = peek(d);
+    expect(r.state === "err" && r.error).toBeInstanceOf(CancelledError);
+    swallow(d);
+    expect(lock.waitingCount).toBe(0);
+    lock.release();
+    expect(lock.locked).toBe(false);
+  });
+
+  it("testSemaphore", () => {
+    const N = 13;
+    const sem = new DeferredSemaphore(N);
+    const control = new Deferred<void>();
+    let helperArg: unknown = null;
+    const unique = { unique: true };
+    const results: unknown[] = [];
+    let counter = 0;
+    const incr = () => {
+      counter++;
+    };
+    const resultDeferred = sem.run(() => {
+      helperArg = unique;
+      return control;
+    });
+    resultDeferred.addCallback((v) => results.push(v)).addCallback(incr);
+    expect(results).toEqual([]);
+    expect(helperArg).toBe(unique);
+    control.callback();
+    expect(results.pop()).toBeUndefined();
+    expect(counter).toBe(1);
+
+    counter = 0;
+    for (let i = 1; i <= N; i++) {
+      sem.acquire().addCallback(incr);
+      expect(counter).toBe(i);
+    }
+    const success: boolean[] = [];
+    const d = sem.acquire().addCallbacks(
+      () => success.push(false),
+      () => success.push(true),
+    );
+    d.cancel();
+    expect(success).toEqual([true]);
+    sem.acquire().addCallback(incr);
+    expect(counter).toBe(N);
+    sem.release();
+    expect(counter).toBe(N + 1);
+    for (let i = 1; i <= N; i++) {
+      sem.release();
+      expect(counter).toBe(N + 1);
+    }
+    expect(sem.tokens).toBe(N);
+    expect(() => sem.release()).toThrow(LockStateError);
+  });
+
+  it("test_semaphoreInvalidTokens", () => {
+    expect(() => new DeferredSemaphore(0)).toThrow(InvalidArgumentError);
+    expect(() => new DeferredSemaphore(-1)).toThrow(InvalidArgumentError);
+  });
+
+  it("test_cancelSemaphoreAfterAcquired / BeforeAcquired", () => {
+    const sem = new DeferredSemaphore(1);
+    const held = sem.acquire();
+    held.cancel();
+    expect(peek(held)).toEqual({ state: "ok", value: sem });
+    const d = sem.acquire();
+    d.cancel();
+    const r = peek(d);
+    expect(r.state === "err" && r.error).toBeInstanceOf(CancelledError);
+    swallow(d);
+    expect(sem.waitingCount).toBe(0);
+  });
+
+  it("testQueue", () => {
+    const N = 2;
+    const M = 2;
+    let queue = new DeferredQueue<number | null>(N, M);
+    let gotten: unknown[] = [];
+    for (let i = 0; i < M; i++) queue.get().addCallback((v) => gotten.push(v));
+    try {
+      queue.get();
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(QueueUnderflow);
+      expect((e as QueueUnderflow).code).toBe("ERR_QUEUE_UNDERFLOW");
+    }
+    for (let i = 0; i < M; i++) {
+      queue.put(i);
+      expect(gotten).toEqual([...Array(i + 1).keys()]);
+    }
+    for (let i = 0; i < N; i++) {
+      queue.put(N + i);
+      expect(gotten).toEqual([...Array(M).keys()]);
+    }
+    try {
+      queue.put(null);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(QueueOverflow);
+      expect((e as QueueOverflow).code).toBe("ERR_QUEUE_OVERFLOW");
+    }
+    gotten = [];
+    for (let i = 0; i < N; i++) {
+      queue.get().addCallback((v) => gotten.push(v));
+      expect(gotten).toEqual([...Array(i + 1).keys()].map((k) => N + k));
+    }
+    queue = new DeferredQueue();
+    gotten = [];
+    for (let i = 0; i < N; i++) queue.get().addCallback((v) => gotten.push(v));
+    for (let i = 0; i < N; i++) queue.put(i);
+    expect(gotten).toEqual([0, 1]);
+    expect(() => new DeferredQueue(0).put(null)).toThrow(QueueOverflow);
+    expect(() => new DeferredQueue(null, 0).get()).toThrow(QueueUnderflow);
+  });
+
+  it("test_cancelQueueAfterSynchronousGet: no effect", () => {
+    const queue = new DeferredQueue<string>();
+    const d = queue.get();
+    queue.put("x");
+    d.cancel();
+    expect(peek(d)).toEqual({ state: "ok", value: "x" });
+  });
+
+  it("test_cancelQueueAfterGet: CancelledError, and later puts do not touch it", () => {
+    const queue = new DeferredQueue<string | null>();
+    const d = queue.get();
+    d.cancel();
+    const failures: Error[] = [];
+    d.addErrback((e) => {
+      failures.push(e);
+    });
+    expect(failures[0]).toBeInstanceOf(CancelledError);
+    const done: unknown[] = [];
+    d.addCallback(() => {
+      queue.put(null);
+      return queue.get();
+    }).addCallback((v) => done.push(v));
+    expect(done).toEqual([null]);
   });
 });
 
