@@ -38,8 +38,8 @@ export interface BoxDecoderOptions {
 
 const DEFAULT_MAX_BOX_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_KEYS = 4096;
-/** Largest pair on the wire: 2 + 255 + 2 + 65535. */
-const MAX_PAIR_BYTES = 4 + MAX_KEY_LENGTH + MAX_VALUE_LENGTH;
+/** Partial-pair buffers up to this size are kept for reuse; bigger ones belong to one pair. */
+const SMALL_PARTIAL = 4096;
 
 const EMPTY = new Uint8Array(0);
 
@@ -204,20 +204,25 @@ export class BoxDecoder implements Decoder {
     } else {
       const vlen = (p[2 + klen]! << 8) | p[3 + klen]!;
       const key = this.key(p, 2, klen);
-      // A copy: the partial buffer is reused for the next straddling pair.
-      const value = p.slice(4 + klen, 4 + klen + vlen);
+      // A big pair had a buffer of its own: its value is a view of it, and the buffer is let go
+      // below. A small one is copied out of the reusable partial buffer.
+      const value =
+        p.length > SMALL_PARTIAL
+          ? new Uint8Array(p.buffer, p.byteOffset + 4 + klen, vlen)
+          : p.slice(4 + klen, 4 + klen + vlen);
       if (this.pending === null) this.pending = new Map();
       this.pending.set(key, value);
       this.pendingBytes += 4 + klen + vlen;
       this.pendingKeys++;
     }
-    if (this.partial.length > 4096) this.partial = EMPTY;
+    if (this.partial.length > SMALL_PARTIAL) this.partial = EMPTY;
     return pos;
   }
 
   private ensurePartial(need: number): void {
     if (this.partial.length >= need) return;
-    const size = need <= 256 ? 256 : need <= 4096 ? 4096 : MAX_PAIR_BYTES;
+    // Exact size for a big pair (its final size is known by then: key and value lengths).
+    const size = need <= 256 ? 256 : need <= SMALL_PARTIAL ? SMALL_PARTIAL : need;
     const next = new Uint8Array(size);
     next.set(this.partial.subarray(0, this.partialLen));
     this.partial = next;
@@ -248,6 +253,8 @@ export class BoxDecoder implements Decoder {
     let keys = this.pendingKeys;
     // Position of the first pair of `box` taken from this chunk (its values are views into it).
     const firstViewPos = pos;
+    // Wire size of the pair cut by the end of the chunk, when its lengths are known.
+    let carry = 0;
     while (pos + 2 <= n) {
       const k0 = chunk[pos]!;
       const klen = chunk[pos + 1]!;
@@ -284,6 +291,7 @@ export class BoxDecoder implements Decoder {
       if (end > n) {
         keys--;
         boxBytes -= 4 + klen + vlen;
+        carry = end - pos;
         break;
       }
       if (box === null) box = new Map();
@@ -304,7 +312,7 @@ export class BoxDecoder implements Decoder {
     }
     const rest = n - pos;
     if (rest > 0) {
-      this.ensurePartial(rest);
+      this.ensurePartial(Math.max(rest, carry));
       this.partial.set(chunk.subarray(pos), 0);
       this.partialLen = rest;
     }

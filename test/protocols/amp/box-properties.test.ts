@@ -55,6 +55,20 @@ describe("box codec properties", () => {
     );
   });
 
+  it("any chunking of a stream with big values (up to 9000 bytes) decodes the same", () => {
+    const big = ampBoxStream({ maxValueLength: 9000, maxBoxes: 3, maxKeys: 4 }).chain((s) =>
+      chunked(s.bytes, { maxChunks: 40 }).map((chunks) => ({ ...s, chunks })),
+    );
+    fc.assert(
+      fc.property(big, ({ boxes, chunks }) => {
+        const split = run(chunks);
+        expect(split.errors).toEqual([]);
+        expect(split.boxes).toEqual(boxes.map(plain));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it("encodeBox then decode is the identity, and the encoding is canonical (sorted)", () => {
     fc.assert(
       fc.property(ampBox({ maxKeys: 10, maxValueLength: 200 }), (bx) => {
