@@ -244,7 +244,7 @@ export class AMP extends Protocol {
     if (encoded !== null) return this.#sendTyped(cmd, c, encoded) as Deferred<CallResultOf<C>>;
     const box: AmpBox = new Map();
     objectsToBox(cmd.arguments, values, box, this.#bigValues);
-    return this.#send(cmd.name, commandNameBytes(cmd), box, cmd.requiresAnswer, cmd) as Deferred<
+    return this.#send(commandNameBytes(cmd), box, cmd.requiresAnswer, cmd) as Deferred<
       CallResultOf<C>
     >;
   }
@@ -259,10 +259,13 @@ export class AMP extends Protocol {
     box: AmpBox | Iterable<readonly [string, Uint8Array]> = [],
     requiresAnswer = true,
   ): Deferred<AmpBox | undefined> {
+    if (name.length === 0 || /[^\x00-\xff]/.test(name)) {
+      throw new InvalidSignature(
+        `command name ${JSON.stringify(name)} must be non-empty latin1 text`,
+      );
+    }
     const out: AmpBox = new Map(box);
-    return this.#send(name, latin1Bytes(name), out, requiresAnswer, null) as Deferred<
-      AmpBox | undefined
-    >;
+    return this.#send(latin1Bytes(name), out, requiresAnswer, null) as Deferred<AmpBox | undefined>;
   }
 
   /**
@@ -328,7 +331,6 @@ export class AMP extends Protocol {
   }
 
   #send(
-    name: string,
     nameBytes: Uint8Array,
     box: AmpBox,
     requiresAnswer: boolean,
@@ -343,7 +345,6 @@ export class AMP extends Protocol {
     const tag = (++this.#counter).toString(16);
     if (requiresAnswer) box.set(ASK, latin1Bytes(tag));
     const bytes = encodeBox(box); // throws TooLong before anything is written
-    void name;
     this.#emit(bytes);
     if (!requiresAnswer) return succeed<unknown>(undefined);
     const d = new Deferred<unknown>();

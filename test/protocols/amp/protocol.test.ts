@@ -363,6 +363,69 @@ describe("AMP wire format (golden vectors of reference 4.1)", () => {
   });
 });
 
+describe("AMP output batching", () => {
+  class CountingTransport extends MemoryTransport {
+    writes = 0;
+    override write(data: Uint8Array | string): void {
+      this.writes++;
+      super.write(data);
+    }
+  }
+
+  it("the answers to one chunk leave in one write, in request order", () => {
+    const amp = new AMP({ locator: helloLocator() });
+    const t = new CountingTransport();
+    amp.makeConnection(t);
+    const reqs = [1, 2, 3].map((i) =>
+      wire(["_ask", String(i)], ["_command", "Sum"], ["a", String(i)], ["b", "10"]),
+    );
+    amp.dataReceived(Buffer.concat(reqs));
+    expect(t.writes).toBe(1);
+    expect(hex(t.value())).toBe(
+      hex(
+        Buffer.concat([
+          wire(["_answer", "1"], ["total", "11"]),
+          wire(["_answer", "2"], ["total", "12"]),
+          wire(["_answer", "3"], ["total", "13"]),
+        ]),
+      ),
+    );
+  });
+
+  it("a call made by a callback while a chunk is handled leaves after the chunk's answers", async () => {
+    const amp = new AMP({ locator: helloLocator() });
+    const t = new CountingTransport();
+    amp.makeConnection(t);
+    const first = amp.callRemote(Sum, { a: 1, b: 1 });
+    first.addCallback(() => amp.callRemote(Sum, { a: 2, b: 2 }));
+    t.clear();
+    t.writes = 0;
+    amp.dataReceived(
+      Buffer.concat([
+        wire(["_answer", "1"], ["total", "2"]),
+        wire(["_ask", "1"], ["_command", "Sum"], ["a", "5"], ["b", "5"]),
+      ]),
+    );
+    expect(t.writes).toBe(1);
+    expect(hex(t.value())).toBe(
+      hex(
+        Buffer.concat([
+          wire(["_ask", "2"], ["_command", "Sum"], ["a", "2"], ["b", "2"]),
+          wire(["_answer", "1"], ["total", "10"]),
+        ]),
+      ),
+    );
+  });
+
+  it("callRemoteString refuses a name that is not latin1 text", () => {
+    const amp = new AMP();
+    const t = onMemory(amp);
+    expect(() => amp.callRemoteString("snow☃")).toThrow(InvalidSignature);
+    expect(() => amp.callRemoteString("")).toThrow(InvalidSignature);
+    expect(t.value()).toHaveLength(0);
+  });
+});
+
 describe("AMP round trips (test_amp.AMPTests)", () => {
   it("test_helloWorldCommand and Unicode (wor\\u1234ld in `print`)", async () => {
     const { client, flush } = pair();
