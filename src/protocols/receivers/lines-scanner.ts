@@ -274,7 +274,9 @@ export class LineScanner {
       }
       const r = this.next();
       if (r !== LINE) return r;
-      if (onLine(this.line)) return STOP;
+      const line = this.line;
+      this.line = EMPTY; // keep no reference to a delivered line
+      if (onLine(line)) return STOP;
     }
   }
 
@@ -340,6 +342,7 @@ export class LineScanner {
 
   /** Empties the buffer and lets go of every chunk and of the owned buffer. */
   clear(): void {
+    this.line = EMPTY;
     this.own = null;
     this.start = this.end = this.scanned = 0;
     this.lent = false;
@@ -351,6 +354,7 @@ export class LineScanner {
 
   /** Copies whatever is still in fed chunks into the owned buffer, so no chunk is referenced. */
   settle(): void {
+    this.line = EMPTY;
     while (this.cur !== null) {
       const s = this.cur;
       this.appendOwn(s, this.pos, s.length - this.pos);
