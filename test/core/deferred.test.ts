@@ -10,10 +10,12 @@ import {
   DeferredQueue,
   DeferredSemaphore,
   deferLater,
+  ensureDeferred,
   FirstError,
   fail,
   flushUnhandledErrors,
   gatherResults,
+  inlineCallbacks,
   LockStateError,
   maybeDeferred,
   NonErrorFailure,
@@ -970,6 +972,118 @@ describe("DeferredLock / DeferredSemaphore / DeferredQueue (Twisted OtherPrimiti
       return queue.get();
     }).addCallback((v) => done.push(v));
     expect(done).toEqual([null]);
+  });
+});
+
+describe("inlineCallbacks / ensureDeferred (5.3)", () => {
+  it("yield gives the value of fired and unfired Deferreds; return fires the result", () => {
+    const later = new Deferred<number>();
+    const f = inlineCallbacks(function* (base: number) {
+      const a = (yield succeed(1)) as number;
+      const b = (yield later) as number;
+      return base + a + b;
+    });
+    const d = f(100);
+    expect(peek(d)).toEqual({ state: "pending" });
+    later.callback(10);
+    expect(peek(d)).toEqual({ state: "ok", value: 111 });
+  });
+
+  it("a yielded plain value is sent straight back", () => {
+    const d = inlineCallbacks(function* () {
+      return (yield 42) as number;
+    })();
+    expect(peek(d)).toEqual({ state: "ok", value: 42 });
+  });
+
+  it("a failed Deferred throws into the generator, where it can be caught", () => {
+    const d = inlineCallbacks(function* () {
+      try {
+        yield fail(new Error("inner"));
+        return "not here";
+      } catch (e) {
+        return `caught ${(e as Error).message}`;
+      }
+    })();
+    expect(peek(d)).toEqual({ state: "ok", value: "caught inner" });
+  });
+
+  it("an uncaught throw fails the Deferred", () => {
+    const d = inlineCallbacks(function* () {
+      yield succeed(1);
+      throw new Error("uncaught");
+    })();
+    const r = peek(d);
+    expect(r.state === "err" && r.error.message).toBe("uncaught");
+    swallow(d);
+  });
+
+  it("yielding a Promise waits for it; returning one fires with its value", async () => {
+    const d = inlineCallbacks(function* () {
+      const v = (yield Promise.resolve(2)) as number;
+      return Promise.resolve(v * 3);
+    })();
+    expect(await d).toBe(6);
+  });
+
+  it("cancel() cancels the awaited Deferred: CancelledError is thrown at the yield", () => {
+    let innerCancelled = 0;
+    const inner = new Deferred<number>(() => innerCancelled++);
+    const seen: string[] = [];
+    const d = inlineCallbacks(function* () {
+      try {
+        yield inner;
+        return "finished";
+      } catch (e) {
+        seen.push((e as Error).name);
+        throw e;
+      }
+    })();
+    d.cancel();
+    expect(innerCancelled).toBe(1);
+    expect(seen).toEqual(["CancelledError"]);
+    const r = peek(d);
+    expect(r.state === "err" && r.error).toBeInstanceOf(CancelledError);
+    swallow(d);
+  });
+
+  it("a generator may recover from cancellation and go on", () => {
+    const second = new Deferred<string>();
+    const d = inlineCallbacks(function* () {
+      try {
+        yield new Deferred<number>();
+      } catch {
+        // ignore the cancellation
+      }
+      return (yield second) as string;
+    })();
+    d.cancel();
+    expect(peek(d)).toEqual({ state: "pending" });
+    second.callback("after cancel");
+    expect(peek(d)).toEqual({ state: "ok", value: "after cancel" });
+  });
+
+  it("a long run of already-fired yields does not grow the stack", () => {
+    const n = 100_000;
+    const d = inlineCallbacks(function* () {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += (yield succeed(1)) as number;
+      return sum;
+    })();
+    expect(peek(d)).toEqual({ state: "ok", value: n });
+  });
+
+  it("a function that does not return a generator → InvalidArgumentError", () => {
+    const notGen = inlineCallbacks(
+      (() => 5) as unknown as () => Generator<unknown, number, unknown>,
+    );
+    expect(() => notGen()).toThrow(InvalidArgumentError);
+  });
+
+  it("ensureDeferred follows a promise and passes Deferreds through", async () => {
+    const same = succeed(1);
+    expect(ensureDeferred(same)).toBe(same);
+    expect(await ensureDeferred(Promise.resolve("p"))).toBe("p");
   });
 });
 
