@@ -1153,11 +1153,14 @@ describe("unhandled errors (5.4)", () => {
       const handled = fail(new Error("handled"));
       handled.addErrback(() => undefined);
     })();
-    for (let i = 0; i < 50 && reported.length === 0; i++) {
+    const messages = () => reported.map((e) => e.message);
+    for (let i = 0; i < 50 && !messages().includes("collected while failed"); i++) {
       gc();
       await new Promise<void>((r) => setImmediate(r));
     }
-    expect(reported.map((e) => e.message)).toEqual(["collected while failed"]);
+    // (Other tests' garbage could be reported here too; only these two matter.)
+    expect(messages().filter((m) => m === "collected while failed")).toHaveLength(1);
+    expect(messages()).not.toContain("handled");
   });
 });
 
