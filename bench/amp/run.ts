@@ -708,6 +708,11 @@ async function main(): Promise<void> {
       "client (hand-written, the same for every AMP server) runs in the benchmark process. CPU µs/op is the " +
       "server process's own CPU time (user + system) per call.",
     "",
+    "Reading it: on this 2-core machine, shared with other work, the closed-loop rates swing by ±50 % " +
+      "from run to run (they are bound by scheduling and by the load client, which serves 64 sockets); " +
+      "the server CPU µs per call is the steadier figure. Pipelined, the servers are CPU-bound and the " +
+      "ratios are meaningful.",
+    "",
   ].join("\n");
   writeFileSync(join(here, "RESULTS.md"), `${header}\n${md}\n\n${weftVsRaw.join("\n")}\n`);
 }
