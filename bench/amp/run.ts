@@ -711,7 +711,7 @@ async function main(): Promise<void> {
     "Reading it: on this 2-core machine, shared with other work, the closed-loop rates swing by ±50 % " +
       "from run to run (they are bound by scheduling and by the load client, which serves 64 sockets); " +
       "the server CPU µs per call is the steadier figure. Pipelined at 300 k+ calls/s the load " +
-      "client (one process for both ends' partner) is itself close to saturation, so read the CPU " +
+      "client (a single Node process) is itself close to saturation, so read the CPU " +
       "µs per call beside the rate there too.",
     "",
   ].join("\n");
