@@ -1,5 +1,7 @@
 // The sans-I/O line decoder, the encoder, the stream helpers, and fast-check properties for the
 // decoder and both protocols, checked against an independent, naive model of Twisted's loop.
+import { once } from "node:events";
+import { createServer, connect as netConnect, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -395,7 +397,11 @@ describe("line properties (fast-check)", () => {
               p.MAX_LENGTH = max;
               const t = new MemoryTransport();
               p.makeConnection(t);
-              for (const c of chunks) p.dataReceived(c.slice());
+              for (const c of chunks) {
+                p.dataReceived(c.slice());
+                // Memory bounded by the limit (nothing is paused here).
+                if (!t.disconnecting) expect(p.bufferedBytes).toBeLessThan(max + d.length);
+              }
               expect(closedBeforeLine).toBe(false);
               expect(errors.length).toBeLessThanOrEqual(1);
               expect(t.disconnecting).toBe(errors.length === 1);
@@ -443,6 +449,32 @@ describe("line stream helpers", () => {
     };
     await expect(run()).rejects.toBeInstanceOf(LineLengthExceededError);
     expect(out).toEqual(["ok"]);
+  });
+
+  it("decodeTextLines over a real loopback socket (lines and UTF-8 split across writes)", async () => {
+    const sockets = new Set<Socket>();
+    const server = createServer((sock) => {
+      sockets.add(sock);
+      const euroBytes = Buffer.from("€\r\n");
+      sock.write("héllo\r\nwor");
+      setImmediate(() => {
+        sock.write(Buffer.concat([Buffer.from("ld\r\n"), euroBytes.subarray(0, 1)]));
+        setImmediate(() => sock.end(euroBytes.subarray(1)));
+      });
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const { port } = server.address() as { port: number };
+      const client = netConnect(port, "127.0.0.1");
+      sockets.add(client);
+      const got: string[] = [];
+      for await (const line of decodeTextLines(client)) got.push(line);
+      expect(got).toEqual(["héllo", "world", "€"]);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it("lineTransform (Node Transform)", async () => {

@@ -473,6 +473,11 @@ export class LineOnlyReceiver extends Protocol {
     return sc;
   }
 
+  /** Bytes received and not yet delivered. */
+  get bufferedBytes(): number {
+    return this.#scanner?.bufferedBytes ?? 0;
+  }
+
   /** One line to `lineReceived`; true stops the scan (disconnecting). */
   readonly #onLine = (line: Uint8Array): boolean => {
     this.lineReceived(line);
