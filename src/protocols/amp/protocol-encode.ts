@@ -34,8 +34,11 @@ export interface CompiledSchema {
   readonly entries: readonly CompiledEntry[];
   /** True when some key is not 1..255 latin1 bytes: always use the general (checking) path. */
   readonly unusual: boolean;
-  /** Box layouts by their extra keys (e.g. `_answer`; `_ask` + `_command`), built on first use. */
-  readonly layouts: Map<string, Layout>;
+  /**
+   * Box layouts by their extra keys (e.g. `_answer`; `_ask` + `_command`), built on first use and
+   * keyed by the identity of the (constant) extras array.
+   */
+  readonly layouts: Map<readonly string[], Layout>;
 }
 
 /**
@@ -68,10 +71,12 @@ export function compileSchema(schema: {
   return c;
 }
 
-/** The layout of `c`'s entries plus `extras` (keys that are not entries), cached. */
+/**
+ * The layout of `c`'s entries plus `extras` (keys that are not entries), cached per extras array:
+ * pass the same constant array every time.
+ */
 export function layoutOf(c: CompiledSchema, extras: readonly string[]): Layout {
-  const id = extras.join("\u0000");
-  let l = c.layouts.get(id);
+  let l = c.layouts.get(extras);
   if (l !== undefined) return l;
   const order = c.entries.map((_, i) => i);
   for (let k = 0; k < extras.length; k++) order.push(-1 - k);
@@ -80,7 +85,7 @@ export function layoutOf(c: CompiledSchema, extras: readonly string[]): Layout {
   // Latin1 strings compare by code unit = bytewise, the order Twisted's serializer uses.
   order.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
   l = { order, headers: order.map((i) => keyHeader(keyOf(i))) };
-  c.layouts.set(id, l);
+  c.layouts.set(extras, l);
   return l;
 }
 
