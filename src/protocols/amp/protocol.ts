@@ -234,6 +234,10 @@ export class AMP extends Protocol {
    * sent; an unknown argument (`InvalidSignature`), a value its type cannot encode (`ArgumentError`)
    * or a key/value over the wire limits (`TooLong`) is thrown synchronously, nothing sent. A command
    * with `requiresAnswer: false` sends no `_ask` and resolves to `undefined` at once.
+   *
+   * Divergence: Twisted also drops the connection when a caller leaves a call's failure unhandled
+   * at the end of its callback chain. weft does not (a failure is often observed later, through
+   * `await`); such a failure is reported by the Deferred's unhandled-error reporter instead.
    */
   callRemote<C extends AnyCommand>(cmd: C, args: ArgumentsOf<C>): Deferred<CallResultOf<C>> {
     const values = args as Readonly<Record<string, unknown>>;
