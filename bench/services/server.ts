@@ -19,25 +19,34 @@ const kind = process.argv[2] ?? "";
 const service = new TransformService();
 const transforms = new Map<string, (t: string) => string>([["upper", (t) => t.toUpperCase()]]);
 
+/** Node's native slicers (undocumented but stable), to give the raw servers the fastest path. */
+type FastBuffer = Buffer & {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+};
+
 function rawLineServer(): net.Server {
   return net.createServer((s) => {
     s.setNoDelay(true);
     let rest: Buffer | null = null;
     s.on("data", (chunk: Buffer) => {
-      const buf = rest === null ? chunk : Buffer.concat([rest, chunk]);
+      const buf = (rest === null ? chunk : Buffer.concat([rest, chunk])) as FastBuffer;
       let start = 0;
       let out = "";
       for (;;) {
-        const nl = buf.indexOf("\r\n", start, "latin1");
-        if (nl < 0) break;
+        const cr = buf.indexOf(0x0d, start);
+        if (cr < 0 || cr + 1 >= buf.length) break;
+        if (buf[cr + 1] !== 0x0a) {
+          start = cr + 1;
+          continue;
+        }
         const sp = buf.indexOf(0x20, start);
-        const fn =
-          sp >= 0 && sp < nl ? transforms.get(buf.toString("latin1", start, sp)) : undefined;
+        const fn = sp >= 0 && sp < cr ? transforms.get(buf.latin1Slice(start, sp)) : undefined;
         out +=
           fn === undefined
             ? "ERROR ERR_UNKNOWN_TRANSFORM unknown\r\n"
-            : `OK ${fn(buf.toString("utf8", sp + 1, nl))}\r\n`;
-        start = nl + 2;
+            : `OK ${fn(buf.utf8Slice(sp + 1, cr))}\r\n`;
+        start = cr + 2;
       }
       rest = start < buf.length ? buf.subarray(start) : null;
       if (out.length > 0) s.write(out);

@@ -38,11 +38,14 @@ export class TransformLineProtocol extends LineReceiver {
   #queue: Slot[] | null = null;
   /** Replies produced while handling the current chunk (sent as one write at its end); null outside. */
   #batch: string | null = null;
+  /** Whether request records are wanted (read once per connection). */
+  #debug = false;
 
   override connectionMade(): void {
     super.connectionMade();
     const f = this.#factory();
     this.MAX_LENGTH = f.maxLineLength;
+    this.#debug = debugEnabled(f.logger);
     logConnection(f.logger, "connection made", "transform", "line", this);
   }
 
