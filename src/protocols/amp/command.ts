@@ -17,9 +17,11 @@ import {
 } from "./errors.js";
 import { compileSchema } from "./protocol-encode.js";
 
-/** The value type of any argument, for schemas. */
-// biome-ignore lint/suspicious/noExplicitAny: variance sink for argument schemas (never surfaces in values)
-export type AnyArgument = Argument<any>;
+/**
+ * Any argument type, for schemas (`encode` is a method, so `Argument<number>` is assignable to
+ * `Argument<unknown>`).
+ */
+export type AnyArgument = Argument<unknown>;
 
 /** A command's argument or response schema: wire name → argument type. */
 export type Schema = { readonly [wireName: string]: AnyArgument };
@@ -70,8 +72,7 @@ export interface Command<
 }
 
 /** Any command, whatever its schema. */
-// biome-ignore lint/suspicious/noExplicitAny: matches every command definition
-export type AnyCommand = Command<any, any, boolean>;
+export type AnyCommand = Command<Schema, Schema, boolean>;
 
 /** The structured arguments `callRemote(cmd, args)` takes. */
 export type ArgumentsOf<C extends AnyCommand> =
