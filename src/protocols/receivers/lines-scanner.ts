@@ -408,7 +408,7 @@ export class LineScanner {
     if (n === 0) return;
     let own = this.own;
     if (own === null) {
-      own = this.own = Buffer.allocUnsafe(n < MIN_OWN / 2 ? MIN_OWN : n * 2);
+      own = this.own = Buffer.allocUnsafe(n < MIN_OWN / 2 ? MIN_OWN : this.capacityFor(n, 0));
       this.start = this.end = this.scanned = 0;
       this.lent = false;
     } else if (this.end + n > own.length) {
@@ -443,7 +443,7 @@ export class LineScanner {
    * (doubling made a 16 MiB line 5-20× slower than one `Buffer.concat`).
    */
   private capacityFor(needed: number, current: number): number {
-    if (needed <= LARGE_OWN) return Math.max(current * 2, needed * 2);
+    if (needed * 2 <= LARGE_OWN) return Math.max(current * 2, needed * 2);
     const ceiling = this.unterminatedLimit + this.L;
     if (ceiling <= HUGE_OWN) return Math.max(needed, ceiling);
     return Math.max(needed, Math.min(ceiling, Math.max(needed * 16, current * 2)));
