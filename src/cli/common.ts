@@ -50,11 +50,11 @@ export function describeError(err: unknown): string {
   return String(err);
 }
 
-/** Commander argument parser for a non-negative number of seconds. */
+/** Commander argument parser for a positive number of seconds. */
 export function parseSeconds(value: string): number {
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < 0)
-    throw new CommanderInvalidArgument("must be a number of seconds >= 0");
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0)
+    throw new CommanderInvalidArgument("must be a number of seconds > 0");
   return n;
 }
 

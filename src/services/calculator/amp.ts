@@ -28,9 +28,10 @@ export function calculatorLocator(
   options: CalculatorAMPOptions = {},
 ): CommandLocator<AMP> {
   const logger = options.logger;
+  const debug = logger !== undefined && debugEnabled(logger);
   const serverId = options.serverId ?? 0;
   return new CommandLocator<AMP>().responder(Calculate, ({ a, b }) => {
-    if (logger !== undefined && debugEnabled(logger)) {
+    if (debug && logger !== undefined) {
       logger.debug(
         { service: "calculator", protocol: "amp", server: serverId, a: String(a), b: String(b) },
         "request",

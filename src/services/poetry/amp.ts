@@ -25,8 +25,9 @@ export function poetryLocator(
   options: FrontEndOptions = {},
 ): CommandLocator<AMP> {
   const logger = options.logger;
+  const debug = logger !== undefined && debugEnabled(logger);
   return new CommandLocator<AMP>().responder(GetPoem, ({ name }) => {
-    if (logger !== undefined && debugEnabled(logger))
+    if (debug && logger !== undefined)
       logger.debug({ service: "poetry", protocol: "amp", name }, "request");
     return { poem: service.getPoem(name).text };
   });

@@ -26,8 +26,9 @@ export function transformLocator(
   options: FrontEndOptions = {},
 ): CommandLocator<AMP> {
   const logger = options.logger;
+  const debug = logger !== undefined && debugEnabled(logger);
   return new CommandLocator<AMP>().responder(Transform, ({ name, text }) => {
-    if (logger !== undefined && debugEnabled(logger))
+    if (debug && logger !== undefined)
       logger.debug({ service: "transform", protocol: "amp", name }, "request");
     const out = service.apply(name, text);
     return typeof out === "string" ? { text: out } : out.then((t) => ({ text: t }));
