@@ -12,6 +12,9 @@
  *   the key order and sizes. weft: `encodeBox(Map)` (validates, sorts, sizes, one allocation).
  *   Twisted: `AmpBox.serialize`.
  *
+ * Rates are per second of CPU time of the measuring process (see `measurePair`), Twisted's too
+ * (`time.process_time`).
+ *
  * Env: BENCH_SAMPLES, BENCH_SCALE, BENCH_TWISTED (bench/amp/common.ts).
  */
 import { spawnSync } from "node:child_process";
@@ -36,19 +39,21 @@ interface Measured {
 }
 
 /**
- * Times `a` and `b` alternately (a warm-up each, then `max(SAMPLES, 5)` rounds), so that load from
- * other processes on the shared machine hits both alike; returns each one's median.
+ * Times `a` and `b` alternately (two warm-ups each, then `max(SAMPLES, 5)` rounds) and returns each
+ * one's median. Time is this process's CPU time (user + system, GC threads included), not wall time:
+ * on a shared 2-core machine wall time mostly measures the other processes.
  */
 function measurePair(a: () => number, b: () => number): [Measured, Measured] {
   const run = (fn: () => number, times: number[]): number => {
     (globalThis as { gc?: () => void }).gc?.();
-    const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     const ops = fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    const c = process.cpuUsage(c0);
+    times.push((c.user + c.system) / 1e6);
     return ops;
   };
-  let opsA = a();
-  let opsB = b();
+  let opsA = a() + 0 * a();
+  let opsB = b() + 0 * b();
   const ta: number[] = [];
   const tb: number[] = [];
   for (let i = 0; i < Math.max(SAMPLES, 5); i++) {
