@@ -325,13 +325,19 @@ export function codeForError(
  */
 export function errorForCode(cmd: AnyCommand | null, code: string, description: string): Error {
   if (code === "UNHANDLED") return new UnhandledCommand(code, description);
-  if (cmd !== null) {
-    const cls = cmd.errors[code] ?? cmd.fatalErrors[code];
-    if (cls !== undefined && Object.hasOwn(cmd.errors, code)) return new cls(description);
-    if (cls !== undefined && Object.hasOwn(cmd.fatalErrors, code)) return new cls(description);
-    return new UnknownRemoteError(description);
+  if (cmd === null) return new RemoteAmpError(code, description);
+  const cls = Object.hasOwn(cmd.errors, code)
+    ? cmd.errors[code]
+    : Object.hasOwn(cmd.fatalErrors, code)
+      ? cmd.fatalErrors[code]
+      : undefined;
+  if (cls === undefined) return new UnknownRemoteError(description);
+  try {
+    return new cls(description);
+  } catch (err) {
+    // A declared class whose constructor throws: report the remote error as it came.
+    return new RemoteAmpError(code, description, false, err instanceof Error ? err : null);
   }
-  return new RemoteAmpError(code, description);
 }
 
 // ---------------------------------------------------------------------------------------------

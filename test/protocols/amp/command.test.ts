@@ -202,6 +202,8 @@ describe("errors: code ↔ class", () => {
     const k = errorForCode(Sum, "OTHER", "what");
     expect(k).toBeInstanceOf(UnknownRemoteError);
     expect((k as UnknownRemoteError).description).toBe("what");
+    // Codes are looked up as own keys only: `constructor` is not Object.
+    expect(errorForCode(Sum, "constructor", "x")).toBeInstanceOf(UnknownRemoteError);
     const raw = errorForCode(null, "BROKEN", "Something has broken");
     expect(raw).toBeInstanceOf(RemoteAmpError);
     expect(raw.message).toBe("Code<BROKEN>: Something has broken");
