@@ -247,6 +247,44 @@ describe("LineReceiver (test_basic.py LineReceiverTests)", () => {
     expect(t.disconnecting).toBe(false);
   });
 
+  it("illegal input fed one byte at a time closes at exactly MAX_LENGTH + delimiter length bytes", () => {
+    for (const delim of ["\n", "\r\n", "XYZ"]) {
+      const p = new LineTester();
+      p.delimiter = delim;
+      p.lineLengthExceeded = LineReceiver.prototype.lineLengthExceeded;
+      const t = connect(p);
+      const limit = 64 + delim.length;
+      for (let i = 1; i <= limit; i++) {
+        p.dataReceived(b("x"));
+        expect(t.disconnecting, `${JSON.stringify(delim)} after ${i} bytes`).toBe(i >= limit);
+      }
+      p.dataReceived(b(`${delim}ok${delim}`));
+      expect(p.received).toEqual([]);
+    }
+  });
+
+  it("test_rawDataError (divergence): a handler's return value is ignored, processing goes on", () => {
+    class Returning extends LineReceiver {
+      raw: string[] = [];
+      lines: string[] = [];
+      override lineReceived(line: Uint8Array): void {
+        this.lines.push(s(line));
+        if (s(line) === "raw") this.setRawMode();
+      }
+      override rawDataReceived(data: Uint8Array): void {
+        this.raw.push(s(data));
+        this.setLineMode(data.subarray(4));
+        // An async handler would return a (truthy) Promise: it must not stop the loop.
+        return Promise.resolve() as unknown as undefined;
+      }
+    }
+    const p = new Returning();
+    connect(p);
+    p.dataReceived(b("raw\r\ndatamore\r\nlines\r\n"));
+    expect(p.raw).toEqual(["datamore\r\nlines\r\n"]);
+    expect(p.lines).toEqual(["raw", "more", "lines"]);
+  });
+
   it("test_rawDataReceivedNotImplemented / test_lineReceivedNotImplemented", () => {
     const p = new LineReceiver();
     expect(() => p.rawDataReceived(b("foo"))).toThrow(NotImplementedError);
