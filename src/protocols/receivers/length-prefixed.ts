@@ -63,6 +63,8 @@ export class FrameAssembly {
     if (want < 32) {
       // Tiny chunks: a plain loop beats creating a subarray.
       for (let k = 0; k < want; k++) buf[filled + k] = c[i + k]!;
+    } else if (i === 0 && want === c.length) {
+      buf.set(c, filled); // the whole chunk: no subarray (a Buffer's goes through its species)
     } else {
       buf.set(c.subarray(i, i + want), filled);
     }
@@ -437,12 +439,53 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
     }
   }
 
+  /**
+   * The hot loop: whole frames with a 1-, 2- or 4-byte prefix lying inside the chunk, delivered as
+   * views. Returns where it stopped; anything else (a partial frame, an error, 8-byte prefixes,
+   * varints) is left to the general loop in `parse`.
+   */
+  #fastFrames(c: Uint8Array, start: number): number {
+    const n = c.length;
+    const max = this.maxLength;
+    const width = this.#width;
+    const le = this.littleEndian;
+    // Read once per chunk: `Buffer#buffer` and `#byteOffset` are getters.
+    const ab = c.buffer;
+    const bo = c.byteOffset;
+    const sink = this.sink;
+    let i = start;
+    while (n - i >= width) {
+      let length: number;
+      if (width === 4) {
+        length = le
+          ? (c[i]! | (c[i + 1]! << 8) | (c[i + 2]! << 16) | (c[i + 3]! << 24)) >>> 0
+          : ((c[i]! << 24) | (c[i + 1]! << 16) | (c[i + 2]! << 8) | c[i + 3]!) >>> 0;
+      } else if (width === 2) {
+        length = le ? c[i]! | (c[i + 1]! << 8) : (c[i]! << 8) | c[i + 1]!;
+      } else {
+        length = c[i]!;
+      }
+      if (length > max || n - i - width < length) break;
+      i += width;
+      const frame = new Uint8Array(ab, bo + i, length);
+      i += length;
+      sink.onFrame(frame);
+      if (this.halted) return i;
+    }
+    return i;
+  }
+
   protected parse(c: Uint8Array): number {
     const n = c.length;
     const max = this.maxLength;
     const width = this.#width;
+    const fast = width !== 0 && width !== 8;
     let i = 0;
     while (i < n) {
+      if (fast && this.#state === HEADER && this.#hdrLen === 0) {
+        i = this.#fastFrames(c, i);
+        if (this.halted || i === n) return i;
+      }
       if (this.#state === PAYLOAD) {
         const asm = this.#asm;
         i += asm.take(c, i);
