@@ -128,6 +128,9 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
   protected parse(c: Uint8Array): number {
     const n = c.length;
     const max = this.maxLength;
+    // Read once per chunk: on a Buffer these are getters, and every frame view needs them.
+    const ab = c.buffer;
+    const bo = c.byteOffset;
     let i = 0;
     while (i < n) {
       switch (this.#state) {
@@ -187,7 +190,7 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
               this.#error("missing comma", i + len, `expected ",", got ${describe(c[i + len]!)}`);
               return i + len + 1;
             }
-            const frame = new Uint8Array(c.buffer, c.byteOffset + i, len);
+            const frame = new Uint8Array(ab, bo + i, len);
             i += len + 1;
             this.#state = LEN_START;
             this.sink.onFrame(frame);
