@@ -5,6 +5,7 @@
  *
  * Env:
  * - `BENCH_SAMPLES` — timed runs per implementation and scenario, best reported (default 3).
+ * - `BENCH_ROW_BUDGET` — seconds of timed runs per row before sampling stops (default 1).
  * - `BENCH_SCALE` — multiplies the frame counts of every scenario (default 1; e.g. 0.1 for a smoke run).
  * - `BENCH_TWISTED=0` — skip the Twisted figures; `BENCH_TWISTED_SAMPLES` — Twisted runs per
  *   scenario (default 1: CPython has no JIT to warm up, and it is the slow one).
@@ -39,6 +40,8 @@ export const LIMIT = "limit";
 export const SAMPLES = Math.max(1, Number(process.env["BENCH_SAMPLES"] ?? 3) || 3);
 export const SCALE = Math.max(0.001, Number(process.env["BENCH_SCALE"] ?? 1) || 1);
 export const TWISTED = process.env["BENCH_TWISTED"] !== "0";
+/** Seconds of timed runs per row before sampling stops (`BENCH_ROW_BUDGET`, default 1). */
+export const ROW_BUDGET = Math.max(0.01, Number(process.env["BENCH_ROW_BUDGET"] ?? 1) || 1);
 export const TWISTED_SAMPLES = Math.max(1, Number(process.env["BENCH_TWISTED_SAMPLES"] ?? 1) || 1);
 
 /** The three standard scenarios: frame count, payload size, chunk size. */
@@ -101,23 +104,32 @@ export function chunk(input: Uint8Array, size: number): Buffer[] {
 }
 
 /**
- * Runs `fn` once to warm up, then `samples` times; returns the best (fastest) run's seconds and the
- * frame count `fn` reported on its last run. Best, not median: the machine is shared, and the
- * least disturbed run is the one that measures the code rather than the neighbours.
+ * Runs `fn` once to warm up, then up to `samples` times; returns the best (fastest) run's seconds
+ * and the frame count `fn` reported on its last run. Best, not median: the machine is shared, and
+ * the least disturbed run is the one that measures the code rather than the neighbours.
+ * Bounded: timed runs stop once they add up to `ROW_BUDGET` seconds (at least one is made), and a
+ * warm-up slower than that counts as the only run (a quadratic peer on the 16 MiB frame).
  */
 export async function measure(
   fn: () => number | Promise<number>,
   samples = SAMPLES,
-): Promise<{ seconds: number; frames: number }> {
+): Promise<{ seconds: number; frames: number; runs: number }> {
+  const clock = () => Number(process.hrtime.bigint()) / 1e9;
+  const w0 = clock();
   let frames = await fn();
+  const warm = clock() - w0;
+  if (warm > ROW_BUDGET) return { seconds: warm, frames, runs: 1 };
   const times: number[] = [];
-  for (let i = 0; i < samples; i++) {
+  let spent = 0;
+  for (let i = 0; i < samples && (i === 0 || spent < ROW_BUDGET); i++) {
     (globalThis as { gc?: () => void }).gc?.();
-    const t0 = process.hrtime.bigint();
+    const t0 = clock();
     frames = await fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    const dt = clock() - t0;
+    times.push(dt);
+    spent += dt;
   }
-  return { seconds: Math.min(...times), frames };
+  return { seconds: Math.min(...times), frames, runs: times.length };
 }
 
 /** Measures `fn` and builds a row; a frame count differing from `expected` is noted. */
