@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import {
   AmpBoolean,
   AmpDateTime,
@@ -6,6 +6,7 @@ import {
   AmpList,
   AmpString,
   type Argument,
+  type ArgValue,
   Bool,
   Bytes,
   DateTime,
@@ -841,5 +842,19 @@ describe("optional", () => {
     expect(hex(o.encode([1]))).toBe(hex(b(0, 1, "1")));
     expect(o.decode(b(0, 1, "1"))).toEqual([1]);
     expectArgumentError(() => o.encode(undefined), "ListOf(Integer)", /omit the key/);
+  });
+});
+
+describe("types", () => {
+  it("infers value types from the schema", () => {
+    const l = AmpList({ a: Integer, b: optional(Unicode), c: ListOf(Decimal) });
+    expectTypeOf<ArgValue<typeof l>>().toEqualTypeOf<
+      Array<{ a: number | bigint; b?: string | undefined; c: AmpDecimal[] }>
+    >();
+    expectTypeOf<ArgValue<typeof Float>>().toEqualTypeOf<number>();
+    expectTypeOf<ArgValue<ReturnType<typeof optional<boolean>>>>().toEqualTypeOf<
+      boolean | undefined
+    >();
+    expect(l.name).toBe("AmpList(a: Integer, b: optional(Unicode), c: ListOf(Decimal))");
   });
 });
