@@ -18,9 +18,10 @@ import {
 } from "../../examples/amp-commands.js";
 import { gatherResults } from "../../src/core/deferred.js";
 import { clientFromString, connectProtocol } from "../../src/core/endpoints.js";
+import { ConnectionDone } from "../../src/core/errors.js";
 import { createReactor } from "../../src/core/reactor.js";
 import { defineCommand } from "../../src/protocols/amp/command.js";
-import { UnhandledCommand } from "../../src/protocols/amp/errors.js";
+import { type AmpError, RemoteAmpError, UnhandledCommand } from "../../src/protocols/amp/errors.js";
 import { AMP, AMPFactory } from "../../src/protocols/amp/protocol.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -75,7 +76,9 @@ describe("AMP interop with Twisted", () => {
 
   it("a Twisted AMP client gets every answer right from weft's server", async () => {
     const reactor = createReactor();
-    const port = await reactor.listenTCP(0, new AMPFactory(calculatorLocator()), {
+    const logged: unknown[] = [];
+    const logger = { error: (obj: { err: unknown }) => void logged.push(obj.err) };
+    const port = await reactor.listenTCP(0, new AMPFactory(calculatorLocator(), { logger }), {
       interface: "127.0.0.1",
     });
     try {
@@ -87,6 +90,9 @@ describe("AMP interop with Twisted", () => {
       expect(out).toMatch(/^OK \d+/m);
       expect(out).not.toContain("FAIL");
       expect(code).toBe(0);
+      // The bad-argument call is logged server-side (as Twisted logs it), nothing else is.
+      expect(logged).toHaveLength(1);
+      expect((logged[0] as AmpError).code).toBe("ERR_AMP_ARGUMENT");
     } finally {
       await port.stopListening({ closeConnections: true });
     }
@@ -172,6 +178,30 @@ describe("AMP interop with Twisted", () => {
       expect(err).toBeInstanceOf(UnhandledCommand);
       expect((err as UnhandledCommand).description).toBe("Unhandled Command: b'Nope'");
       expect(await amp.callRemote(Sum, { a: 1, b: 2 })).toEqual({ total: 3 });
+    });
+
+    it("a bad argument gets UNKNOWN / Unknown Error from Twisted, which then closes", async () => {
+      const side = await connectProtocol(
+        clientFromString(createReactor(), `tcp:127.0.0.1:${server.port}`),
+        new AMP(),
+      );
+      const err = await side
+        .callRemoteString("Sum", [
+          ["a", new TextEncoder().encode("x")],
+          ["b", new TextEncoder().encode("1")],
+        ])
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(RemoteAmpError);
+      expect((err as RemoteAmpError).errorCode).toBe("UNKNOWN");
+      expect((err as RemoteAmpError).description).toBe("Unknown Error");
+      const next = await side.callRemote(Sum, { a: 1, b: 2 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(next).toBeInstanceOf(ConnectionDone);
     });
 
     it("1,000 pipelined calls all get their own answer", async () => {

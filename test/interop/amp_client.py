@@ -3,7 +3,7 @@ Prints `OK <checks>` and exits 0, or prints each failure and exits 1."""
 import os
 import sys
 
-from twisted.internet import defer, endpoints, protocol, reactor, task
+from twisted.internet import defer, endpoints, error, reactor, task
 from twisted.protocols import amp
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -84,6 +84,20 @@ async def run(host, port):
     checks[0] += n - 1
 
     proto.transport.loseConnection()
+
+    # A bad argument is an undeclared failure: UNKNOWN / "Unknown Error", then the server closes.
+    proto2 = await endpoints.connectProtocol(ep, amp.AMP())
+    e = await expect_error(
+        "Sum(a=b'x')",
+        proto2.callRemoteString(b"Sum", a=b"x", b=b"1"),
+        amp.RemoteAmpError,
+    )
+    if e is not None:
+        check("bad argument code", e.errorCode, b"UNKNOWN")
+        check("bad argument description", e.description, "Unknown Error")
+    await expect_error(
+        "call after UNKNOWN", proto2.callRemote(Sum, a=1, b=2), error.ConnectionDone
+    )
 
 
 def main(reactor_, host, port):
