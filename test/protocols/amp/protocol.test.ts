@@ -434,6 +434,30 @@ describe("AMP round trips (test_amp.AMPTests)", () => {
     expect(await d).toEqual({ hello: b("world"), print: "wor\u1234ld" });
   });
 
+  it("test_basicStructuredEmit: the responder gets wire names as keys, absent optionals left out", async () => {
+    const seen: unknown[] = [];
+    const server = new AMP({ locator: helloLocator(seen) });
+    const client = new AMP();
+    const p = connectedPair(server, client);
+    const d = client.callRemote(Hello, {
+      hello: b("hello test"),
+      mixedCase: b("mixed case arg test"),
+      "dash-arg": b("x"),
+      underscore_arg: b("y"),
+    });
+    p.pump.flush();
+    await d;
+    expect(seen).toEqual([
+      {
+        hello: b("hello test"),
+        mixedCase: b("mixed case arg test"),
+        "dash-arg": b("x"),
+        underscore_arg: b("y"),
+      },
+    ]);
+    expect(Object.keys(seen[0] as object)).not.toContain("print");
+  });
+
   it("test_helloWorld low level: callRemoteString returns the raw answer box", async () => {
     const { client, flush } = pair();
     const d = client.callRemoteString("hello", [["hello", b("world")]]);
