@@ -15,6 +15,22 @@
  * checked before bytes are buffered: a peer can never make a decoder hold more than M + L bytes.
  * The cost is linear in the bytes received, whatever the chunking (unlike Twisted, which rescans its
  * buffer on every chunk: twisted/twisted#6357).
+ *
+ * ```ts
+ * // A protocol: echo each line back, upper-cased.
+ * class Shout extends LineReceiver {
+ *   override lineReceived(line: Uint8Array): void {
+ *     this.sendLine(new TextDecoder().decode(line).toUpperCase());
+ *   }
+ * }
+ *
+ * // Any socket or async iterable of chunks, without a protocol class:
+ * for await (const text of decodeTextLines(socket, { delimiter: "\n" })) console.log(text);
+ *
+ * // Sans-I/O, for your own transport or parser:
+ * const decoder = new LineDecoder({ onFrame: (line) => use(line), onError: (err) => fail(err) });
+ * decoder.feed(chunk);
+ * ```
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
