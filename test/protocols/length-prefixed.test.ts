@@ -521,6 +521,47 @@ describe("LengthPrefixedDecoder — properties", () => {
     }
   });
 
+  it("pausing and resuming at random points never loses, duplicates or reorders a frame", () => {
+    fc.assert(
+      fc.property(
+        validLengthPrefixedFrames({ prefix: 2, maxLength: 40, maxFrames: 12 }).chain((s) =>
+          fc.record({
+            s: fc.constant(s),
+            chunks: chunked(s.bytes),
+            pauses: fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+            resumes: fc.array(fc.boolean(), { minLength: 17, maxLength: 17 }),
+          }),
+        ),
+        ({ s, chunks, pauses, resumes }) => {
+          const got: Uint8Array[] = [];
+          const d: LengthPrefixedDecoder = new LengthPrefixedDecoder(
+            {
+              onFrame: (f) => {
+                got.push(f.slice());
+                if (pauses[got.length - 1]) d.pause();
+              },
+              onError: (e) => {
+                throw e;
+              },
+            },
+            { prefix: 2, maxLength: 40 },
+          );
+          chunks.forEach((c, k) => {
+            d.feed(c);
+            c.fill(0xee);
+            if (resumes[k]) d.resume();
+          });
+          d.end();
+          while (d.paused) d.resume();
+          expect(got).toEqual(s.frames);
+          expect(d.failed).toBe(false);
+          expect(d.bufferedBytes).toBe(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it("encode then decode is the identity", () => {
     fc.assert(
       fc.property(
