@@ -334,8 +334,20 @@ export const Float: Argument<number> = {
 // Decimal
 
 // Python strips str.strip() whitespace first (ASCII here: \t-\r, \x1c-\x1f, space), then ignores
-// every underscore.
-const DEC_STRIP = /^[\t-\r\x1c-\x20]+|[\t-\r\x1c-\x20]+$/g;
+// every underscore. The strip is a loop: a regex like /\s+$/ backtracks quadratically on a long run
+// of whitespace followed by something else.
+function isDecimalSpace(c: number): boolean {
+  return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20);
+}
+
+function stripDecimalSpace(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isDecimalSpace(s.charCodeAt(start))) start++;
+  while (end > start && isDecimalSpace(s.charCodeAt(end - 1))) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
+
 const DECIMAL_RE =
   /^([+-]?)(?:([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?|(inf|infinity)|(s?nan)([0-9]*))$/i;
 const MAX_EMAX = 999999999999999999n;
@@ -370,9 +382,9 @@ export class AmpDecimal {
       throw new ArgumentError("Decimal", `expected a string or bigint, got ${describe(src)}.`);
     }
     // Python ignores every underscore in Decimal(text).
-    const stripped = src.replace(DEC_STRIP, "");
+    const stripped = stripDecimalSpace(src);
     const m2 = DECIMAL_RE.exec(stripped.includes("_") ? stripped.replaceAll("_", "") : stripped);
-    if (m2 === null) throw new ArgumentError("Decimal", `invalid decimal ${JSON.stringify(src)}.`);
+    if (m2 === null) throw new ArgumentError("Decimal", `invalid decimal ${describe(src)}.`);
     this.negative = m2[1] === "-";
     if (m2[5] !== undefined) {
       this.kind = "infinity";
@@ -386,14 +398,14 @@ export class AmpDecimal {
       const intPart = m2[2] ?? "";
       const fracPart = m2[3] ?? "";
       if (intPart.length + fracPart.length === 0) {
-        throw new ArgumentError("Decimal", `invalid decimal ${JSON.stringify(src)}.`);
+        throw new ArgumentError("Decimal", `invalid decimal ${describe(src)}.`);
       }
       this.kind = "finite";
       this.coefficient = (intPart + fracPart).replace(/^0+(?=.)/, "");
       this.exponent = (m2[4] === undefined ? 0n : BigInt(m2[4])) - BigInt(fracPart.length);
       const adjusted = this.exponent + BigInt(this.coefficient.length - 1);
       if (adjusted > MAX_EMAX || this.exponent < MIN_ETINY) {
-        throw new ArgumentError("Decimal", `exponent out of range in ${JSON.stringify(src)}.`);
+        throw new ArgumentError("Decimal", `exponent out of range in ${describe(src)}.`);
       }
     }
     this.text = this.format();

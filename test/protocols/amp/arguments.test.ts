@@ -858,3 +858,16 @@ describe("types", () => {
     expect(l.name).toBe("AmpList(a: Integer, b: optional(Unicode), c: ListOf(Decimal))");
   });
 });
+
+describe("adversarial values", () => {
+  it("long runs of whitespace, underscores or digits are refused without regex backtracking", () => {
+    const runs = [" ", "\t", "_", "1_", "1", "e", "."].flatMap((r) => [
+      `${r.repeat(Math.floor(65000 / r.length))}x`,
+      `1${r.repeat(Math.floor(65000 / r.length))}x`,
+    ]);
+    const simple: Argument<unknown>[] = [Integer, Float, Decimal, Bool, DateTime];
+    for (const arg of simple) {
+      for (const s of runs) expectArgumentError(() => arg.decode(b(s)), arg.name);
+    }
+  });
+});
