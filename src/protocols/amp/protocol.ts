@@ -14,7 +14,7 @@ import { ConnectionDone } from "../../core/errors.js";
 import { ClientFactory } from "../../core/factory.js";
 import type { Address } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
-import { type AmpBox, BoxDecoder, encodeBox } from "./box.js";
+import { type AmpBox, BoxDecoder, type BoxDecoderOptions, encodeBox } from "./box.js";
 import {
   type AnyCommand,
   type ArgumentsOf,
@@ -75,6 +75,12 @@ export interface AMPOptions {
   bigValues?: boolean;
   /** Where unhandled errors are logged. Default: `console.error`. */
   logger?: AmpLogger;
+  /**
+   * Limits of the incoming box decoder (weft's protection against memory exhaustion; Twisted has
+   * none): `maxBoxBytes` (default 16 MiB) and `maxKeys` (default 4096) per box. A box over a limit
+   * closes the connection; calls in flight fail with `BoxTooLarge`.
+   */
+  decoder?: BoxDecoderOptions;
 }
 
 /** `callRemote` was used before the connection was made. Code `ERR_AMP_NOT_CONNECTED`. */
@@ -189,10 +195,13 @@ export class AMP extends Protocol {
     this.locator = options.locator ?? null;
     this.#bigValues = options.bigValues ?? false;
     this.#logger = options.logger ?? consoleLogger;
-    this.#decoder = new BoxDecoder({
-      onFrame: (box) => this.#onBox(box),
-      onError: (err) => this.#onDecodeError(err),
-    });
+    this.#decoder = new BoxDecoder(
+      {
+        onFrame: (box) => this.#onBox(box),
+        onError: (err) => this.#onDecodeError(err),
+      },
+      options.decoder,
+    );
   }
 
   /** Registers `fn` as this connection's responder for `cmd` (sync, Promise or Deferred). */

@@ -18,6 +18,7 @@ import type { AmpBox } from "../../../src/protocols/amp/box.js";
 import { bigValue, CommandLocator, defineCommand } from "../../../src/protocols/amp/command.js";
 import {
   AmpError,
+  BoxTooLarge,
   InvalidSignature,
   MalformedAmpBox,
   NoEmptyBoxes,
@@ -803,6 +804,18 @@ describe("AMP connection loss and protocol violations", () => {
       expect(err.value).toBeNull();
       expect(err.keyName).toBeNull();
     }
+  });
+
+  it("decoder limits: a box over maxKeys closes; calls in flight fail with BoxTooLarge", async () => {
+    const amp = new AMP({ logger: captureLogger(), decoder: { maxKeys: 3 } });
+    const t = onMemory(amp);
+    const d = amp.callRemote(Sum, { a: 1, b: 1 });
+    amp.dataReceived(wire(["a", "1"], ["b", "2"], ["c", "3"], ["d", "4"]));
+    expect(t.disconnecting).toBe(true);
+    lose(amp);
+    const err = (await failureOf(d)) as BoxTooLarge;
+    expect(err).toBeInstanceOf(BoxTooLarge);
+    expect(err.code).toBe("ERR_AMP_BOX_TOO_LARGE");
   });
 
   it("test_subsequentBoxFirstKeyExcessiveLength: a whole box first, then \\x01\\x00", () => {
