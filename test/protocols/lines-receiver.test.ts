@@ -481,6 +481,26 @@ describe("LineReceiver details (sections 1.2, 1.4, 1.5)", () => {
     expect(p.events).toEqual(["line:inject", "line:after", "line:injected"]);
   });
 
+  it("clearLineBuffer then re-feeding the very same chunk from lineReceived", () => {
+    const chunk = Buffer.from("a\r\nclear\r\nb\r\n");
+    class Refeed extends LineReceiver {
+      lines: string[] = [];
+      done = false;
+      override lineReceived(line: Uint8Array): void {
+        this.lines.push(s(line));
+        if (s(line) === "clear" && !this.done) {
+          this.done = true;
+          expect(s(this.clearLineBuffer())).toBe("b\r\n");
+          this.dataReceived(chunk);
+        }
+      }
+    }
+    const p = new Refeed();
+    connect(p);
+    p.dataReceived(chunk);
+    expect(p.lines).toEqual(["a", "clear", "a", "clear", "b"]);
+  });
+
   it("stops delivering once the transport is disconnecting and ignores later data", () => {
     const p = new Log();
     const t = connect(p);

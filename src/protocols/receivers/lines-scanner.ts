@@ -241,6 +241,7 @@ export class LineScanner {
         const ab = s.buffer;
         const bo = s.byteOffset;
         let pos = this.pos;
+        let disturbed = false;
         for (;;) {
           const q =
             n - pos < SMALL_SEARCH
@@ -256,20 +257,23 @@ export class LineScanner {
             if (this.cur === s && this.pos === n) this.advance();
             return STOP;
           }
-          if (this.cur !== s) break; // cleared or re-fed from the callback: take the general path
           pos = q + L;
-        }
-        if (this.cur === s) {
-          if (pos === n) {
-            this.advance();
-            continue;
+          // The callback cleared or re-fed the buffer: take the general path.
+          if (this.cur !== s || this.pos !== pos || this.start !== this.end) {
+            disturbed = true;
+            break;
           }
-          const avail = n - pos;
-          if (avail >= this.unterminatedLimit) return this.exceeded(avail, false);
-          this.appendOwn(s, pos, avail);
-          this.scanned = this.end - L + 1;
-          this.advance();
         }
+        if (disturbed) continue;
+        if (pos === n) {
+          this.advance();
+          continue;
+        }
+        const avail = n - pos;
+        if (avail >= this.unterminatedLimit) return this.exceeded(avail, false);
+        this.appendOwn(s, pos, avail);
+        this.scanned = this.end - L + 1;
+        this.advance();
         continue;
       }
       const r = this.next();
