@@ -107,7 +107,7 @@ const utf8Replace = new TextDecoder("utf-8");
 const utf8Encoder = new TextEncoder();
 
 /** Latin1 text of a small byte string (one char per byte): the form keys and tags are kept in. */
-export function latin1(bytes: Uint8Array): string {
+function latin1(bytes: Uint8Array): string {
   const n = bytes.length;
   if (n > 32) return Buffer.from(bytes.buffer, bytes.byteOffset, n).toString("latin1");
   let s = "";
@@ -116,7 +116,7 @@ export function latin1(bytes: Uint8Array): string {
 }
 
 /** Bytes of latin1 text (chars above 0xFF are truncated to their low byte). */
-export function latin1Bytes(text: string): Uint8Array {
+function latin1Bytes(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
   return out;
