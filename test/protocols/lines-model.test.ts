@@ -21,7 +21,7 @@ interface Receiver {
   dataReceived(data: Uint8Array): void;
 }
 
-const INJECTED = Buffer.from("inj\n");
+const INJECTED = Buffer.from("inj\nkx\n");
 
 /** The scripted handlers, shared by both implementations. */
 function onLine(p: Receiver, line: Uint8Array): void {
@@ -30,6 +30,10 @@ function onLine(p: Receiver, line: Uint8Array): void {
   if (first === 0x72 /* r */) p.setRawMode();
   else if (first === 0x63 /* c */) p.log.push(`C:${latin1(p.clearLineBuffer())}`);
   else if (first === 0x69 /* i */ && p.log.length < 200) p.dataReceived(INJECTED);
+  else if (first === 0x6b /* k */ && p.log.length < 200) {
+    p.log.push(`K:${latin1(p.clearLineBuffer())}`);
+    p.dataReceived(INJECTED); // the same object every time, maybe the chunk being parsed
+  }
 }
 
 function onRaw(p: Receiver, data: Uint8Array): void {
@@ -114,7 +118,7 @@ describe("LineReceiver = naive model of Twisted's loop", () => {
       const d = Buffer.from(delim);
       const byte = fc.oneof(
         { weight: 3, arbitrary: fc.constantFrom(...d) },
-        { weight: 3, arbitrary: fc.constantFrom(0x72, 0x63, 0x69, 0x61, 0x62) },
+        { weight: 3, arbitrary: fc.constantFrom(0x72, 0x63, 0x69, 0x6b, 0x61, 0x62) },
         { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
       );
       fc.assert(
