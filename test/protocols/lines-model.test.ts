@@ -19,6 +19,7 @@ interface Receiver {
   setLineMode(extra?: Uint8Array): void;
   clearLineBuffer(): Uint8Array;
   dataReceived(data: Uint8Array): void;
+  pauseProducing(): void;
 }
 
 const INJECTED = Buffer.from("inj\nkx\n");
@@ -30,6 +31,7 @@ function onLine(p: Receiver, line: Uint8Array): void {
   if (first === 0x72 /* r */) p.setRawMode();
   else if (first === 0x63 /* c */) p.log.push(`C:${latin1(p.clearLineBuffer())}`);
   else if (first === 0x69 /* i */ && p.log.length < 200) p.dataReceived(INJECTED);
+  else if (first === 0x70 /* p */) p.pauseProducing();
   else if (first === 0x6b /* k */ && p.log.length < 200) {
     p.log.push(`K:${latin1(p.clearLineBuffer())}`);
     p.dataReceived(INJECTED); // the same object every time, maybe the chunk being parsed
@@ -52,6 +54,14 @@ class Model implements Receiver {
   buf: Buffer = Buffer.alloc(0);
   busy = false;
   lineMode = true;
+  paused = false;
+  pauseProducing(): void {
+    this.paused = true;
+  }
+  resumeProducing(): void {
+    this.paused = false;
+    this.dataReceived(new Uint8Array(0));
+  }
   constructor(
     readonly delimiter: Buffer,
     public MAX_LENGTH: number,
@@ -73,7 +83,7 @@ class Model implements Receiver {
     if (this.busy) return;
     this.busy = true;
     try {
-      while (this.buf.length > 0) {
+      while (this.buf.length > 0 && !this.paused) {
         if (this.lineMode) {
           const i = this.buf.indexOf(this.delimiter);
           if (i < 0) {
@@ -118,7 +128,7 @@ describe("LineReceiver = naive model of Twisted's loop", () => {
       const d = Buffer.from(delim);
       const byte = fc.oneof(
         { weight: 3, arbitrary: fc.constantFrom(...d) },
-        { weight: 3, arbitrary: fc.constantFrom(0x72, 0x63, 0x69, 0x6b, 0x61, 0x62) },
+        { weight: 3, arbitrary: fc.constantFrom(0x72, 0x63, 0x69, 0x6b, 0x70, 0x61, 0x62) },
         { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
       );
       fc.assert(
@@ -136,6 +146,13 @@ describe("LineReceiver = naive model of Twisted's loop", () => {
             for (const c of chunks) {
               model.dataReceived(c.slice());
               real.dataReceived(c.slice());
+              expect(real.paused).toBe(model.paused);
+              // Like a clock running the resume a handler scheduled (it may pause again).
+              for (let i = 0; i < 3 && real.paused; i++) {
+                model.resumeProducing();
+                real.resumeProducing();
+                expect(real.paused).toBe(model.paused);
+              }
             }
             expect(real.log).toEqual(model.log);
             expect(real.bufferedBytes).toBe(model.buf.length);
