@@ -28,6 +28,8 @@ import {
   UnknownRemoteError,
 } from "../../../src/protocols/amp/errors.js";
 import { AMP, AMPFactory, type AmpLogger } from "../../../src/protocols/amp/protocol.js";
+import { ampIntegerValue } from "../../../src/testing/amp-arbitraries.js";
+import { chunked } from "../../../src/testing/arbitraries.js";
 import { connectedPair, MemoryTransport } from "../../../src/testing/memory.js";
 
 // ------------------------------------------------------------------------------------------------
@@ -922,6 +924,68 @@ describe("AMP connection loss and protocol violations", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("AMP properties over arbitrary chunking", () => {
+  it("a server answers a stream of Sum calls the same whatever the chunking, each total exact", () => {
+    fc.assert(
+      fc.property(
+        fc
+          .array(fc.tuple(ampIntegerValue(), ampIntegerValue()), { minLength: 1, maxLength: 8 })
+          .chain((pairs) => {
+            const reqs = pairs.map(([a, c], i) =>
+              wire(
+                ["_ask", (i + 1).toString(16)],
+                ["_command", "Sum"],
+                ["a", String(a)],
+                ["b", String(c)],
+              ),
+            );
+            const bytes = Buffer.concat(reqs);
+            return fc.tuple(fc.constant(pairs), fc.constant(bytes), chunked(bytes));
+          }),
+        ([pairs, bytes, chunks]) => {
+          const whole = new AMP({ locator: helloLocator() });
+          const tw = onMemory(whole);
+          whole.dataReceived(bytes);
+          const split = new AMP({ locator: helloLocator() });
+          const ts = onMemory(split);
+          for (const c of chunks) split.dataReceived(c);
+          expect(hex(ts.value())).toBe(hex(tw.value()));
+          const expected = Buffer.concat(
+            pairs.map(([a, c], i) =>
+              wire(["_answer", (i + 1).toString(16)], ["total", String(BigInt(a) + BigInt(c))]),
+            ),
+          );
+          expect(hex(tw.value())).toBe(hex(expected));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it("a client resolves every call right whatever the chunking of the answers", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(ampIntegerValue(), { minLength: 1, maxLength: 8 }).chain((totals) => {
+          const bytes = Buffer.concat(
+            totals.map((t, i) => wire(["_answer", (i + 1).toString(16)], ["total", String(t)])),
+          );
+          return fc.tuple(fc.constant(totals), chunked(bytes));
+        }),
+        async ([totals, chunks]) => {
+          const amp = new AMP();
+          onMemory(amp);
+          const calls = totals.map(() => amp.callRemote(Sum, { a: 0, b: 0 }));
+          for (const c of chunks) amp.dataReceived(c);
+          const got = await Promise.all(calls.map((d) => d.asPromise()));
+          expect(got.map((r) => BigInt(r.total))).toEqual(totals.map((t) => BigInt(t)));
+          expect(amp.outstandingCalls).toBe(0);
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 });
