@@ -34,6 +34,12 @@ function fmt(n: number, digits = 2): string {
   return n.toFixed(digits);
 }
 
+/** Frames per second, in millions when large. */
+function rate(fps: number): string {
+  if (!Number.isFinite(fps)) return "–";
+  return fps >= 1e5 ? `${(fps / 1e6).toFixed(3)} M` : fps.toFixed(fps >= 100 ? 0 : 1);
+}
+
 function table(rows: Row[]): string {
   const out: string[] = [];
   const groups = new Map<string, Row[]>();
@@ -59,7 +65,7 @@ function table(rows: Row[]): string {
           .join("; ");
       }
       out.push(
-        `| ${key} | ${r.impl} | ${fmt(fps / 1e6, 3)} M | ${fmt(mbps, 1)} | ${fmt(ratio)}× | ${note} |`,
+        `| ${key} | ${r.impl} | ${rate(fps)} | ${fmt(mbps, 1)} | ${fmt(ratio)}× | ${note} |`,
       );
     }
   }
@@ -95,14 +101,14 @@ async function main(): Promise<void> {
       "",
       `One run of \`node --expose-gc --import tsx bench/receivers/run.ts\` on ${new Date().toISOString().slice(0, 10)},`,
       `Node ${process.version}, best of ${SAMPLES} runs (×5 for the 16 MiB frame), scale ${SCALE}, on a shared`,
-      "2-core machine (other work was running: expect noise). Frames/s in millions; MB/s of",
+      "2-core machine (other work was running: expect noise). Frames/s (M = millions); MB/s of",
       "input; × limit = speed relative to the hand-written limit loop on the same input (higher is",
       'better; for the 16 MiB frame the limit is collect + one concat). "weft push" is the decoder\'s',
       'own `feed()` API; "weft Transform" the same decoder behind a Node `Transform`. Twisted runs',
       "in CPython on the same bytes in memory (one sample).",
       "",
     ].join("\n");
-    writeFileSync(new URL("./RESULTS.md", import.meta.url), `${header}${md}\n`);
+    writeFileSync(new URL("./RESULTS.md", import.meta.url), `${header}\n${md}\n`);
     process.stdout.write("wrote bench/receivers/RESULTS.md\n");
   }
 }
