@@ -6,7 +6,7 @@
 // chunks, and must log exactly the same events.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { LineReceiver } from "../../src/protocols/receivers/lines.js";
+import { LineOnlyReceiver, LineReceiver } from "../../src/protocols/receivers/lines.js";
 import { chunked } from "../../src/testing/arbitraries.js";
 import { MemoryTransport } from "../../src/testing/memory.js";
 
@@ -157,6 +157,96 @@ describe("LineReceiver = naive model of Twisted's loop", () => {
             expect(real.log).toEqual(model.log);
             expect(real.bufferedBytes).toBe(model.buf.length);
             expect(latin1(real.clearLineBuffer())).toBe(latin1(model.buf));
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+  }
+});
+
+/**
+ * LineOnlyReceiver model (section 1.6): split everything on the delimiter, keep the last piece;
+ * stop (dropping the remaining lines) once disconnecting; a complete line over M gets
+ * lineLengthExceeded(that line) and ends the call; a partial line over M gets
+ * lineLengthExceeded(partial). weft's documented divergences: nothing is processed once
+ * disconnecting, and a partial line over M is dropped once reported (or once an earlier line was).
+ */
+class LineOnlyModel {
+  log: string[] = [];
+  buf: Buffer = Buffer.alloc(0);
+  disconnecting = false;
+  constructor(
+    readonly delimiter: Buffer,
+    readonly max: number,
+  ) {}
+  dataReceived(data: Uint8Array): void {
+    if (this.disconnecting) return;
+    let all = Buffer.concat([this.buf, data]);
+    const lines: Buffer[] = [];
+    for (let i = all.indexOf(this.delimiter); i >= 0; i = all.indexOf(this.delimiter)) {
+      lines.push(all.subarray(0, i));
+      all = all.subarray(i + this.delimiter.length);
+    }
+    this.buf = all;
+    for (const line of lines) {
+      if (this.disconnecting) break;
+      if (line.length > this.max) {
+        if (this.buf.length > this.max) this.buf = Buffer.alloc(0);
+        this.log.push(`X:${latin1(line)}`);
+        return;
+      }
+      this.log.push(`L:${latin1(line)}`);
+      if (line[0] === 0x71 /* q */) this.disconnecting = true;
+    }
+    if (this.disconnecting) return;
+    if (this.buf.length > this.max) {
+      this.log.push(`X:${latin1(this.buf)}`);
+      this.buf = Buffer.alloc(0);
+    }
+  }
+}
+
+class ScriptedLineOnly extends LineOnlyReceiver {
+  log: string[] = [];
+  override lineReceived(line: Uint8Array): void {
+    this.log.push(`L:${latin1(line)}`);
+    if (line[0] === 0x71 /* q */) this.transport.loseConnection();
+  }
+  override lineLengthExceeded(line: Uint8Array): void {
+    this.log.push(`X:${latin1(line)}`);
+  }
+}
+
+describe("LineOnlyReceiver = model of Twisted's LineOnlyReceiver", () => {
+  for (const delim of ["\n", "\r\n", "XYZ"]) {
+    it(`same events for any bytes and chunking (delimiter ${JSON.stringify(delim)})`, () => {
+      const d = Buffer.from(delim);
+      const byte = fc.oneof(
+        { weight: 3, arbitrary: fc.constantFrom(...d) },
+        { weight: 3, arbitrary: fc.constantFrom(0x71, 0x61, 0x62) },
+        { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
+      );
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 10 }),
+          fc
+            .array(byte, { maxLength: 150 })
+            .chain((bs) => chunked(Uint8Array.from(bs), { maxChunks: 12 })),
+          (max, chunks) => {
+            const model = new LineOnlyModel(d, max);
+            const real = new ScriptedLineOnly();
+            real.delimiter = delim;
+            real.MAX_LENGTH = max;
+            const t = new MemoryTransport();
+            real.makeConnection(t);
+            for (const c of chunks) {
+              model.dataReceived(c.slice());
+              real.dataReceived(c.slice());
+              expect(t.disconnecting).toBe(model.disconnecting);
+            }
+            expect(real.log).toEqual(model.log);
+            if (!model.disconnecting) expect(real.bufferedBytes).toBe(model.buf.length);
           },
         ),
         { numRuns: 200 },
