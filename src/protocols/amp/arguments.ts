@@ -163,7 +163,8 @@ export const Integer: Argument<number | bigint> = {
 
 /**
  * Raw bytes (Twisted's `String`). Encoding returns the value itself (no copy); decoding returns a
- * copy, so the result stays valid after the box callback returns and never pins a socket chunk.
+ * copy (a plain `Uint8Array`, even from a Node `Buffer`, whose `slice()` would be a view), so the
+ * result stays valid after the box callback returns and never pins a socket chunk.
  */
 export const Bytes: Argument<Uint8Array> = {
   optional: false,
@@ -175,7 +176,7 @@ export const Bytes: Argument<Uint8Array> = {
     return value;
   },
   decode(bytes: Uint8Array): Uint8Array {
-    return bytes.slice();
+    return new Uint8Array(bytes);
   },
 };
 /** Twisted's name for {@link Bytes}. */

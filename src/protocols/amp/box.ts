@@ -331,7 +331,7 @@ export function boxDecoder(options: BoxDecoderOptions = {}): DecoderFactory<AmpB
 /** A copy of `box` whose values are detached from the chunks they were decoded from. */
 export function copyBox(box: AmpBox): AmpBox {
   const out: AmpBox = new Map();
-  for (const [k, v] of box) out.set(k, v.slice());
+  for (const [k, v] of box) out.set(k, new Uint8Array(v));
   return out;
 }
 

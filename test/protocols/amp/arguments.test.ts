@@ -277,6 +277,10 @@ describe("Bytes (String)", () => {
     vector(Bytes, b(0, 0xff, "\r\n"), wire, (x, y) => expect(hex(x)).toBe(hex(y)));
     const decoded = Bytes.decode(wire);
     expect(decoded.buffer).not.toBe(wire.buffer);
+    const fromBuffer = Buffer.from("abc");
+    const copy = Bytes.decode(fromBuffer);
+    fromBuffer[0] = 0x7a;
+    expect(text(copy)).toBe("abc");
     expect(AmpString).toBe(Bytes);
   });
   it("refuses a string", () => {

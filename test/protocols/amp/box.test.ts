@@ -504,6 +504,15 @@ describe("BoxDecoder memory", () => {
   });
 });
 
+describe("copyBox", () => {
+  it("detaches values, even Node Buffers (whose slice() is a view)", () => {
+    const v = Buffer.from("value");
+    const copy = copyBox(new Map([["k", v]]));
+    v.fill(0);
+    expect(Buffer.from(copy.get("k")!).toString()).toBe("value");
+  });
+});
+
 describe("encodeBox errors (checked before anything is produced)", () => {
   it("keyTooLong: a key of 256 bytes → TooLong(isKey, isLocal, value = key)", () => {
     const key = "H".repeat(256);
