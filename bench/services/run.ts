@@ -12,7 +12,7 @@
  * `BENCH_ROUNDS` (default 2: raw and weft alternate, best round of each kept), `BENCH_ONLY` = `line` | `amp` | `netstring` to run one protocol (RESULTS.md is then not written).
  * Run: `node --import tsx bench/services/run.ts` (also part of `npm run bench`).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import net from "node:net";
 import { createInterface, type Interface } from "node:readline";
@@ -29,6 +29,7 @@ const TEXT = "hello world, a short line of poetry";
 interface Server {
   kind: string;
   port: number;
+  fromDist: boolean;
   cpu(): Promise<number>;
   stop(): void;
 }
@@ -55,10 +56,11 @@ async function startServer(kind: string): Promise<Server> {
       if (l !== undefined) resolve(l);
       else waiters.push(resolve);
     });
-  const { port } = JSON.parse(await next()) as { port: number };
+  const { port, fromDist } = JSON.parse(await next()) as { port: number; fromDist: boolean };
   return {
     kind,
     port,
+    fromDist,
     async cpu() {
       child.stdin?.write("cpu\n");
       return (JSON.parse(await next()) as { cpu: number }).cpu;
@@ -363,6 +365,8 @@ function table(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
+  // The weft servers load the built bundle (see server.ts); build it if missing or stale.
+  if (process.env["BENCH_SRC"] !== "1") execFileSync(process.execPath, ["scripts/ensure-build.mjs"], { stdio: "inherit" });
   const kinds = ["line-raw", "line-weft", "amp-raw", "amp-weft", "netstring-raw", "netstring-weft"];
   const servers = new Map<string, Server>();
   for (const k of kinds) servers.set(k, await startServer(k));
@@ -398,6 +402,7 @@ async function main(): Promise<void> {
   } finally {
     for (const s of servers.values()) s.stop();
   }
+  const source = get("line-weft").fromDist ? "the built bundle (dist/)" : "the TypeScript sources under tsx";
   const out = table(rows);
   process.stdout.write(`\n${out}`);
   const md =
@@ -408,7 +413,7 @@ async function main(): Promise<void> {
     "per connection). Each weft server is beside a raw `node:net` server doing the same exchange by\n" +
     "hand, in the same run; every server runs in its own child process and reports its CPU time\n" +
     "(`process.cpuUsage()`); the load generator is the same plain `node:net` client for both.\n\n" +
-    `Node ${process.version}, ${SECONDS} s per measurement after ${WARMUP} s warm-up, raw and weft alternating ${ROUNDS}×\n` +
+    `weft loaded from ${source}. Node ${process.version}, ${SECONDS} s per measurement after ${WARMUP} s warm-up, raw and weft alternating ${ROUNDS}×\n` +
     `(best rate and lowest CPU/request of each kept), ${new Date().toISOString()}.\n` +
     "Targets: weft/raw ≥ 0.85× at 64 connections and pipelined; server CPU per request ≤ 1.2× raw.\n" +
     "The machine has 2 cores shared by the load generator and the server, so absolute numbers swing\n" +
