@@ -107,8 +107,30 @@ function itLengthPrefixed(chunks: readonly Buffer[], max: number): number {
   return count;
 }
 
+/** Correctness probes run alongside the timing: a faulty peer gets a note on its first row. */
+async function probes(): Promise<Map<string, string>> {
+  const notes = new Map<string, string>();
+  // An empty frame, then "A".
+  const u32 = Buffer.from([0, 0, 0, 0, 0, 0, 0, 1, 65]);
+  const varint = Buffer.from([0, 1, 65]);
+  const fsCount = await throughTransform(frameStream.decode({ lengthSize: 4 }), [u32]);
+  if (fsCount !== 2) notes.set("frame-stream (u32be)", `drops empty frames (${fsCount} of 2)`);
+  const lpsDefault = await throughTransform(lpStream.decode(), [varint]);
+  if (lpsDefault !== 2) {
+    notes.set(
+      "length-prefixed-stream (varint)",
+      `drops empty frames unless allowEmpty (set here; default gave ${lpsDefault} of 2)`,
+    );
+  }
+  const it = [...itDecode([varint])].length;
+  if (it !== 2) notes.set("it-length-prefixed (varint)", `drops empty frames (${it} of 2)`);
+  return notes;
+}
+
 export async function benchLengthPrefixed(): Promise<Row[]> {
   const rows: Row[] = [];
+  const notes = await probes();
+  let first = true;
   for (const sc of scenarios()) {
     const body = payload(sc.payload);
     const max = Math.max(99999, sc.payload);
@@ -140,6 +162,13 @@ export async function benchLengthPrefixed(): Promise<Row[]> {
     );
     const t = twisted("length-prefixed", sc, "int32", u32, max);
     if (t) rows.push({ ...t, impl: "twisted Int32StringReceiver" });
+    if (first) {
+      for (const r of rows) {
+        const n = notes.get(r.impl);
+        if (n) r.note = r.note ? `${r.note}; ${n}` : n;
+      }
+      first = false;
+    }
   }
   return rows;
 }
