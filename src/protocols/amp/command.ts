@@ -132,6 +132,21 @@ export function defineCommand<
       );
     }
   }
+  const what = `command ${JSON.stringify(spec.name)}`;
+  for (const [table, label] of [
+    [spec.arguments, "argument"],
+    [spec.response, "response key"],
+    [spec.errors, "error code"],
+    [spec.fatalErrors, "fatal error code"],
+  ] as const) {
+    for (const key of Object.keys(table ?? {})) {
+      if (key.length === 0 || key.length > 255 || /[^\x00-\xff]/.test(key)) {
+        throw new InvalidSignature(
+          `${what}: ${label} ${JSON.stringify(key)} must be 1..255 bytes of latin1 text`,
+        );
+      }
+    }
+  }
   const cmd: Command<A, R, RA> = {
     name: spec.name,
     arguments: spec.arguments ?? ({} as A),

@@ -126,6 +126,13 @@ describe("defineCommand: type inference", () => {
     expect(Object.isFrozen(Sum)).toBe(true);
     expect(() => defineCommand({ name: "" })).toThrow(InvalidSignature);
     expect(() => defineCommand({ name: "snow☃" })).toThrow(InvalidSignature);
+    expect(() => defineCommand({ name: "x", arguments: { ["k".repeat(256)]: Integer } })).toThrow(
+      InvalidSignature,
+    );
+    expect(() => defineCommand({ name: "x", response: { "☃": Integer } })).toThrow(
+      InvalidSignature,
+    );
+    expect(() => defineCommand({ name: "x", errors: { "": Error } })).toThrow(InvalidSignature);
   });
 });
 
