@@ -5,7 +5,8 @@
  * A decoder is fed chunks and reports, synchronously and in order, whole frames to `onFrame` and at
  * most one typed error to `onError`; after an error it is `failed` and ignores further input.
  * Frames may be zero-copy views into the chunk that was fed: valid only until `feed` returns unless
- * the decoder documents otherwise (copy with `.slice()` to keep one).
+ * the decoder documents otherwise (copy with `Uint8Array.prototype.slice.call(frame)` or
+ * `new Uint8Array(frame)` to keep one: `Buffer#slice` returns a view, not a copy).
  */
 export interface DecoderSink<F> {
   onFrame(frame: F): void;
