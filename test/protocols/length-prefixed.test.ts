@@ -378,6 +378,29 @@ describe("LengthPrefixedDecoder — the general codec", () => {
     expect(r.errors.map((e) => [e.kind, e.offset])).toEqual([["length too long", 2]]);
   });
 
+  it("encodes and decodes prefixes up to 2^53 − 1 exactly", () => {
+    const top = Number.MAX_SAFE_INTEGER;
+    expect(Buffer.from(encodeLengthPrefix(top, { prefix: 8 })).toString("hex")).toBe(
+      "001fffffffffffff",
+    );
+    expect(
+      Buffer.from(encodeLengthPrefix(top, { prefix: 8, endian: "little" })).toString("hex"),
+    ).toBe("ffffffffffff1f00");
+    expect(Buffer.from(encodeLengthPrefix(top, { prefix: "varint" })).toString("hex")).toBe(
+      "ffffffffffffff0f",
+    );
+    expect(Buffer.from(encodeLengthPrefix(2 ** 32, { prefix: 8 })).toString("hex")).toBe(
+      "0000000100000000",
+    );
+    for (const prefix of [8, "varint"] as const) {
+      const r = decode([encodeLengthPrefix(top, { prefix })], { prefix, maxLength: top });
+      expect(r.errors).toEqual([]);
+      const over = decode([encodeLengthPrefix(top, { prefix })], { prefix, maxLength: top - 1 });
+      expect(over.errors.map((e) => e.kind)).toEqual(["length too long"]);
+      expect(over.errors[0]!.message).toContain(String(top));
+    }
+  });
+
   it("a truncated stream is reported by end(), a clean boundary is not", () => {
     let r = decode([hex("0005 6869")], { prefix: 2 }, true);
     expect(r.errors.map((e) => [e.kind, e.offset])).toEqual([["truncated", 4]]);
