@@ -5,6 +5,7 @@ import { createServer, connect as netConnect, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { InvalidArgumentError } from "../../src/core/errors.js";
 import {
   decodeLines,
   decodeTextLines,
@@ -217,7 +218,8 @@ describe("LineDecoder boundaries (section 1.3)", () => {
   it("rejects an empty delimiter and a bad maxLength", () => {
     const sink = { onFrame() {}, onError() {} };
     expect(() => new LineDecoder(sink, { delimiter: "" })).toThrow(/delimiter/);
-    expect(() => new LineDecoder(sink, { maxLength: -1 })).toThrow(RangeError);
+    expect(() => new LineDecoder(sink, { maxLength: -1 })).toThrow(InvalidArgumentError);
+    expect(() => new LineDecoder(sink, { maxLength: Number.NaN })).toThrow(/maximum line length/);
   });
 
   it("a long line in tiny chunks is linear (16 MiB in 7-byte chunks)", () => {

@@ -36,7 +36,7 @@ import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import type { Transform } from "node:stream";
 import type { TransformStream } from "node:stream/web";
-import { NotImplementedError, WeftError } from "../../core/errors.js";
+import { InvalidArgumentError, NotImplementedError, WeftError } from "../../core/errors.js";
 import type { Producer, Transport } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
 import type { Decoder, DecoderFactory, DecoderSink } from "./decoder.js";
@@ -103,9 +103,12 @@ export interface LineDecoderOptions {
   emitUnterminated?: boolean;
 }
 
+/** Throws InvalidArgumentError unless `value` is a usable maximum line length. */
 function checkMaxLength(value: number): number {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`maxLength must be a non-negative safe integer, got ${value}`);
+    throw new InvalidArgumentError(
+      `The maximum line length must be a non-negative safe integer, got ${value}.`,
+    );
   }
   return value;
 }
@@ -331,10 +334,17 @@ export class LineReceiver extends Protocol implements Producer {
     let sc = this.#scanner;
     const d = this.delimiter;
     if (sc === null) {
-      sc = this.#scanner = new LineScanner(delimiterBytes(d), this.MAX_LENGTH, "delimiter");
+      sc = this.#scanner = new LineScanner(
+        delimiterBytes(d),
+        checkMaxLength(this.MAX_LENGTH),
+        "delimiter",
+      );
       this.#delimiterSource = d;
     } else if (d !== this.#delimiterSource || this.MAX_LENGTH !== sc.max) {
-      sc.configure(d === this.#delimiterSource ? sc.delimiter : delimiterBytes(d), this.MAX_LENGTH);
+      sc.configure(
+        d === this.#delimiterSource ? sc.delimiter : delimiterBytes(d),
+        checkMaxLength(this.MAX_LENGTH),
+      );
       this.#delimiterSource = d;
     }
     return sc;
@@ -479,11 +489,15 @@ export class LineOnlyReceiver extends Protocol {
     const d = this.delimiter;
     if (sc === null) {
       this.#delimiterBytes = delimiterBytes(d);
-      sc = this.#scanner = new LineScanner(this.#delimiterBytes as Buffer, this.MAX_LENGTH, 1);
+      sc = this.#scanner = new LineScanner(
+        this.#delimiterBytes as Buffer,
+        checkMaxLength(this.MAX_LENGTH),
+        1,
+      );
       this.#delimiterSource = d;
     } else if (d !== this.#delimiterSource || this.MAX_LENGTH !== sc.max) {
       if (d !== this.#delimiterSource) this.#delimiterBytes = delimiterBytes(d);
-      sc.configure(this.#delimiterBytes as Buffer, this.MAX_LENGTH);
+      sc.configure(this.#delimiterBytes as Buffer, checkMaxLength(this.MAX_LENGTH));
       this.#delimiterSource = d;
     }
     return sc;
