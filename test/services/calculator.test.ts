@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Clock } from "../../src/core/clock.js";
+import { flushUnhandledErrors } from "../../src/core/deferred.js";
 import { InvalidArgumentError } from "../../src/core/errors.js";
 import { CalculatorAMPFactory } from "../../src/services/calculator/amp.js";
 import { CalculatorClient } from "../../src/services/calculator/client.js";
@@ -85,5 +86,11 @@ describe("calculator over AMP on three ports", () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe("hygiene", () => {
+  it("leaves no Deferred with an unhandled failure", () => {
+    expect(flushUnhandledErrors().map((e) => `${e.name}: ${e.message}`)).toEqual([]);
   });
 });

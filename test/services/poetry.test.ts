@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Clock, NodeClock } from "../../src/core/clock.js";
+import { flushUnhandledErrors } from "../../src/core/deferred.js";
 import { ConnectionDone, InvalidArgumentError, TimeoutError } from "../../src/core/errors.js";
 import type { Factory } from "../../src/core/factory.js";
 import { NoReplyError, PoemIncompleteError, PoemNotFoundError } from "../../src/services/errors.js";
@@ -243,5 +244,11 @@ describe("getPoem failures", () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe("hygiene", () => {
+  it("leaves no Deferred with an unhandled failure", () => {
+    expect(flushUnhandledErrors().map((e) => `${e.name}: ${e.message}`)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Clock } from "../../src/core/clock.js";
+import { flushUnhandledErrors } from "../../src/core/deferred.js";
 import { TimeoutError } from "../../src/core/errors.js";
 import {
   BadRequestError,
@@ -247,5 +248,11 @@ describe("TransformProxy", () => {
     } finally {
       await silent.close();
     }
+  });
+});
+
+describe("hygiene", () => {
+  it("leaves no Deferred with an unhandled failure", () => {
+    expect(flushUnhandledErrors().map((e) => `${e.name}: ${e.message}`)).toEqual([]);
   });
 });
