@@ -108,6 +108,22 @@ describe("line front-end framing", () => {
     );
   });
 
+  it("arbitrary bytes never throw; every reply is a well-formed line", () => {
+    const bytes = fc
+      .uint8Array({ maxLength: 300 })
+      .map((b) => b.map((x) => (x % 7 === 0 ? 0x0d : x % 11 === 0 ? 0x0a : x)));
+    fc.assert(
+      fc.property(fc.array(bytes, { maxLength: 6 }), (chunks) => {
+        const { out } = feed(chunks, 64);
+        if (out === "") return;
+        expect(out.endsWith("\r\n")).toBe(true);
+        for (const line of out.slice(0, -2).split("\r\n"))
+          expect(line).toMatch(/^(OK |ERROR ERR_[A-Z_]+ )/);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("replies to one chunk leave in one write", () => {
     const { proto, transport } = connect();
     const writes: unknown[] = [];
