@@ -56,9 +56,10 @@ interface TwistedServer {
   stop(): Promise<void>;
 }
 
-function startTwistedServer(kind: "line" | "lineonly"): Promise<TwistedServer> {
+function startTwistedServer(kind: "line" | "lineonly" | "raw"): Promise<TwistedServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [SCRIPT, "server", kind], { stdio: ["ignore", "pipe", "pipe"] });
+    const args = kind === "raw" ? ["rawserver"] : ["server", kind];
+    const child = spawn(PYTHON, [SCRIPT, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let consumed = 0;
     const waiters: (() => void)[] = [];
@@ -237,5 +238,76 @@ describe("line interop with Twisted", () => {
         await port.stopListening({ closeConnections: true });
       }
     });
+  });
+});
+
+/**
+ * LenEcho (same as lines_peer.py): "len N" switches to raw mode for the next N bytes, answered
+ * "raw <hex>", then back to line mode with what followed; any other line is answered "line <line>".
+ */
+class LenEcho extends LineReceiver {
+  want = 0;
+  raw: number[] = [];
+  override lineReceived(line: Uint8Array): void {
+    const t = text(line);
+    if (t.startsWith("len ")) {
+      this.want = Number.parseInt(t.slice(4), 10);
+      this.raw = [];
+      this.setRawMode();
+    } else this.sendLine(`line ${t}`);
+  }
+  override rawDataReceived(data: Uint8Array): void {
+    const take = data.subarray(0, this.want - this.raw.length);
+    this.raw.push(...take);
+    if (this.raw.length === this.want) {
+      this.sendLine(`raw ${Buffer.from(this.raw).toString("hex")}`);
+      this.setLineMode(data.subarray(take.length));
+    }
+  }
+}
+
+const RAW_SCRIPT = "hello\r\nlen 5\r\n12345after\r\nlen 3\r\na\r\nend\r\n";
+const RAW_REPLIES = ["line hello", "raw 3132333435", "line after", "raw 610d0a", "line end"];
+
+describe("raw mode interop with Twisted (LenEcho: line mode, N raw bytes, line mode again)", () => {
+  beforeAll(() => requireTwisted());
+
+  for (const how of ["bytewise", "whole"] as const) {
+    it(`weft's LenEcho server answers a Twisted client sending ${how}`, async () => {
+      const reactor = createReactor();
+      const port = await reactor.listenTCP(0, Factory.forProtocol(LenEcho), {
+        interface: "127.0.0.1",
+      });
+      try {
+        const { code, out } = await run(["client", String(port.getHost().port), how]);
+        expect(out).toMatch(/^OK 5$/m);
+        expect(code).toBe(0);
+      } finally {
+        await port.stopListening({ closeConnections: true });
+      }
+    });
+  }
+
+  it("Twisted's LenEcho server answers weft's client, byte by byte and in one write", async () => {
+    const server = await startTwistedServer("raw");
+    try {
+      const reactor = createReactor();
+      const p = await connectProtocol(
+        clientFromString(reactor, `tcp:127.0.0.1:${server.port}`),
+        new Collector(),
+      );
+      for (const byte of Buffer.from(RAW_SCRIPT)) {
+        p.transport.write(Uint8Array.of(byte));
+        await yieldToLoop();
+      }
+      await p.waitFor(5);
+      p.transport.write(RAW_SCRIPT);
+      await p.waitFor(10);
+      expect(p.lines.map(text)).toEqual([...RAW_REPLIES, ...RAW_REPLIES]);
+      p.transport.loseConnection();
+      await p.closed;
+    } finally {
+      await server.stop();
+    }
   });
 });
