@@ -11,7 +11,8 @@
  *
  * The same file is the child server: `run.ts --serve weft|raw|jayson`.
  * Env: BENCH_SAMPLES, BENCH_SCALE, BENCH_TWISTED (see common.ts), BENCH_STAT=best|median,
- * BENCH_AMP_CODEC=0 (skip the codec part). Loads are bounded by a call count
+ * BENCH_AMP_CODEC=0 (skip the codec part), BENCH_AMP_ONLY=raw,weft (only those contenders; no
+ * RESULTS.md is written then). Loads are bounded by a call count
  * and a time limit (BENCH_MAX_SECONDS per run, default 20).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -660,6 +661,15 @@ async function main(): Promise<void> {
   });
   contenders.push({ impl: "jayson JSON-RPC/TCP", start: nodeServer("jayson"), make: jsonConn });
 
+  // BENCH_AMP_ONLY=raw,weft keeps only the contenders whose name starts with one of those words.
+  const only = (process.env["BENCH_AMP_ONLY"] ?? "").split(",").filter((w) => w !== "");
+  if (only.length > 0) {
+    for (let i = contenders.length - 1; i >= 0; i--) {
+      const impl = (contenders[i] as Contender).impl;
+      if (!only.some((w) => impl.startsWith(w))) contenders.splice(i, 1);
+    }
+  }
+
   const scenarios = [
     {
       label: `Sum calls, ${CONNECTIONS} conns closed loop`,
@@ -715,7 +725,8 @@ async function main(): Promise<void> {
       "µs per call beside the rate there too.",
     "",
   ].join("\n");
-  writeFileSync(join(here, "RESULTS.md"), `${header}\n${md}\n\n${weftVsRaw.join("\n")}\n`);
+  if (only.length === 0 && process.env["BENCH_AMP_CODEC"] !== "0")
+    writeFileSync(join(here, "RESULTS.md"), `${header}\n${md}\n\n${weftVsRaw.join("\n")}\n`);
 }
 
 if (process.argv[2] === "--serve") {
