@@ -366,7 +366,8 @@ function table(rows: Row[]): string {
 
 async function main(): Promise<void> {
   // The weft servers load the built bundle (see server.ts); build it if missing or stale.
-  if (process.env["BENCH_SRC"] !== "1") execFileSync(process.execPath, ["scripts/ensure-build.mjs"], { stdio: "inherit" });
+  if (process.env["BENCH_SRC"] !== "1")
+    execFileSync(process.execPath, ["scripts/ensure-build.mjs"], { stdio: "inherit" });
   const kinds = ["line-raw", "line-weft", "amp-raw", "amp-weft", "netstring-raw", "netstring-weft"];
   const servers = new Map<string, Server>();
   for (const k of kinds) servers.set(k, await startServer(k));
@@ -402,7 +403,9 @@ async function main(): Promise<void> {
   } finally {
     for (const s of servers.values()) s.stop();
   }
-  const source = get("line-weft").fromDist ? "the built bundle (dist/)" : "the TypeScript sources under tsx";
+  const source = get("line-weft").fromDist
+    ? "the built bundle (dist/)"
+    : "the TypeScript sources under tsx";
   const out = table(rows);
   process.stdout.write(`\n${out}`);
   const md =

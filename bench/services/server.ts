@@ -7,16 +7,25 @@
  * The raw servers do the same exchange as the weft front-ends by hand on `node:net` (one write per
  * incoming chunk, replies batched), so the ratio shows what weft's layers cost.
  */
+
+import { existsSync } from "node:fs";
 import net from "node:net";
 import { createInterface } from "node:readline";
-import { existsSync } from "node:fs";
 
 // weft as users run it: the built bundle (dist/, built by run.ts through scripts/ensure-build.mjs).
 // Under tsx every cross-module call of the sources goes through an export getter, which would bill
 // weft for the loader, not for its code. BENCH_SRC=1 (or no dist/) loads the sources instead.
 const fromDist = process.env["BENCH_SRC"] !== "1" && existsSync("dist/index.js");
-const weft = (await import(fromDist ? `${process.cwd()}/dist/index.js` : "../../src/index.js")) as typeof import("../../src/index.js");
-const { createReactor, TransformAMPFactory, TransformLineFactory, TransformNetstringFactory, TransformService } = weft;
+const weft = (await import(
+  fromDist ? `${process.cwd()}/dist/index.js` : "../../src/index.js"
+)) as typeof import("../../src/index.js");
+const {
+  createReactor,
+  TransformAMPFactory,
+  TransformLineFactory,
+  TransformNetstringFactory,
+  TransformService,
+} = weft;
 
 const kind = process.argv[2] ?? "";
 const service = new TransformService();
@@ -58,18 +67,26 @@ function rawLineServer(): net.Server {
   });
 }
 
-/** Hand-written AMP: parse boxes, answer `Transform` with `_answer` + `text` (keys sorted). */
+const ANSWER_KEY = Buffer.from("\x00\x07_answer", "latin1");
+const TEXT_KEY = Buffer.from("\x00\x04text", "latin1");
+
+/**
+ * Hand-written AMP: parse boxes with cursors (keys recognised by length and first byte), answer
+ * `Transform` with `_answer` + `text` written into one reusable output buffer per chunk.
+ */
 function rawAmpServer(): net.Server {
   return net.createServer((s) => {
     s.setNoDelay(true);
     let rest: Buffer | null = null;
     s.on("data", (chunk: Buffer) => {
-      const buf = rest === null ? chunk : Buffer.concat([rest, chunk]);
+      const buf = (rest === null ? chunk : Buffer.concat([rest, chunk])) as FastBuffer;
       let at = 0;
-      const replies: Buffer[] = [];
+      let out = Buffer.allocUnsafe(16 * 1024);
+      let o = 0;
       outer: for (;;) {
         let p = at;
-        let ask: Buffer | null = null;
+        let askAt = -1;
+        let askLen = 0;
         let name = "";
         let text = "";
         for (;;) {
@@ -80,35 +97,39 @@ function rawAmpServer(): net.Server {
             break;
           }
           if (p + 2 + klen + 2 > buf.length) break outer;
-          const key = buf.toString("latin1", p + 2, p + 2 + klen);
+          const k0 = buf[p + 2];
           const vlen = buf.readUInt16BE(p + 2 + klen);
           const v0 = p + 4 + klen;
           if (v0 + vlen > buf.length) break outer;
-          if (key === "_ask") ask = buf.subarray(v0, v0 + vlen);
-          else if (key === "name") name = buf.toString("utf8", v0, v0 + vlen);
-          else if (key === "text") text = buf.toString("utf8", v0, v0 + vlen);
+          if (klen === 4 && k0 === 0x5f) {
+            askAt = v0;
+            askLen = vlen;
+          } else if (klen === 4 && k0 === 0x6e) name = buf.latin1Slice(v0, v0 + vlen);
+          else if (klen === 4 && k0 === 0x74) text = buf.utf8Slice(v0, v0 + vlen);
           p = v0 + vlen;
         }
         at = p;
         const fn = transforms.get(name);
-        if (ask !== null && fn !== undefined) {
-          const result = Buffer.from(fn(text));
-          const reply = Buffer.allocUnsafe(2 + 7 + 2 + ask.length + 2 + 4 + 2 + result.length + 2);
-          let q = reply.writeUInt16BE(7, 0);
-          q += reply.write("_answer", q, "latin1");
-          q = reply.writeUInt16BE(ask.length, q);
-          q += ask.copy(reply, q);
-          q = reply.writeUInt16BE(4, q);
-          q += reply.write("text", q, "latin1");
-          q = reply.writeUInt16BE(result.length, q);
-          q += result.copy(reply, q);
-          reply.writeUInt16BE(0, q);
-          replies.push(reply);
+        if (askAt >= 0 && fn !== undefined) {
+          const result = fn(text);
+          const rlen = Buffer.byteLength(result);
+          const need = 9 + 2 + askLen + 6 + 2 + rlen + 2;
+          if (o + need > out.length) {
+            const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, o + need));
+            out.copy(bigger, 0, 0, o);
+            out = bigger;
+          }
+          o += ANSWER_KEY.copy(out, o);
+          o = out.writeUInt16BE(askLen, o);
+          o += buf.copy(out, o, askAt, askAt + askLen);
+          o += TEXT_KEY.copy(out, o);
+          o = out.writeUInt16BE(rlen, o);
+          o += out.write(result, o, "utf8");
+          o = out.writeUInt16BE(0, o);
         }
       }
-      rest = at < buf.length ? buf.subarray(at) : null;
-      if (replies.length === 1) s.write(replies[0] as Buffer);
-      else if (replies.length > 1) s.write(Buffer.concat(replies));
+      rest = at < buf.length ? Buffer.from(buf.subarray(at)) : null;
+      if (o > 0) s.write(out.subarray(0, o));
     });
     s.on("error", () => undefined);
   });
