@@ -145,8 +145,8 @@ describe("weft serve", () => {
 
   it("logs connections and requests as JSON lines on stderr", () => {
     const records = serverStderr
-      .trim()
       .split("\n")
+      .filter((l) => l.startsWith("{"))
       .map((l) => JSON.parse(l) as { msg: string; service?: string });
     expect(records.some((r) => r.msg === "connection made" && r.service === "poetry")).toBe(true);
     expect(records.some((r) => r.msg === "connection lost")).toBe(true);
