@@ -57,6 +57,8 @@ function limitLoop(chunks: readonly Buffer[]): number {
       carry = null;
     }
     const n = c.length;
+    const ab = c.buffer;
+    const bo = c.byteOffset;
     let off = 0;
     while (n - off >= 4) {
       const len = c.readUInt32BE(off);
@@ -69,7 +71,7 @@ function limitLoop(chunks: readonly Buffer[]): number {
         }
         break;
       }
-      lastFrame = new Uint8Array(c.buffer, c.byteOffset + off + 4, len);
+      lastFrame = new Uint8Array(ab, bo + off + 4, len);
       count++;
       off += 4 + len;
     }

@@ -32,7 +32,7 @@ function netstringOf(data: Uint8Array): Buffer {
 }
 
 /**
- * The limit: a hand-written loop over the chunks (indexOf ":" + digits + a view per frame); a
+ * The limit: a hand-written loop over the chunks (digits up to ":" + a view per frame); a
  * leftover under 4 KiB is carried by one small concat, a bigger frame is collected and
  * concatenated once. No validation beyond what framing needs.
  */
@@ -55,12 +55,15 @@ function limitLoop(chunks: readonly Buffer[]): number {
       carry = null;
     }
     const n = c.length;
+    const ab = c.buffer;
+    const bo = c.byteOffset;
     let off = 0;
     for (;;) {
-      const colon = c.indexOf(58, off);
-      if (colon < 0) break;
+      // Digits up to ":" (a short scan beats indexOf's call for 2–3 digit lengths).
+      let colon = off;
       let len = 0;
-      for (let k = off; k < colon; k++) len = len * 10 + c[k]! - 48;
+      while (colon < n && c[colon] !== 58) len = len * 10 + c[colon++]! - 48;
+      if (colon >= n) break;
       const end = colon + 1 + len;
       if (end >= n) {
         if (len > 4096) {
@@ -71,7 +74,7 @@ function limitLoop(chunks: readonly Buffer[]): number {
         }
         break;
       }
-      lastFrame = new Uint8Array(c.buffer, c.byteOffset + colon + 1, len);
+      lastFrame = new Uint8Array(ab, bo + colon + 1, len);
       count++;
       off = end + 1;
     }

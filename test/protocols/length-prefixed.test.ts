@@ -469,6 +469,35 @@ describe("LengthPrefixedDecoder — the general codec", () => {
     expect(got).toEqual(["ab", "p", "cd", "xyz"]);
   });
 
+  it("big frames arrive intact whatever the alignment and size of the chunks", () => {
+    const size = 300 * 1024 + 3;
+    const payload = new Uint8Array(size);
+    for (let k = 0; k < size; k++) payload[k] = (k * 31 + 7) & 0xff;
+    const wire = encodeLengthPrefixed(payload, { prefix: 4 });
+    for (const [first, rest, offset] of [
+      [5, 65536, 0],
+      [70000, 4093, 3],
+      [4, 1000, 17],
+      [9, 65536, 61],
+    ] as const) {
+      const frames: Uint8Array[] = [];
+      const d = new LengthPrefixedDecoder(
+        { onFrame: (f) => frames.push(f.slice()), onError: (e) => expect.fail(e.message) },
+        { maxLength: size },
+      );
+      // Every chunk is a fresh buffer at an odd offset inside a bigger allocation.
+      const feed = (part: Uint8Array) => {
+        const host = new Uint8Array(part.length + offset + 5);
+        host.set(part, offset);
+        d.feed(host.subarray(offset, offset + part.length));
+      };
+      feed(wire.subarray(0, first));
+      for (let off = first; off < wire.length; off += rest) feed(wire.subarray(off, off + rest));
+      expect(frames).toHaveLength(1);
+      expect(Buffer.compare(frames[0]!, payload)).toBe(0);
+    }
+  });
+
   it("a frame above 16 MiB is assembled by doubling and arrives intact", () => {
     const size = 17 * 1024 * 1024 + 5;
     const payload = new Uint8Array(size);

@@ -197,7 +197,7 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
             if (this.halted) return i;
           } else {
             const asm = this.#asm;
-            asm.start(len);
+            asm.start(len, c, i);
             i += asm.take(c, i);
             this.#state = asm.complete ? COMMA : PAYLOAD;
           }
