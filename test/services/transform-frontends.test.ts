@@ -216,6 +216,10 @@ describe("TransformProxy", () => {
         (e: unknown) => e,
       );
       expect((err as { code: string }).code).toBe("ERR_CONNECTION_REFUSED");
+      // a name no server can have fails before connecting
+      await expect(
+        new TransformProxy(endpoint(port), { via }).xform("a.b c", "x"),
+      ).rejects.toBeInstanceOf(UnknownTransformError);
     }
   });
 

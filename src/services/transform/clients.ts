@@ -25,6 +25,7 @@ import {
 import { decodeUtf8 } from "../text.js";
 import { Transform } from "./amp.js";
 import { escapeLine, unescapeLine } from "./line-codec.js";
+import { TRANSFORM_NAME } from "./service.js";
 
 /** The wire a {@link TransformProxy} speaks. */
 export type TransformVia = "netstring" | "line" | "amp";
@@ -203,9 +204,12 @@ export class TransformProxy {
   /**
    * Transform `text` with transform `name`. Fails with UnknownTransformError / TransformFailedError
    * (line, AMP), NoReplyError (netstring: the server closed without a reply), the endpoint's typed
-   * connect error, or TimeoutError after `timeout` seconds.
+   * connect error, or TimeoutError after `timeout` seconds. A name no server can register (see
+   * `TRANSFORM_NAME`: e.g. with a space or a `.`, which would break the request framing) fails at
+   * once with UnknownTransformError, without connecting.
    */
   xform(name: string, text: string): Deferred<string> {
+    if (!TRANSFORM_NAME.test(name)) return fail(UnknownTransformError.forName(name));
     if (this.#conn === null)
       return transformViaNetstring(this.#endpoint, name, text, this.#options);
     const d = this.#conn.get().addCallback((conn): string | PromiseLike<string> => {
