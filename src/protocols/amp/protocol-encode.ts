@@ -49,6 +49,8 @@ export interface Layout {
   readonly order: readonly number[];
   /** Key headers (`00 klen key`) in `order` order. */
   readonly headers: readonly Uint8Array[];
+  /** Bytes of a box with this layout besides the values: headers, value lengths, terminator. */
+  readonly fixed: number;
 }
 
 const cache = new WeakMap<object, CompiledSchema>();
@@ -84,7 +86,10 @@ export function layoutOf(c: CompiledSchema, extras: readonly string[]): Layout {
     i < 0 ? (extras[-1 - i] as string) : (c.entries[i] as CompiledEntry).name;
   // Latin1 strings compare by code unit = bytewise, the order Twisted's serializer uses.
   order.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
-  l = { order, headers: order.map((i) => keyHeader(keyOf(i))) };
+  const headers = order.map((i) => keyHeader(keyOf(i)));
+  let fixed = 2;
+  for (const h of headers) fixed += h.length + 2;
+  l = { order, headers, fixed };
   c.layouts.set(extras, l);
   return l;
 }
@@ -131,21 +136,20 @@ export class OutBatch {
 
   /**
    * Appends one box laid out by `layout`: `values[i]` for entry `i` (encoded, or undefined =
-   * omitted) and `extras[k]` for extra key `k`. Values must already be checked to be ≤ 65,535 bytes.
+   * omitted) and `extras[k]` for extra key `k`. `valueBytes` is the total length of `values`. Values
+   * must already be checked to be ≤ 65,535 bytes.
    */
   appendBox(
     layout: Layout,
     extras: readonly Uint8Array[],
     values: ReadonlyArray<Uint8Array | undefined>,
+    valueBytes: number,
   ): void {
-    let size = 2;
+    // An upper bound (omitted optional keys are counted): one pass fewer over the pairs.
+    let size = layout.fixed + valueBytes;
+    for (let k = 0; k < extras.length; k++) size += (extras[k] as Uint8Array).length;
     const order = layout.order;
     const headers = layout.headers;
-    for (let k = 0; k < order.length; k++) {
-      const i = order[k] as number;
-      const v = i < 0 ? extras[-1 - i] : values[i];
-      if (v !== undefined) size += (headers[k] as Uint8Array).length + 2 + v.length;
-    }
     const out = this.#reserve(size);
     let pos = this.#pos;
     for (let k = 0; k < order.length; k++) {

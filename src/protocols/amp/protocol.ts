@@ -136,6 +136,8 @@ function commandNameBytes(cmd: AnyCommand): Uint8Array {
 /** Values encoded through a compiled schema (see `#encodeValues`). */
 interface Encoded {
   values: Array<Uint8Array | undefined>;
+  /** Total length of `values`. */
+  bytes: number;
   tooLong: TooLong | null;
 }
 
@@ -291,6 +293,7 @@ export class AMP extends Protocol {
     const entries = c.entries;
     const values: Array<Uint8Array | undefined> = new Array(entries.length);
     let tooLong: TooLong | null = null;
+    let total = 0;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i] as CompiledEntry;
       const v = obj[e.name];
@@ -314,8 +317,9 @@ export class AMP extends Protocol {
         tooLong ??= valueTooLong(e.name, bytes);
       }
       values[i] = bytes;
+      total += bytes.length;
     }
-    return { values, tooLong };
+    return { values, bytes: total, tooLong };
   }
 
   /** The fast path of `callRemote`: the request encoded through its compiled layout. */
@@ -332,9 +336,15 @@ export class AMP extends Protocol {
         layoutOf(c, ASK_COMMAND),
         [latin1Bytes(tag), commandNameBytes(cmd)],
         encoded.values,
+        encoded.bytes,
       );
     } else {
-      this.#out.appendBox(layoutOf(c, COMMAND_ONLY), [commandNameBytes(cmd)], encoded.values);
+      this.#out.appendBox(
+        layoutOf(c, COMMAND_ONLY),
+        [commandNameBytes(cmd)],
+        encoded.values,
+        encoded.bytes,
+      );
     }
     if (this.#receiving === 0) this.#flush();
     if (!requiresAnswer) return succeed<unknown>(undefined);
@@ -582,7 +592,7 @@ export class AMP extends Protocol {
       return true;
     }
     if (!this.connected) return true;
-    this.#out.appendBox(layoutOf(c, ANSWER_ONLY), [ask], encoded.values);
+    this.#out.appendBox(layoutOf(c, ANSWER_ONLY), [ask], encoded.values, encoded.bytes);
     if (this.#receiving === 0) this.#flush();
     if (cmd.responseType === "quit") this.#close();
     return true;
