@@ -20,7 +20,8 @@ import { gatherResults } from "../../src/core/deferred.js";
 import { clientFromString, connectProtocol } from "../../src/core/endpoints.js";
 import { ConnectionDone } from "../../src/core/errors.js";
 import { createReactor } from "../../src/core/reactor.js";
-import { defineCommand } from "../../src/protocols/amp/command.js";
+import { Unicode } from "../../src/protocols/amp/arguments.js";
+import { bigValue, defineCommand } from "../../src/protocols/amp/command.js";
 import { type AmpError, RemoteAmpError, UnhandledCommand } from "../../src/protocols/amp/errors.js";
 import { AMP, AMPFactory } from "../../src/protocols/amp/protocol.js";
 
@@ -202,6 +203,17 @@ describe("AMP interop with Twisted", () => {
         (e: unknown) => e,
       );
       expect(next).toBeInstanceOf(ConnectionDone);
+    });
+
+    it("a big value (weft extension) reaches Twisted as ordinary keys: it parses the box and ignores name.2", async () => {
+      const BigEcho = defineCommand({
+        name: "Echo",
+        arguments: { text: bigValue(Unicode) },
+        response: { text: bigValue(Unicode) },
+      });
+      const r = await amp.callRemote(BigEcho, { text: "x".repeat(100_000) });
+      expect(r.text).toBe("x".repeat(65535));
+      expect(await amp.callRemote(Sum, { a: 2, b: 2 })).toEqual({ total: 4 });
     });
 
     it("1,000 pipelined calls all get their own answer", async () => {
