@@ -58,7 +58,8 @@ function table(rows: Row[]): string {
       const mbps = r.bytes / r.seconds / 1e6;
       const ratio = limit ? limit.seconds / r.seconds : Number.NaN;
       let note = r.note ?? "";
-      if (r.impl.startsWith("weft push") && limit && r !== limit) {
+      // The targets compare like with like: the limit's own format (u32be for length-prefixed).
+      if ((r.impl === "weft push" || r.impl === "weft push (u32be)") && limit) {
         const goal = target(r.scenario);
         note = [note, ratio >= goal ? `target ≥ ${goal}× met` : `below target ${goal}×`]
           .filter((s) => s !== "")

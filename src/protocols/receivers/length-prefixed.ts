@@ -475,9 +475,9 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
   }
 
   /**
-   * The hot loop: whole frames with a 1-, 2- or 4-byte prefix lying inside the chunk, delivered as
-   * views. Returns where it stopped; anything else (a partial frame, an error, 8-byte prefixes,
-   * varints) is left to the general loop in `parse`.
+   * The hot loop: whole frames with a 1-, 2- or 4-byte prefix (or a one-byte varint) lying inside
+   * the chunk, delivered as views. Returns where it stopped; anything else (a partial frame, an
+   * error, 8-byte prefixes, longer varints) is left to the general loop in `parse`.
    */
   #fastFrames(c: Uint8Array, start: number): number {
     const n = c.length;
@@ -488,8 +488,9 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
     const ab = c.buffer;
     const bo = c.byteOffset;
     const sink = this.sink;
+    const hw = width === 0 ? 1 : width;
     let i = start;
-    while (n - i >= width) {
+    while (n - i >= hw) {
       let length: number;
       if (width === 4) {
         length = le
@@ -499,9 +500,10 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
         length = le ? c[i]! | (c[i + 1]! << 8) : (c[i]! << 8) | c[i + 1]!;
       } else {
         length = c[i]!;
+        if (width === 0 && length >= 0x80) break; // a longer varint
       }
-      if (length > max || n - i - width < length) break;
-      i += width;
+      if (length > max || n - i - hw < length) break;
+      i += hw;
       const frame = new Uint8Array(ab, bo + i, length);
       i += length;
       sink.onFrame(frame);
@@ -514,7 +516,7 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
     const n = c.length;
     const max = this.maxLength;
     const width = this.#width;
-    const fast = width !== 0 && width !== 8;
+    const fast = width !== 8;
     let i = 0;
     while (i < n) {
       if (fast && this.#state === HEADER && this.#hdrLen === 0) {
