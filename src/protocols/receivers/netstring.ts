@@ -125,6 +125,43 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
     );
   }
 
+  /**
+   * The hot loop: whole, well-formed netstrings lying inside the chunk, delivered as views.
+   * Returns where it stopped; anything else (a partial netstring, any malformation, reported with
+   * its exact kind and offset) is left to the state machine in `parse`, which starts over from that
+   * netstring's first byte.
+   */
+  #fastFrames(c: Uint8Array, start: number, ab: ArrayBufferLike, bo: number): number {
+    const n = c.length;
+    const max = this.maxLength;
+    const sink = this.sink;
+    let i = start;
+    while (i < n) {
+      let k = i;
+      let len = c[k]! - ZERO;
+      if (len < 0 || len > 9) break;
+      k++;
+      if (len !== 0) {
+        // More digits; a value over max stops the scan (the state machine reports it).
+        while (k < n) {
+          const d = c[k]! - ZERO;
+          if (d < 0 || d > 9) break;
+          len = len * 10 + d;
+          if (len > max) return i;
+          k++;
+        }
+      }
+      if (len > max || k >= n || c[k] !== COLON) break;
+      k++;
+      if (n - k <= len || c[k + len] !== COMMA_BYTE) break;
+      const frame = new Uint8Array(ab, bo + k, len);
+      i = k + len + 1;
+      sink.onFrame(frame);
+      if (this.halted) return i;
+    }
+    return i;
+  }
+
   protected parse(c: Uint8Array): number {
     const n = c.length;
     const max = this.maxLength;
@@ -133,6 +170,10 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
     const bo = c.byteOffset;
     let i = 0;
     while (i < n) {
+      if (this.#state === LEN_START) {
+        i = this.#fastFrames(c, i, ab, bo);
+        if (this.halted || i === n) return i;
+      }
       switch (this.#state) {
         case LEN_START: {
           const b = c[i]!;
