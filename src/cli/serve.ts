@@ -23,6 +23,7 @@ import {
   EXIT_OK,
   EXIT_USAGE,
   intParser,
+  parseSeconds,
 } from "./common.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
 
@@ -31,6 +32,8 @@ export interface ServeOptions {
   config?: string;
   host?: string;
   portOffset?: number;
+  /** Seconds connections get to close on shutdown before they are aborted. Default 5. */
+  grace?: number;
   logLevel: LogLevel;
 }
 
@@ -117,7 +120,7 @@ export async function serve(
       }
       stopping = true;
       logger.info({ signal }, "shutting down: stop listening, close connections");
-      suite.stop().then(
+      suite.stop({ graceSeconds: options.grace ?? 5 }).then(
         () => {
           signals.off("SIGINT", onSignal);
           signals.off("SIGTERM", onSignal);
@@ -159,6 +162,12 @@ export function addServeCommand(
     )
     .option("--port-offset <n>", "add N to every non-zero TCP port", intParser(0, 65535))
     .option(
+      "--grace <seconds>",
+      "on SIGINT/SIGTERM, abort connections still open after this long",
+      parseSeconds,
+      5,
+    )
+    .option(
       "--log-level <level>",
       `log level (${LOG_LEVELS.join(", ")}); logs are JSON lines on stderr`,
       "info",
@@ -167,11 +176,17 @@ export function addServeCommand(
       "after",
       `\nFront-end kinds (service, protocol, default port):\n${kinds}\n\n` +
         `Config example:\n  { "services": { "transform": { "listen": [ { "protocol": "line", "endpoint": "tcp:10002" } ] } } }\n\n` +
-        "SIGINT/SIGTERM stop listening, let factories finish, close connections and exit 0.\n" +
+        "SIGINT/SIGTERM stop listening, let factories finish, close connections (aborting those still open\nafter --grace seconds) and exit 0.\n" +
         "Exit codes: 0 stopped cleanly, 1 a port could not be opened, 2 invalid configuration.",
     )
     .action(
-      async (opts: { config?: string; host?: string; portOffset?: number; logLevel: string }) => {
+      async (opts: {
+        config?: string;
+        host?: string;
+        portOffset?: number;
+        grace: number;
+        logLevel: string;
+      }) => {
         if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) {
           io.stderr(`weft serve: --log-level must be one of ${LOG_LEVELS.join(", ")}\n`);
           setExit(EXIT_USAGE);
@@ -181,6 +196,7 @@ export function addServeCommand(
           await serve(
             {
               logLevel: opts.logLevel as LogLevel,
+              grace: opts.grace,
               ...(opts.config !== undefined ? { config: opts.config } : {}),
               ...(opts.host !== undefined ? { host: opts.host } : {}),
               ...(opts.portOffset !== undefined ? { portOffset: opts.portOffset } : {}),

@@ -30,7 +30,7 @@ import { resolve } from "node:path";
 import { type EndpointReactor, parseDescription, serverFromString } from "../core/endpoints.js";
 import { WeftError } from "../core/errors.js";
 import type { Factory } from "../core/factory.js";
-import type { Address, ReactorTime } from "../core/interfaces.js";
+import type { Address, DelayedCall, ReactorTime } from "../core/interfaces.js";
 import type { ListeningPort } from "../core/reactor.js";
 import { CalculatorAMPFactory } from "./calculator/amp.js";
 import { CalculatorService } from "./calculator/service.js";
@@ -474,9 +474,10 @@ export interface RunningSuite {
   readonly services: SuiteServices;
   /**
    * Graceful stop: stop listening everywhere (factories' `stopFactory` run), close every open
-   * connection (pending writes flushed), then resolve.
+   * connection (pending writes flushed), then resolve. Connections still open after `graceSeconds`
+   * (default 5; a peer that never closes its side) are aborted.
    */
-  stop(): Promise<void>;
+  stop(options?: { graceSeconds?: number }): Promise<void>;
 }
 
 /** Build the service objects a configuration needs (reads the poem folder). Throws ConfigError. */
@@ -592,10 +593,21 @@ export async function startSuite(
   return {
     frontEnds: started,
     services,
-    stop() {
+    stop(stopOptions = {}) {
       stopping ??= (async () => {
         await Promise.all(started.map((s) => s.port.stopListening()));
-        await Promise.all(started.map((s) => s.port.closeConnections()));
+        const closed = Promise.all(started.map((s) => s.port.closeConnections()));
+        let timer: DelayedCall | null = null;
+        const graceOver = new Promise<"late">((resolveLate) => {
+          timer = clock.callLater(stopOptions.graceSeconds ?? 5, () => resolveLate("late"));
+        });
+        const outcome = await Promise.race([closed.then(() => "closed" as const), graceOver]);
+        const pending = timer as DelayedCall | null;
+        if (pending?.active()) pending.cancel();
+        if (outcome === "late") {
+          logger.warn({}, "connections still open after the grace period: aborting them");
+          await Promise.all(started.map((s) => s.port.closeConnections({ abort: true })));
+        }
       })();
       return stopping;
     },

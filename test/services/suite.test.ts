@@ -1,4 +1,6 @@
+import net from "node:net";
 import { describe, expect, it } from "vitest";
+import { Clock } from "../../src/core/clock.js";
 import { ConfigError } from "../../src/services/errors.js";
 import {
   defaultSuiteConfig,
@@ -163,5 +165,33 @@ describe("startSuite", () => {
     } finally {
       await first.stop();
     }
+  });
+
+  it("stop() aborts connections whose peer never closes once the grace period is over", async () => {
+    const clock = new Clock();
+    const suite = await startSuite(
+      reactor,
+      validateSuiteConfig({
+        services: { transform: { listen: [{ protocol: "line", endpoint: "tcp:0" }] } },
+      }),
+      { clock },
+    );
+    const port = suite.frontEnds[0]?.address.port as number;
+    // a peer that reads our FIN but never closes its own side
+    const peer = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    peer.on("error", () => undefined);
+    await new Promise<void>((r) => peer.on("connect", () => r()));
+    expect(await lines(port, "upper x\r\n", 1)).toEqual(["OK X"]);
+    let done = false;
+    const stopped = suite.stop({ graceSeconds: 5 }).then(() => {
+      done = true;
+    });
+    while (clock.getDelayedCalls().length === 0) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(done).toBe(false);
+    clock.advance(5);
+    await stopped; // resolves only once every connection of the suite is gone
+    expect(clock.getDelayedCalls()).toHaveLength(0);
+    peer.destroy();
   });
 });
