@@ -138,14 +138,7 @@ export function getPoem(
       (o) => new NetstringPoemClient(options.name ?? "", o),
       options,
     );
-  return oneShot<string>(
-    endpoint,
-    (o) => {
-      const amp = new PoemAMPClient(options.name ?? "", o);
-      return amp;
-    },
-    options,
-  );
+  return oneShot<string>(endpoint, (o) => new PoemAMPClient(options.name ?? "", o), options);
 }
 
 class PoemAMPClient extends AMP {
