@@ -81,19 +81,64 @@ describe("README", () => {
     expect(head).toContain("npm ci && npm test");
   });
 
-  it("runs the echo example as printed", () => {
-    const blocks = [...readme.matchAll(/```ts example\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
-    expect(blocks.length).toBeGreaterThan(0);
-    const dir = join(root, "test", "package", ".readme-run");
+  const dir = join(root, "test", "package", ".readme-run");
+  const blocks = [...readme.matchAll(/```ts( example)?\n([\s\S]*?)```/g)].map((m) => ({
+    runnable: m[1] !== undefined,
+    code: m[2] ?? "",
+  }));
+
+  it("runs its examples as printed", () => {
+    const expected = ["hello, weft\n", "3\ntrue\n"];
+    const runnable = blocks.filter((b) => b.runnable);
+    expect(runnable).toHaveLength(expected.length);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     try {
-      const file = join(dir, "example.ts");
-      writeFileSync(file, blocks.join("\n"));
-      const r = node(["--import", "tsx", file]);
-      expect(r.stderr).toBe("");
+      runnable.forEach((block, i) => {
+        const file = join(dir, `example-${i}.ts`);
+        writeFileSync(file, block.code);
+        const r = node(["--import", "tsx", file]);
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        expect(r.stdout).toBe(expected[i]);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("has TypeScript snippets that type-check against the built package", () => {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    try {
+      const files = blocks.map((block, i) => {
+        const file = join(dir, `snippet-${i}.ts`);
+        // Each snippet is its own module; the ones that only show an import get a use of it.
+        writeFileSync(file, `${block.code}\nexport {};\n`);
+        return file;
+      });
+      const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+      const r = node([
+        tsc,
+        "--noEmit",
+        "--ignoreConfig",
+        "--strict",
+        "--exactOptionalPropertyTypes",
+        "--noUncheckedIndexedAccess",
+        "--noImplicitOverride",
+        "--target",
+        "es2022",
+        "--module",
+        "nodenext",
+        "--moduleResolution",
+        "nodenext",
+        "--types",
+        "node",
+        "--skipLibCheck",
+        ...files,
+      ]);
+      expect(r.stdout + r.stderr).toBe("");
       expect(r.status).toBe(0);
-      expect(r.stdout).toBe("hello, weft\n");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
