@@ -210,7 +210,8 @@ for (const kind of [
     service: "calculator",
     protocol: "amp",
     defaultPort: 8992,
-    description: "AMP Calculate(a, b) → result, server (one server id per port)",
+    description:
+      "AMP Calculate(a, b) → result, server (default config: 8992-8994, one server id each)",
     build: (ctx) =>
       new CalculatorAMPFactory(need(ctx, "calculator"), {
         logger: ctx.logger,

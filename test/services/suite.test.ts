@@ -69,6 +69,15 @@ describe("suite configuration", () => {
     expect(() => validateSuiteConfig(value)).toThrow(message);
   });
 
+  it("the example configuration (examples/weft-serve.json) is valid", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const config = validateSuiteConfig(
+      JSON.parse(await readFile("examples/weft-serve.json", "utf8")),
+    );
+    expect(config.services.transform?.listen).toHaveLength(4);
+    expect(config.services.calculator?.delay).toBe(0.05);
+  });
+
   it("adds the host and the port offset to TCP endpoints", () => {
     expect(resolveServerEndpoint("tcp:10001", "127.0.0.1", 0)).toBe(
       "tcp:10001:interface=127.0.0.1",
