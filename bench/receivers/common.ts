@@ -75,7 +75,7 @@ export function scenarios(): Scenario[] {
       frames: 1,
       payload: 16 * 1024 * 1024,
       chunk: 65536,
-      samples: SAMPLES * 5,
+      samples: SAMPLES * 10,
     },
   ];
 }
