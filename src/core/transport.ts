@@ -16,6 +16,9 @@ export const consoleErrorLogger: ErrorLogger = (message, error) => {
   console.error(message, error);
 };
 
+/** Written with a callback to learn when everything written before it has left. */
+const EMPTY = new Uint8Array(0);
+
 /** `registerProducer` was called while another producer is registered (Twisted's RuntimeError). */
 export class ProducerAlreadyRegisteredError extends WeftError {
   constructor(message = "Cannot register producer: another producer is already registered.") {
@@ -33,6 +36,21 @@ export interface SocketTransportOptions {
   host?: Address;
   /** Called once after `protocol.connectionLost(reason)` (used by ports and connectors). */
   onLost?: (reason: Error, transport: SocketTransport) => void;
+  /**
+   * Stop reading from the peer while the write buffer is above {@link highWaterMark}, and read
+   * again once it has drained. This bounds the memory of request/response servers whose peer
+   * pipelines requests but does not read the replies (the incoming data is the producer of the
+   * outgoing data). Independent of {@link SocketTransport.pauseProducing}: a pause the protocol
+   * asked for survives a drain. Default true.
+   */
+  pauseReadingOnFullBuffer?: boolean;
+  /**
+   * The write buffer level (bytes buffered in Node, not yet handed to the kernel) at or above which
+   * the buffer counts as full: reading pauses (see {@link pauseReadingOnFullBuffer}) and a
+   * registered streaming producer is paused, until the buffer has drained. Default the socket's
+   * `writableHighWaterMark` (16 KiB on Node 20).
+   */
+  highWaterMark?: number;
 }
 
 /** The Address of a TCP socket end (`TCP` or `TCP6` by address family). */
@@ -58,9 +76,17 @@ export function unixAddress(path: string): Address {
  *
  * Writes made while one incoming chunk is being handled leave in a single socket write (writev), so
  * replies to pipelined requests cost one syscall per read; a write made anywhere else goes out
- * directly. A streaming producer registered here is paused when the socket buffer passes its
- * high-water mark and resumed on `drain`; a pull producer gets `resumeProducing()` whenever the
- * buffer empties.
+ * directly.
+ *
+ * Backpressure: when the write buffer reaches its high-water mark
+ * ({@link SocketTransportOptions.highWaterMark}), the transport stops reading from the peer (so a
+ * peer that sends requests but never reads the replies cannot make it buffer replies without bound;
+ * see {@link SocketTransportOptions.pauseReadingOnFullBuffer}) and pauses a registered streaming
+ * producer; both resume once the buffer has drained. Reading stays paused while the protocol's own
+ * {@link SocketTransport.pauseProducing} is in effect. A pull producer gets `resumeProducing()`
+ * whenever the buffer empties. While reading is paused for a full buffer, the peer's FIN is seen
+ * only after the buffer drains; a peer that goes away makes the pending write fail, which ends the
+ * connection with `ConnectionLost`.
  *
  * Construct it with an already connected socket, then call {@link SocketTransport.start}.
  */
@@ -80,6 +106,15 @@ export class SocketTransport implements Transport {
   private producer: Producer | null = null;
   private streaming = false;
   private producerPaused = false;
+
+  private readonly pauseReadingOnFullBuffer: boolean;
+  private readonly highWaterMark: number;
+  /** Reading is paused because the protocol called `pauseProducing()`. */
+  private readPausedByProtocol = false;
+  /** Reading is paused because the write buffer is full (until it drains). */
+  private readPausedForBuffer = false;
+  /** The buffer reached the high-water mark; `roomAgain` runs once it has drained. */
+  private awaitingRoom = false;
 
   /** Inside `dataReceived`: writes are held and leave together when it returns. */
   private receiving = false;
@@ -103,6 +138,10 @@ export class SocketTransport implements Transport {
     this.peer = options.peer;
     this.host = options.host;
     this.onLost = options.onLost;
+    this.pauseReadingOnFullBuffer = options.pauseReadingOnFullBuffer ?? true;
+    const hwm = options.highWaterMark;
+    this.highWaterMark =
+      hwm !== undefined && hwm >= 1 ? Math.floor(hwm) : socket.writableHighWaterMark;
   }
 
   /** Wires the socket's events and calls `protocol.makeConnection(this)`. */
@@ -144,7 +183,7 @@ export class SocketTransport implements Transport {
     } else if (this.corked) {
       this.corked = false;
       this.socket.uncork();
-      if (this.socket.writableNeedDrain) this.bufferFull();
+      if (this.socket.writableLength >= this.highWaterMark) this.bufferFull();
     }
     if (this.endAfterReceive) {
       this.endAfterReceive = false;
@@ -195,6 +234,61 @@ export class SocketTransport implements Transport {
   };
 
   private readonly onDrain = (): void => {
+    if (this.awaitingRoom) {
+      this.roomAgain();
+      return;
+    }
+    // A pull producer is also asked for more on every drain.
+    if (this.producer !== null && !this.streaming) this.producer.resumeProducing();
+  };
+
+  /**
+   * The buffer reached the high-water mark: stop reading and pause a streaming producer until it
+   * drains. Runs only when a write leaves the buffer at or above the mark, never per chunk otherwise.
+   */
+  private bufferFull(): void {
+    if (!this.awaitingRoom) {
+      this.awaitingRoom = true;
+      this.watchForRoom();
+    }
+    if (this.pauseReadingOnFullBuffer && !this.readPausedForBuffer) {
+      this.readPausedForBuffer = true;
+      this.updateReading();
+    }
+    if (this.producer !== null && this.streaming && !this.producerPaused) {
+      this.producerPaused = true;
+      this.producer.pauseProducing();
+    }
+  }
+
+  /**
+   * Arranges for `roomAgain` to run once the buffer empties. Node emits `drain` when a write
+   * returned false (always the case at the default mark); below Node's own mark, an empty write's
+   * callback tells when everything before it has been handed to the kernel.
+   */
+  private watchForRoom(): void {
+    const socket = this.socket;
+    if (!socket.writableNeedDrain && !socket.writableEnded && !socket.destroyed) {
+      socket.write(EMPTY, this.onFlushed);
+    }
+  }
+
+  private readonly onFlushed = (): void => {
+    if (this.awaitingRoom && !this.disconnected) this.roomAgain();
+  };
+
+  /** The buffer drained (or may have): resume reading and a paused streaming producer. */
+  private roomAgain(): void {
+    const socket = this.socket;
+    if (socket.writableLength >= this.highWaterMark && !socket.destroyed) {
+      this.watchForRoom(); // refilled since (e.g. writes from a timer): wait again
+      return;
+    }
+    this.awaitingRoom = false;
+    if (this.readPausedForBuffer) {
+      this.readPausedForBuffer = false;
+      this.updateReading();
+    }
     const producer = this.producer;
     if (producer === null) return;
     if (this.streaming) {
@@ -205,13 +299,17 @@ export class SocketTransport implements Transport {
     } else {
       producer.resumeProducing();
     }
-  };
+  }
 
-  /** A write went past the high-water mark: pause a streaming producer until `drain`. */
-  private bufferFull(): void {
-    if (this.producer !== null && this.streaming && !this.producerPaused) {
-      this.producerPaused = true;
-      this.producer.pauseProducing();
+  /** Reads from the peer only when no pause reason is set (or once disconnecting: see below). */
+  private updateReading(): void {
+    // While disconnecting the socket keeps reading (and discarding) so the peer's FIN is seen.
+    if (this.disconnecting) return;
+    const socket = this.socket;
+    if (this.readPausedByProtocol || this.readPausedForBuffer) {
+      if (!socket.isPaused()) socket.pause();
+    } else if (socket.isPaused()) {
+      socket.resume();
     }
   }
 
@@ -265,13 +363,13 @@ export class SocketTransport implements Transport {
     }
   }
 
-  /** One socket write, with the producer bookkeeping. */
+  /** One socket write, with the backpressure bookkeeping. */
   private send(data: Uint8Array | string): void {
-    if (this.producer !== null && !this.streaming) {
-      this.socket.write(data, this.onPullWritten);
-    } else if (!this.socket.write(data) && !this.corked) {
-      this.bufferFull();
-    }
+    const socket = this.socket;
+    if (this.producer !== null && !this.streaming) socket.write(data, this.onPullWritten);
+    else socket.write(data);
+    // While corked, the check happens once at uncork.
+    if (socket.writableLength >= this.highWaterMark && !this.corked) this.bufferFull();
   }
 
   /** Writes each item in order (as one socket write when called inside `dataReceived`). */
@@ -329,14 +427,25 @@ export class SocketTransport implements Transport {
     return this.socket.writableLength;
   }
 
-  /** Stops reading from the peer (this transport as a producer of incoming data). */
+  /**
+   * Stops reading from the peer (this transport as a producer of incoming data) until
+   * {@link resumeProducing}. Independent of the pause for a full write buffer: a drain does not
+   * undo it.
+   */
   pauseProducing(): void {
-    if (!this.disconnecting) this.socket.pause();
+    this.readPausedByProtocol = true;
+    this.updateReading();
   }
 
-  /** Resumes reading from the peer. */
+  /** Resumes reading from the peer, unless the write buffer is still full (then once it drains). */
   resumeProducing(): void {
-    if (!this.disconnecting) this.socket.resume();
+    this.readPausedByProtocol = false;
+    this.updateReading();
+  }
+
+  /** True while reading is paused because the write buffer is full (until it drains). */
+  get readingPausedForBuffer(): boolean {
+    return this.readPausedForBuffer;
   }
 
   /** Stops reading for good: closes the connection (Twisted's `stopProducing`). */
@@ -361,9 +470,8 @@ export class SocketTransport implements Transport {
     this.producerPaused = false;
     if (!streaming) {
       producer.resumeProducing();
-    } else if (this.socket.writableNeedDrain) {
-      this.producerPaused = true;
-      producer.pauseProducing();
+    } else if (this.awaitingRoom || this.socket.writableLength >= this.highWaterMark) {
+      this.bufferFull();
     }
   }
 
