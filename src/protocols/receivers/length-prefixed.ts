@@ -19,8 +19,8 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const UNSAFE_ALLOC_MIN = 1024;
 
 /**
- * A buffer of exactly `length` bytes for a frame that spans chunks. It is always completely
- * overwritten before it is handed out, so skipping the zero-fill is safe.
+ * @internal A buffer of exactly `length` bytes for a frame that spans chunks. It is always
+ * completely overwritten before it is handed out, so skipping the zero-fill is safe.
  */
 export function allocFrame(length: number): Uint8Array {
   if (length < UNSAFE_ALLOC_MIN) return new Uint8Array(length);
@@ -38,9 +38,10 @@ const EMPTY = new Uint8Array(0);
 const ALIGN_MIN = 256 * 1024;
 
 /**
- * One frame being assembled across chunks. Up to 16 MiB the buffer is sized from the announced
- * length at once (one copy of each byte); beyond, it starts at 1 MiB and doubles as bytes arrive,
- * so a peer announcing a huge (allowed) length without sending it does not get it allocated.
+ * @internal One frame being assembled across chunks. Up to 16 MiB the buffer is sized from the
+ * announced length at once (one copy of each byte); beyond, it starts at 1 MiB and doubles as bytes
+ * arrive, so a peer announcing a huge (allowed) length without sending it does not get it
+ * allocated.
  *
  * Big frames are placed at an offset (under 64 bytes) that gives the destination of each copy the
  * same alignment as its source chunk: memcpy between differently aligned addresses is about 25%
@@ -125,7 +126,7 @@ export class FrameAssembly {
   }
 }
 
-/** Validates a `maxLength` option: a non-negative safe integer. */
+/** @internal Validates a `maxLength` option: a non-negative safe integer. */
 export function checkMaxLength(maxLength: number, limit = MAX_SAFE): number {
   if (!Number.isSafeInteger(maxLength) || maxLength < 0 || maxLength > limit) {
     throw new InvalidArgumentError(
