@@ -20,6 +20,7 @@ import {
   consoleErrorLogger,
   type ErrorLogger,
   SocketTransport,
+  type SocketTransportOptions,
   tcpAddress,
   unixAddress,
 } from "./transport.js";
@@ -130,6 +131,16 @@ export interface ReactorOptions {
   logger?: ErrorLogger;
   /** Disable Nagle's algorithm on TCP connections. Default true (as `node:http` does). */
   noDelay?: boolean;
+  /**
+   * Stop reading from a peer while the connection's write buffer is full (see
+   * {@link SocketTransportOptions.pauseReadingOnFullBuffer}). Default true.
+   */
+  pauseReadingOnFullBuffer?: boolean;
+  /**
+   * Write buffer high-water mark of every connection, in bytes (see
+   * {@link SocketTransportOptions.highWaterMark}). Default the socket's `writableHighWaterMark`.
+   */
+  writeHighWaterMark?: number;
 }
 
 type SocketKind = "tcp" | "unix";
@@ -219,7 +230,7 @@ export class SocketPort implements ListeningPort {
       return;
     }
     const transport = new SocketTransport(socket, protocol, {
-      logger: reactor.logger,
+      ...reactor.transportOptions,
       peer,
       ...(host !== undefined ? { host } : {}),
       onLost: this.connectionGone,
@@ -388,7 +399,7 @@ export class SocketConnector implements Connector {
     this.state = "connected";
     this.socket = null;
     const transport = new SocketTransport(socket, protocol, {
-      logger: reactor.logger,
+      ...reactor.transportOptions,
       peer,
       ...(host !== undefined ? { host } : {}),
       onLost: (reason) => this.connectionLost(reason),
@@ -453,11 +464,22 @@ export class Reactor implements ReactorTime {
   readonly clock: ReactorTime;
   readonly logger: ErrorLogger;
   readonly noDelay: boolean;
+  /** The options every connection's {@link SocketTransport} gets (logger and backpressure). */
+  readonly transportOptions: SocketTransportOptions;
 
   constructor(options: ReactorOptions = {}) {
     this.clock = options.clock ?? new NodeClock();
     this.logger = options.logger ?? consoleErrorLogger;
     this.noDelay = options.noDelay ?? true;
+    this.transportOptions = {
+      logger: this.logger,
+      ...(options.pauseReadingOnFullBuffer !== undefined
+        ? { pauseReadingOnFullBuffer: options.pauseReadingOnFullBuffer }
+        : {}),
+      ...(options.writeHighWaterMark !== undefined
+        ? { highWaterMark: options.writeHighWaterMark }
+        : {}),
+    };
   }
 
   seconds(): number {
