@@ -33,6 +33,12 @@ export function sliceUtf8(bytes: Uint8Array, start: number, end: number): string
   return lenient.decode(bytes.subarray(start, end));
 }
 
+/** A Buffer with Node's native slicer (present in every Node release; checked at load). */
+export type SlicingBuffer = Buffer & { utf8Slice(start: number, end: number): string };
+
+/** Whether `Buffer#utf8Slice` exists (else use {@link sliceUtf8}). */
+export const HAS_UTF8_SLICE = nativeSlice !== undefined;
+
 /** UTF-8 encode. */
 export function encodeUtf8(text: string): Uint8Array {
   return encoder.encode(text);

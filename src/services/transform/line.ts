@@ -22,7 +22,7 @@ import {
   type ServiceLogger,
   silentLogger,
 } from "../log.js";
-import { isUtf8, sliceUtf8 } from "../text.js";
+import { HAS_UTF8_SLICE, isUtf8, type SlicingBuffer, sliceUtf8 } from "../text.js";
 import { escapeLine, unescapeLine } from "./line-codec.js";
 import type { TransformService } from "./service.js";
 
@@ -119,8 +119,14 @@ export class TransformLineProtocol extends Protocol {
       this.#send(errorLine(new BadRequestError("The request is not valid UTF-8.")));
       return;
     }
-    const name = sliceUtf8(buf, start, sp);
-    const text = unescapeLine(sliceUtf8(buf, sp + 1, end));
+    // A direct method call on the Buffer: measurably cheaper than going through a helper's `.call`.
+    const name = HAS_UTF8_SLICE
+      ? (buf as SlicingBuffer).utf8Slice(start, sp)
+      : sliceUtf8(buf, start, sp);
+    const raw = HAS_UTF8_SLICE
+      ? (buf as SlicingBuffer).utf8Slice(sp + 1, end)
+      : sliceUtf8(buf, sp + 1, end);
+    const text = unescapeLine(raw);
     if (this.#debug) {
       f.logger.debug(
         { service: "transform", protocol: "line", name, bytes: end - start },
@@ -135,7 +141,10 @@ export class TransformLineProtocol extends Protocol {
       return;
     }
     if (typeof result === "string") {
-      this.#send(`OK ${escapeLine(result)}`);
+      // the common case, inlined: straight into this chunk's batch
+      if (this.#queue === null && this.#batch !== null)
+        this.#batch += `OK ${escapeLine(result)}\r\n`;
+      else this.#send(`OK ${escapeLine(result)}`);
       return;
     }
     const slot: Slot = { line: null };
