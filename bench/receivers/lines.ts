@@ -45,18 +45,25 @@ const NL = 10;
 let sink = 0;
 
 /**
- * The limit: the simplest correct loop a person would write for `\n` lines over Buffers —
- * `indexOf` + `subarray` inside a chunk, partial lines kept as a list and joined once.
+ * The limit: the best simple loop a person would write for `\n` lines over Buffers —
+ * `Buffer#indexOf(10)` and a plain `new Uint8Array(buffer, offset, length)` view per line inside
+ * a chunk (the same view type weft hands out), partial lines kept as a list of views and joined
+ * once by `Buffer.concat`. Measured alternatives, all slower here: `Uint8Array#indexOf` (0.6× on
+ * 64 KiB chunks), a byte loop, and a reusable doubling scratch buffer for the partial line (equal
+ * on small lines, 0.6× on the 16 MiB line: it copies the line twice).
  */
 function limitLoop(chunks: readonly Buffer[]): number {
   let n = 0;
-  let pieces: Buffer[] = [];
+  let pieces: Uint8Array[] = [];
   let pending = 0;
   for (const c of chunks) {
+    const len = c.length;
+    const ab = c.buffer;
+    const bo = c.byteOffset;
     let off = 0;
     let i = c.indexOf(NL, 0);
     if (i !== -1 && pending > 0) {
-      pieces.push(c.subarray(0, i));
+      pieces.push(new Uint8Array(ab, bo, i));
       const line = Buffer.concat(pieces, pending + i);
       sink += line.length;
       n++;
@@ -66,15 +73,15 @@ function limitLoop(chunks: readonly Buffer[]): number {
       i = c.indexOf(NL, off);
     }
     while (i !== -1) {
-      const line = c.subarray(off, i);
+      const line = new Uint8Array(ab, bo + off, i - off);
       sink += line.length;
       n++;
       off = i + 1;
       i = c.indexOf(NL, off);
     }
-    if (off < c.length) {
-      pieces.push(c.subarray(off));
-      pending += c.length - off;
+    if (off < len) {
+      pieces.push(off === 0 ? c : new Uint8Array(ab, bo + off, len - off));
+      pending += len - off;
     }
   }
   return n;
