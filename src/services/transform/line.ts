@@ -74,9 +74,6 @@ export class TransformLineProtocol extends Protocol {
     // Pipelined requests in one chunk get their replies in ONE write: many small writes cost the
     // transport (and the peer) far more per reply than one concatenated string.
     this.#batch = "";
-    // One UTF-8 validation pass for the whole buffer; only when it fails (bad bytes, or a character
-    // split at the end) are the lines checked one by one.
-    const allValid = isUtf8(buf);
     let start = 0;
     let from = 0;
     try {
@@ -91,7 +88,7 @@ export class TransformLineProtocol extends Protocol {
           this.#tooLong();
           return;
         }
-        this.#request(buf, start, cr, allValid);
+        this.#request(buf, start, cr);
         start = from = cr + 2;
         if (this.transport.disconnecting) return;
       }
@@ -108,15 +105,11 @@ export class TransformLineProtocol extends Protocol {
   }
 
   /** One request: the line is `buf[start, end)`. */
-  #request(buf: Buffer, start: number, end: number, allValid: boolean): void {
+  #request(buf: Buffer, start: number, end: number): void {
     const f = this.#factory();
     const sp = buf.indexOf(SP, start);
     if (sp < 0 || sp >= end) {
       this.#send(errorLine(new BadRequestError("Expected NAME SP TEXT.")));
-      return;
-    }
-    if (!allValid && !isUtf8(buf.subarray(start, end))) {
-      this.#send(errorLine(new BadRequestError("The request is not valid UTF-8.")));
       return;
     }
     // A direct method call on the Buffer: measurably cheaper than going through a helper's `.call`.
@@ -126,6 +119,15 @@ export class TransformLineProtocol extends Protocol {
     const raw = HAS_UTF8_SLICE
       ? (buf as SlicingBuffer).utf8Slice(sp + 1, end)
       : sliceUtf8(buf, sp + 1, end);
+    // The slicer turns invalid UTF-8 into U+FFFD, so only a line showing one needs validating
+    // (cheaper than validating every chunk: most requests are plain text).
+    if (
+      (name.indexOf("\uFFFD") >= 0 || raw.indexOf("\uFFFD") >= 0) &&
+      !isUtf8(buf.subarray(start, end))
+    ) {
+      this.#send(errorLine(new BadRequestError("The request is not valid UTF-8.")));
+      return;
+    }
     const text = unescapeLine(raw);
     if (this.#debug) {
       f.logger.debug(
