@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -278,6 +279,26 @@ describe("usage", () => {
     expect((await runHere(["serve", "--config", file, "--log-level", "silent"])).stderr).toMatch(
       /not valid JSON/,
     );
+  });
+
+  it("a port that cannot be opened exits 1", async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+    const port = (busy.address() as net.AddressInfo).port;
+    const file = join(dir, "busy.json");
+    await writeFile(
+      file,
+      JSON.stringify({
+        services: { transform: { listen: [{ protocol: "line", endpoint: `tcp:${port}` }] } },
+      }),
+    );
+    try {
+      const r = await runHere(["serve", "--config", file, "--log-level", "silent"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/ERR_CANNOT_LISTEN/);
+    } finally {
+      await new Promise<void>((r) => busy.close(() => r()));
+    }
   });
 
   it("bad usage exits 2", async () => {
