@@ -72,6 +72,18 @@ describe("line front-end framing", () => {
     );
   });
 
+  it("a long line trickling in byte by byte, then more lines in the same chunk as its end", () => {
+    // Only new bytes are searched and the pending part is kept in a doubling buffer: linear cost.
+    const long = `upper ${"a".repeat(60_000)}`;
+    const { proto, transport } = connect(65_536);
+    const bytes = enc(long);
+    for (let i = 0; i < bytes.length; i++) proto.dataReceived(bytes.subarray(i, i + 1));
+    proto.dataReceived(enc("\r\nreverse ab\r\nupper c"));
+    proto.dataReceived(enc("\r"));
+    proto.dataReceived(enc("\n"));
+    expect(transport.text()).toBe(`OK ${"A".repeat(60_000)}\r\nOK ba\r\nOK C\r\n`);
+  });
+
   it("a complete line over the limit: ERROR, then close, nothing more", () => {
     const r = feed([enc(`upper ${"x".repeat(95)}\r\nupper ok\r\n`)], 100);
     expect(r.out).toBe("ERROR ERR_BAD_REQUEST Line longer than 100 bytes.\r\n");

@@ -29,7 +29,6 @@ import type { TransformService } from "./service.js";
 const SP = 0x20;
 const CR = 0x0d;
 const LF = 0x0a;
-const EMPTY = Buffer.alloc(0);
 
 /** A reply slot waiting for an asynchronous transform, so replies leave in request order. */
 interface Slot {
@@ -44,7 +43,8 @@ interface Slot {
  * to matter (bench/services). Framing: only CRLF ends a line (a lone CR or LF is part of it); a line
  * longer than `maxLineLength` bytes, or an unterminated buffer that can no longer become one, is
  * answered `ERROR ERR_BAD_REQUEST …` and the connection closes (nothing more is read); at most
- * `maxLineLength` + 1 bytes are ever kept between chunks.
+ * `maxLineLength` + 1 bytes are ever kept between chunks, and only new bytes are ever searched, so
+ * the cost stays linear however the requests are cut.
  */
 export class TransformLineProtocol extends Protocol {
   /** Replies not yet sent because an earlier asynchronous one is still running; null when none. */
@@ -53,8 +53,9 @@ export class TransformLineProtocol extends Protocol {
   #batch: string | null = null;
   /** Whether request records are wanted (read once per connection). */
   #debug = false;
-  /** The unterminated end of the previous chunks (a copy), or empty. */
-  #rest: Buffer = EMPTY;
+  /** The unterminated end of the previous chunks (copied), in `#pending[0, #pendingLen)`. */
+  #pending: Buffer | null = null;
+  #pendingLen = 0;
   #max = 65536;
 
   override connectionMade(): void {
@@ -70,38 +71,109 @@ export class TransformLineProtocol extends Protocol {
     const chunk = Buffer.isBuffer(data)
       ? data
       : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const buf = this.#rest.length === 0 ? chunk : Buffer.concat([this.#rest, chunk]);
     // Pipelined requests in one chunk get their replies in ONE write: many small writes cost the
     // transport (and the peer) far more per reply than one concatenated string.
     this.#batch = "";
-    let start = 0;
-    let from = 0;
     try {
-      for (;;) {
-        const cr = buf.indexOf(CR, from);
-        if (cr < 0 || cr + 1 >= buf.length) break;
-        if (buf[cr + 1] !== LF) {
-          from = cr + 1;
-          continue;
-        }
-        if (cr - start > this.#max) {
-          this.#tooLong();
-          return;
-        }
-        this.#request(buf, start, cr);
-        start = from = cr + 2;
-        if (this.transport.disconnecting) return;
+      let from = 0;
+      if (this.#pendingLen > 0) {
+        from = this.#completePending(chunk);
+        if (from < 0 || this.transport.disconnecting) return;
       }
-      const left = buf.length - start;
-      // Refused as soon as it can no longer become a line of at most `max` bytes (`max` bytes and a CR still can).
-      if (left > this.#max + 1 || (left === this.#max + 1 && buf[buf.length - 1] !== CR)) {
-        this.#tooLong();
-        return;
-      }
-      this.#rest = left === 0 ? EMPTY : Buffer.from(buf.subarray(start));
+      this.#scan(chunk, from);
     } finally {
       this.#flushBatch();
     }
+  }
+
+  /**
+   * Lines of `chunk` from `start` on, read in place (no copy); an unterminated tail is copied into
+   * the pending buffer.
+   */
+  #scan(chunk: Buffer, start: number): void {
+    let from = start;
+    for (;;) {
+      const cr = chunk.indexOf(CR, from);
+      if (cr < 0 || cr + 1 >= chunk.length) break;
+      if (chunk[cr + 1] !== LF) {
+        from = cr + 1;
+        continue;
+      }
+      if (cr - start > this.#max) {
+        this.#tooLong();
+        return;
+      }
+      this.#request(chunk, start, cr);
+      start = from = cr + 2;
+      if (this.transport.disconnecting) return;
+    }
+    if (start < chunk.length) this.#append(chunk, start, chunk.length); // the tail waits for its CRLF
+  }
+
+  /**
+   * A line was left unterminated by earlier chunks: find its end in `chunk` (only the new bytes
+   * are searched, so a line trickling in byte by byte costs linear time), handle it, and return
+   * where the rest of `chunk` starts; -1 when `chunk` did not end it (or the limit was hit).
+   */
+  #completePending(chunk: Buffer): number {
+    const own = this.#pending as Buffer;
+    const len = this.#pendingLen;
+    let lineEnd: number;
+    let next: number;
+    if (own[len - 1] === CR && chunk.length > 0 && chunk[0] === LF) {
+      lineEnd = len - 1;
+      next = 1;
+    } else {
+      let at = -1;
+      for (let from = 0; ; ) {
+        const cr = chunk.indexOf(CR, from);
+        if (cr < 0 || cr + 1 >= chunk.length) break;
+        if (chunk[cr + 1] === LF) {
+          at = cr;
+          break;
+        }
+        from = cr + 1;
+      }
+      if (at < 0) {
+        this.#append(chunk, 0, chunk.length);
+        return -1;
+      }
+      if (len + at > this.#max) {
+        this.#tooLong();
+        return -1;
+      }
+      this.#append(chunk, 0, at);
+      lineEnd = len + at;
+      next = at + 2;
+    }
+    this.#pendingLen = 0;
+    this.#request(this.#pending as Buffer, 0, lineEnd);
+    return next;
+  }
+
+  /**
+   * Keep `src[start, end)` after the pending bytes, unless the result could no longer become a
+   * line of at most `max` bytes (`max` bytes and a CR still can): then refuse. Returns false when
+   * refused. The buffer grows by doubling, up to `max` + 1 bytes.
+   */
+  #append(src: Buffer, start: number, end: number): boolean {
+    const len = this.#pendingLen + (end - start);
+    const last = end > start ? src[end - 1] : (this.#pending?.[this.#pendingLen - 1] ?? 0);
+    if (len > this.#max + 1 || (len === this.#max + 1 && last !== CR)) {
+      this.#tooLong();
+      return false;
+    }
+    let own = this.#pending;
+    if (own === null || own.length < len) {
+      const grown = Buffer.allocUnsafe(
+        Math.min(this.#max + 1, Math.max(256, len, (own?.length ?? 0) * 2)),
+      );
+      if (own !== null) own.copy(grown, 0, 0, this.#pendingLen);
+      own = this.#pending = grown;
+    }
+    src.copy(own, this.#pendingLen, start, end);
+    this.#pendingLen = len;
+    return true;
   }
 
   /** One request: the line is `buf[start, end)`. */
@@ -165,7 +237,7 @@ export class TransformLineProtocol extends Protocol {
   }
 
   #tooLong(): void {
-    this.#rest = EMPTY;
+    this.#pendingLen = 0;
     this.#send(errorLine(new BadRequestError(`Line longer than ${this.#max} bytes.`)));
     this.#flushBatch();
     this.transport.loseConnection();
@@ -173,7 +245,8 @@ export class TransformLineProtocol extends Protocol {
 
   override connectionLost(reason: Error): void {
     this.#queue = null;
-    this.#rest = EMPTY;
+    this.#pending = null;
+    this.#pendingLen = 0;
     super.connectionLost(reason);
     logConnection(this.#factory().logger, "connection lost", "transform", "line", this, reason);
   }
