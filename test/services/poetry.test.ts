@@ -6,7 +6,12 @@ import { Clock, NodeClock } from "../../src/core/clock.js";
 import { flushUnhandledErrors } from "../../src/core/deferred.js";
 import { ConnectionDone, InvalidArgumentError, TimeoutError } from "../../src/core/errors.js";
 import type { Factory } from "../../src/core/factory.js";
-import { NoReplyError, PoemIncompleteError, PoemNotFoundError } from "../../src/services/errors.js";
+import {
+  BadReplyError,
+  NoReplyError,
+  PoemIncompleteError,
+  PoemNotFoundError,
+} from "../../src/services/errors.js";
 import { PoetryAMPFactory } from "../../src/services/poetry/amp.js";
 import { getPoem } from "../../src/services/poetry/clients.js";
 import { FastPoetryFactory } from "../../src/services/poetry/fast.js";
@@ -220,6 +225,15 @@ describe("getPoem failures", () => {
     } finally {
       await server.close();
     }
+  });
+
+  it("a poem longer than maxLength → BadReplyError (raw and netstring)", async () => {
+    const port = await listen(new FastPoetryFactory(poetry));
+    await expect(getPoem(endpoint(port), { maxLength: 20 })).rejects.toBeInstanceOf(BadReplyError);
+    const ns = await listen(new PoetryNetstringFactory(poetry));
+    await expect(getPoem(endpoint(ns), { via: "netstring", maxLength: 20 })).rejects.toBeInstanceOf(
+      BadReplyError,
+    );
   });
 
   it("a server that never finishes → TimeoutError on the manual clock", async () => {

@@ -22,6 +22,8 @@ export interface GetPoemOptions extends ClientOptions {
   name?: string;
   /** Called with every chunk as it arrives (raw only), e.g. for progress. */
   onData?: (bytes: number) => void;
+  /** Longest poem accepted (raw, netstring), in bytes; a longer one fails with BadReplyError. Default 16 MiB. */
+  maxLength?: number;
 }
 
 /** Reads everything until the server closes (the tutorial's PoetryProtocol). */
@@ -31,13 +33,25 @@ class RawPoemClient extends Protocol {
   readonly #outcome: Outcome<string>;
   readonly #onData: ((bytes: number) => void) | undefined;
 
-  constructor(outcome: Outcome<string>, onData?: (bytes: number) => void) {
+  readonly #max: number;
+
+  constructor(
+    outcome: Outcome<string>,
+    onData?: (bytes: number) => void,
+    maxLength = 16 * 1024 * 1024,
+  ) {
     super();
     this.#outcome = outcome;
     this.#onData = onData;
+    this.#max = maxLength;
   }
 
   override dataReceived(data: Uint8Array): void {
+    if (this.#received + data.length > this.#max) {
+      this.#outcome.reject(new BadReplyError(`The poem is longer than ${this.#max} bytes.`));
+      this.transport.abortConnection();
+      return;
+    }
     this.#chunks.push(data.slice());
     this.#received += data.length;
     this.#onData?.(data.length);
@@ -67,10 +81,11 @@ class NetstringPoemClient extends NetstringReceiver {
   #head = "";
   #received = 0;
 
-  constructor(name: string, outcome: Outcome<string>) {
+  constructor(name: string, outcome: Outcome<string>, maxLength = 16 * 1024 * 1024) {
     super();
     this.#name = name;
     this.#outcome = outcome;
+    this.MAX_LENGTH = maxLength;
   }
 
   override connectionMade(): void {
@@ -131,11 +146,15 @@ export function getPoem(
 ): Deferred<string> {
   const via = options.via ?? "raw";
   if (via === "raw")
-    return oneShot<string>(endpoint, (o) => new RawPoemClient(o, options.onData), options);
+    return oneShot<string>(
+      endpoint,
+      (o) => new RawPoemClient(o, options.onData, options.maxLength),
+      options,
+    );
   if (via === "netstring")
     return oneShot<string>(
       endpoint,
-      (o) => new NetstringPoemClient(options.name ?? "", o),
+      (o) => new NetstringPoemClient(options.name ?? "", o, options.maxLength),
       options,
     );
   return oneShot<string>(endpoint, (o) => new PoemAMPClient(options.name ?? "", o), options);

@@ -41,6 +41,7 @@ class NetstringTransformClient extends NetstringReceiver {
     super();
     this.#request = request;
     this.#outcome = outcome;
+    this.MAX_LENGTH = MAX_REPLY_LINE; // a reply may be longer than the request
   }
 
   override connectionMade(): void {
@@ -105,10 +106,28 @@ export function errorFromCode(code: string, message: string): WeftError {
   }
 }
 
-/** Client protocol of the line front-end: requests are answered in order. */
+/** Longest reply line the line client accepts, in bytes. */
+export const MAX_REPLY_LINE = 4 * 1024 * 1024;
+
+/**
+ * Client protocol of the line front-end: requests are answered in order. Replies longer than
+ * {@link MAX_REPLY_LINE} bytes fail every waiting call with BadReplyError and close.
+ */
 export class TransformLineClientProtocol extends LineReceiver {
   readonly #waiting: Array<Deferred<string>> = [];
   #lost: Error | null = null;
+
+  constructor() {
+    super();
+    this.MAX_LENGTH = MAX_REPLY_LINE;
+  }
+
+  override lineLengthExceeded(_line: Uint8Array): void {
+    this.#breakWith(
+      new BadReplyError(`A reply line longer than ${MAX_REPLY_LINE} bytes.`),
+      this.#waiting.shift(),
+    );
+  }
 
   /** Send a request; the Deferred fires with the reply's result or its typed error. */
   request(name: string, text: string): Deferred<string> {

@@ -2,7 +2,8 @@
  * The transform service over netstrings, exactly the Twisted tutorial's protocol (default port 10001):
  * the client sends ONE netstring `NAME.TEXT` (split at the first `.`), the server replies with one
  * netstring holding the result and closes. A request without a `.`, a malformed netstring, text that
- * is not UTF-8, or an unknown or failing transform: the server closes without a reply.
+ * is not UTF-8, or an unknown or failing transform: the server closes without a reply. Requests are
+ * limited to `MAX_LENGTH` (NetstringReceiver's, 99,999 bytes) as in Twisted.
  */
 import { ServerFactory } from "../../core/factory.js";
 import { NetstringReceiver } from "../../protocols/receivers/netstring.js";
