@@ -8,7 +8,7 @@
  * Env: BENCH_SAMPLES (default 3), BENCH_SCALE (default 1), BENCH_TWISTED=0,
  * BENCH_TWISTED_SAMPLES (default 1) — see common.ts.
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { LIMIT, type Row, SAMPLES, SCALE } from "./common.js";
 import { benchLengthPrefixed } from "./length-prefixed.js";
@@ -73,7 +73,17 @@ function table(rows: Row[]): string {
   return out.join("\n");
 }
 
+/** The 1, 5 and 15 minute load averages (the machine is shared: read the figures beside them). */
+function loadavg(): string {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" / ");
+  } catch {
+    return "n/a";
+  }
+}
+
 async function main(): Promise<void> {
+  const loadStart = loadavg();
   const wanted = process.argv.slice(2);
   const want = (name: string) => wanted.length === 0 || wanted.includes(name);
   const suites: Array<[string, Suite]> = [];
@@ -106,10 +116,15 @@ async function main(): Promise<void> {
       "input; × limit = speed relative to the hand-written limit loop on the same input (higher is",
       'better; for the 16 MiB frame the limit is collect + one concat). "weft push" is the decoder\'s',
       'own `feed()` API; "weft Transform" the same decoder behind a Node `Transform`. Twisted runs',
-      "in CPython on the same bytes in memory (one sample). The limit loops: lines — see lines.ts;",
-      "netstrings — a digit scan up to `:` and a view per frame; length-prefixed — `readUInt32BE`",
-      "and a view per frame (so the varint rows are not like-for-like). Leftovers under 4 KiB are",
-      "carried by one small concat, larger frames collected and concatenated once.",
+      "in CPython on the same bytes in memory (one sample). The limit loops (the best simple",
+      "hand-written loop for each framing, no limits or error paths; see each file's `limitLoop`):",
+      "lines — `Buffer#indexOf(10)` and a plain `new Uint8Array(buffer, offset, length)` view per",
+      "line, a line spanning chunks kept as a list of views and joined by one `Buffer.concat`;",
+      "netstrings — a digit scan up to `:` and a plain view per frame; length-prefixed —",
+      "`readUInt32BE` and a plain view per frame (so the varint rows are not like-for-like). A",
+      "netstring or length-prefixed frame spanning chunks is allocated once at its known length and",
+      "each piece copied into it once (for the 16 MiB frame: collect + one concat without the list).",
+      `Load average (\`/proc/loadavg\`, 1/5/15 min) at the start: ${loadStart}; at the end: ${loadavg()}.`,
       "",
     ].join("\n");
     writeFileSync(new URL("./RESULTS.md", import.meta.url), `${header}\n${md}\n`);
