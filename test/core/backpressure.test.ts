@@ -8,6 +8,7 @@ import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConnectionDone, ConnectionLost } from "../../src/core/errors.js";
 import { Factory } from "../../src/core/factory.js";
+import type { Producer } from "../../src/core/interfaces.js";
 import { Protocol } from "../../src/core/protocol.js";
 import { createReactor, type ReactorOptions, type SocketPort } from "../../src/core/reactor.js";
 import type { SocketTransport } from "../../src/core/transport.js";
@@ -218,6 +219,55 @@ describe("SocketTransport read-side backpressure", () => {
         expect(server.maxBuffered).toBeGreaterThan(t.socket.writableHighWaterMark);
       }
     }
+  });
+
+  it("pauses and resumes a streaming producer at a high-water mark below Node's", async () => {
+    const reactor = createReactor({ writeHighWaterMark: 4096 });
+    const TOTAL = 8 * MiB;
+    const CHUNK = Buffer.alloc(1024, 0x61);
+    let maxBuffered = 0;
+    let pauses = 0;
+    class Streamer extends Protocol implements Producer {
+      sent = 0;
+      isPaused = false;
+      override connectionMade(): void {
+        this.transport.registerProducer(this, true);
+        this.resumeProducing();
+      }
+      pauseProducing(): void {
+        this.isPaused = true;
+        pauses += 1;
+      }
+      resumeProducing(): void {
+        this.isPaused = false;
+        const t = this.transport as SocketTransport;
+        while (!this.isPaused && this.sent < TOTAL) {
+          t.write(CHUNK);
+          this.sent += CHUNK.length;
+          maxBuffered = Math.max(maxBuffered, t.bufferSize);
+        }
+        if (this.sent >= TOTAL && !this.isPaused) {
+          t.unregisterProducer();
+          t.loseConnection();
+        }
+      }
+      stopProducing(): void {}
+    }
+    const listening = await reactor.listenTCP(0, Factory.forProtocol(Streamer), {
+      interface: "127.0.0.1",
+    });
+    cleanups.push(() => listening.stopListening({ closeConnections: true }));
+    const client = await rawClient(listening.getHost().port);
+    let received = 0;
+    client.on("data", (c: Buffer) => {
+      received += c.length;
+    });
+    const ended = new Promise<void>((r) => client.once("end", () => r()));
+    client.resume();
+    await ended;
+    expect(received).toBe(TOTAL);
+    expect(pauses).toBeGreaterThan(1);
+    expect(maxBuffered).toBeLessThan(4096 + CHUNK.length);
   });
 
   it("a pause requested by the protocol survives a drain; its resume does not undo a drain-pause", async () => {
