@@ -280,7 +280,8 @@ export class SocketTransport implements Transport {
   /** The buffer drained (or may have): resume reading and a paused streaming producer. */
   private roomAgain(): void {
     const socket = this.socket;
-    if (socket.writableLength >= this.highWaterMark && !socket.destroyed) {
+    if (socket.destroyed) return; // 'close' follows: nothing to resume
+    if (socket.writableLength >= this.highWaterMark) {
       this.watchForRoom(); // refilled since (e.g. writes from a timer): wait again
       return;
     }
