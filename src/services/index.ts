@@ -5,6 +5,7 @@
 export * from "./amp-base.js";
 export * from "./calculator/amp.js";
 export * from "./calculator/client.js";
+export * from "./calculator/line.js";
 export * from "./calculator/service.js";
 export * from "./client.js";
 export * from "./errors.js";

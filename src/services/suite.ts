@@ -33,6 +33,7 @@ import type { Factory } from "../core/factory.js";
 import type { Address, DelayedCall, ReactorTime } from "../core/interfaces.js";
 import type { ListeningPort } from "../core/reactor.js";
 import { CalculatorAMPFactory } from "./calculator/amp.js";
+import { CalculatorLineFactory } from "./calculator/line.js";
 import { CalculatorService } from "./calculator/service.js";
 import { ConfigError } from "./errors.js";
 import { type ServiceLogger, silentLogger } from "./log.js";
@@ -218,6 +219,17 @@ for (const kind of [
         serverId: ctx.entry.serverId ?? ctx.index + 1,
       }),
   },
+  {
+    service: "calculator",
+    protocol: "line",
+    defaultPort: 8995,
+    description: "lines: A SP B → OK SP SUM SP SERVER (server id 4 in the default config)",
+    build: (ctx) =>
+      new CalculatorLineFactory(need(ctx, "calculator"), {
+        logger: ctx.logger,
+        serverId: ctx.entry.serverId ?? ctx.index + 1,
+      }),
+  },
 ] satisfies FrontEndKind[]) {
   registerFrontEnd(kind);
 }
@@ -246,6 +258,7 @@ export function defaultSuiteConfig(): SuiteConfig {
           { protocol: "amp", endpoint: "tcp:8992" },
           { protocol: "amp", endpoint: "tcp:8993" },
           { protocol: "amp", endpoint: "tcp:8994" },
+          { protocol: "line", endpoint: "tcp:8995" },
         ],
       },
     },

@@ -13,7 +13,7 @@ import { CalculatorClient } from "../../src/services/calculator/client.js";
 import { getPoem } from "../../src/services/poetry/clients.js";
 import { PoetryService } from "../../src/services/poetry/service.js";
 import { TransformProxy, type TransformVia } from "../../src/services/transform/clients.js";
-import { deadPort, endpoint, exchange } from "../services/helpers.js";
+import { deadPort, endpoint, exchange, lines } from "../services/helpers.js";
 
 const CLI = ["--import", "tsx", "src/cli/main.ts"];
 
@@ -62,7 +62,12 @@ beforeAll(async () => {
       transform: {
         listen: ["netstring", "line", "amp"].map((protocol) => ({ protocol, endpoint: "tcp:0" })),
       },
-      calculator: { listen: [1, 2, 3].map(() => ({ protocol: "amp", endpoint: "tcp:0" })) },
+      calculator: {
+        listen: [
+          ...[1, 2, 3].map(() => ({ protocol: "amp", endpoint: "tcp:0" })),
+          { protocol: "line", endpoint: "tcp:0" },
+        ],
+      },
     },
   };
   const file = join(dir, "suite.json");
@@ -81,7 +86,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve, reject) => {
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
       out += d;
-      if (out.split("\n").filter((l) => l.trim() !== "").length >= 11) resolve();
+      if (out.split("\n").filter((l) => l.trim() !== "").length >= 12) resolve();
     });
     child.on("exit", (code) => reject(new Error(`weft serve exited ${code}: ${serverStderr}`)));
   });
@@ -105,6 +110,7 @@ describe("weft serve", () => {
   it("prints a table of the actual bound ports", () => {
     expect([...ports.keys()].sort()).toEqual([
       "calculator/amp",
+      "calculator/line",
       "poetry/amp",
       "poetry/fast",
       "poetry/netstring",
@@ -137,6 +143,8 @@ describe("weft serve", () => {
       [5, 6],
     ]);
     calc.close();
+    // the same calculator over another protocol, by configuration only
+    expect(await lines(port("calculator/line"), "40 2\r\n", 1)).toEqual(["OK 42 4"]);
     expect(answers).toEqual([
       { result: 3, server: 1 },
       { result: 7, server: 2 },

@@ -4,8 +4,9 @@ import { flushUnhandledErrors } from "../../src/core/deferred.js";
 import { InvalidArgumentError } from "../../src/core/errors.js";
 import { CalculatorAMPFactory } from "../../src/services/calculator/amp.js";
 import { CalculatorClient } from "../../src/services/calculator/client.js";
+import { CalculatorLineFactory } from "../../src/services/calculator/line.js";
 import { CalculatorService } from "../../src/services/calculator/service.js";
-import { closeAll, deadPort, endpoint, listen } from "./helpers.js";
+import { closeAll, deadPort, endpoint, lines, listen } from "./helpers.js";
 
 afterAll(closeAll);
 
@@ -86,6 +87,22 @@ describe("calculator over AMP on three ports", () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe("calculator over lines", () => {
+  it("answers A B with the sum and its server id, in order even when delayed", async () => {
+    const clock = new Clock();
+    const service = new CalculatorService({ delay: 1, clock });
+    const port = await listen(new CalculatorLineFactory(service, { serverId: 4 }));
+    const pending = lines(port, `1 2\r\nnope\r\n${2n ** 80n} -1\r\n`, 3);
+    while (service.pending < 2) await new Promise((r) => setImmediate(r));
+    clock.advance(1);
+    expect(await pending).toEqual([
+      "OK 3 4",
+      "ERROR ERR_BAD_REQUEST Expected A SP B (two decimal integers).",
+      `OK ${2n ** 80n - 1n} 4`,
+    ]);
   });
 });
 

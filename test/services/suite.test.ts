@@ -22,6 +22,7 @@ describe("suite configuration", () => {
       "tcp:8992",
       "tcp:8993",
       "tcp:8994",
+      "tcp:8995",
     ]);
   });
 

@@ -1,0 +1,112 @@
+/**
+ * The calculator over CRLF lines (default port 8995, server id 4 — the same service object the AMP
+ * ports use, served over another protocol by configuration): request `A SP B` (decimal integers),
+ * reply `OK SP RESULT SP SERVER`, or `ERROR SP ERR_BAD_REQUEST SP MESSAGE` for anything else.
+ * Persistent and pipelined; replies keep request order even when the calculator is delayed.
+ */
+import { ServerFactory } from "../../core/factory.js";
+import { LineReceiver } from "../../protocols/receivers/lines.js";
+import { BadRequestError } from "../errors.js";
+import { type FrontEndOptions, logConnection, type ServiceLogger, silentLogger } from "../log.js";
+import { decodeUtf8 } from "../text.js";
+import { errorLine } from "../transform/line.js";
+import type { Calculation, CalculatorService, Int } from "./service.js";
+
+const INTEGER = /^-?\d{1,4300}$/;
+
+function parseInt_(text: string): Int {
+  const big = BigInt(text);
+  return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(big)
+    : big;
+}
+
+/** Server protocol: `A B` → `OK SUM SERVER`, in request order. */
+export class CalculatorLineProtocol extends LineReceiver {
+  /** Replies in request order; a null line is a calculation still waiting for its delay. */
+  readonly #queue: Array<{ line: string | null }> = [];
+
+  override connectionMade(): void {
+    super.connectionMade();
+    this.MAX_LENGTH = 8700; // two 4300-digit integers (AMP's Integer limit), a sign each and a space
+    logConnection(this.#factory().logger, "connection made", "calculator", "line", this);
+  }
+
+  override lineReceived(line: Uint8Array): void {
+    const f = this.#factory();
+    const text = decodeUtf8(line);
+    const parts = text?.split(" ");
+    if (
+      parts === undefined ||
+      parts.length !== 2 ||
+      !INTEGER.test(parts[0] as string) ||
+      !INTEGER.test(parts[1] as string)
+    ) {
+      this.#push(errorLine(new BadRequestError("Expected A SP B (two decimal integers).")));
+      return;
+    }
+    const answer = f.service.calculate(
+      parseInt_(parts[0] as string),
+      parseInt_(parts[1] as string),
+      f.serverId,
+    );
+    if (!(answer instanceof Promise)) {
+      this.#push(okLine(answer));
+      return;
+    }
+    const slot = { line: null as string | null };
+    this.#queue.push(slot);
+    answer.then((a) => {
+      slot.line = okLine(a);
+      this.#flush();
+    });
+  }
+
+  override connectionLost(reason: Error): void {
+    this.#queue.length = 0;
+    super.connectionLost(reason);
+    logConnection(this.#factory().logger, "connection lost", "calculator", "line", this, reason);
+  }
+
+  #push(line: string): void {
+    if (this.#queue.length === 0) this.sendLine(line);
+    else this.#queue.push({ line });
+  }
+
+  #flush(): void {
+    let out = "";
+    while (this.#queue.length > 0 && (this.#queue[0] as { line: string | null }).line !== null) {
+      out += `${(this.#queue.shift() as { line: string }).line}\r\n`;
+    }
+    if (out !== "" && this.connected) this.transport.write(out);
+  }
+
+  #factory(): CalculatorLineFactory {
+    return this.factory as unknown as CalculatorLineFactory;
+  }
+}
+
+function okLine(a: Calculation): string {
+  return `OK ${a.result} ${a.server}`;
+}
+
+/** Options of {@link CalculatorLineFactory}. */
+export interface CalculatorLineOptions extends FrontEndOptions {
+  /** The id this port answers with. Default 0. */
+  serverId?: number;
+}
+
+/** Serves a {@link CalculatorService} over CRLF lines as one server id. */
+export class CalculatorLineFactory extends ServerFactory<CalculatorLineProtocol> {
+  readonly service: CalculatorService;
+  readonly logger: ServiceLogger;
+  readonly serverId: number;
+
+  constructor(service: CalculatorService, options: CalculatorLineOptions = {}) {
+    super();
+    this.protocol = CalculatorLineProtocol;
+    this.service = service;
+    this.logger = options.logger ?? silentLogger;
+    this.serverId = options.serverId ?? 0;
+  }
+}
