@@ -370,7 +370,7 @@ export class SocketTransport implements Transport {
     if (this.producer !== null && !this.streaming) socket.write(data, this.onPullWritten);
     else socket.write(data);
     // While corked, the check happens once at uncork.
-    if (socket.writableLength >= this.highWaterMark && !this.corked) this.bufferFull();
+    if (!this.corked && socket.writableLength >= this.highWaterMark) this.bufferFull();
   }
 
   /** Writes each item in order (as one socket write when called inside `dataReceived`). */
