@@ -107,6 +107,11 @@ export function chunk(input: Uint8Array, size: number): Buffer[] {
  * Runs `fn` once to warm up, then up to `samples` times; returns the best (fastest) run's seconds
  * and the frame count `fn` reported on its last run. Best, not median: the machine is shared, and
  * the least disturbed run is the one that measures the code rather than the neighbours.
+ * With `--expose-gc`, one full GC runs before the warm-up, so no row pays for the previous row's
+ * garbage. Not before every sample: a forced full GC makes V8 discard optimised code that embeds
+ * objects the GC freed ("weak objects" in `--trace-deopt`), so every sample would start in
+ * unoptimised code (measured: weft's length-prefixed decoder on 7-byte chunks at 33–37 MB/s with a
+ * GC per sample, 154–158 MB/s without, the same code), which measures recompilation, not the loop.
  * Bounded: timed runs stop once they add up to `ROW_BUDGET` seconds (at least one is made), and a
  * warm-up slower than that counts as the only run (a quadratic peer on the 16 MiB frame).
  */
@@ -115,6 +120,7 @@ export async function measure(
   samples = SAMPLES,
 ): Promise<{ seconds: number; frames: number; runs: number }> {
   const clock = () => Number(process.hrtime.bigint()) / 1e9;
+  (globalThis as { gc?: () => void }).gc?.();
   const w0 = clock();
   let frames = await fn();
   const warm = clock() - w0;
@@ -122,7 +128,6 @@ export async function measure(
   const times: number[] = [];
   let spent = 0;
   for (let i = 0; i < samples && (i === 0 || spent < ROW_BUDGET); i++) {
-    (globalThis as { gc?: () => void }).gc?.();
     const t0 = clock();
     frames = await fn();
     const dt = clock() - t0;

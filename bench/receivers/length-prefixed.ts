@@ -42,6 +42,13 @@ function allocFrame(len: number): Uint8Array {
   return len < 4096 ? new Uint8Array(len) : Buffer.allocUnsafeSlow(len);
 }
 
+/** Copies `len` bytes of `src` from `from` into `dst` at `at`: a byte loop for a few bytes (a view
+ * + `set` costs more), `set` of a plain view otherwise. */
+function copyInto(dst: Uint8Array, at: number, src: Uint8Array, from: number, len: number): void {
+  if (len < 32) for (let k = 0; k < len; k++) dst[at + k] = src[from + k]!;
+  else dst.set(new Uint8Array(src.buffer, src.byteOffset + from, len), at);
+}
+
 /**
  * The limit: the best simple hand-written loop over the chunks. Inside a chunk, `readUInt32BE`
  * and a plain `new Uint8Array(buffer, offset, length)` view per frame; a frame spanning chunks
@@ -71,7 +78,7 @@ function limitLoop(chunks: readonly Buffer[]): number {
     }
     if (frame !== null) {
       const take = Math.min(frame.length - filled, n - off);
-      frame.set(new Uint8Array(ab, bo + off, take), filled);
+      copyInto(frame, filled, c, off, take);
       filled += take;
       off += take;
       if (filled < frame.length) continue;
@@ -85,7 +92,7 @@ function limitLoop(chunks: readonly Buffer[]): number {
       if (n - off < len) {
         frame = allocFrame(len);
         filled = n - off;
-        frame.set(new Uint8Array(ab, bo + off, filled), 0);
+        copyInto(frame, 0, c, off, filled);
         off = n;
         break;
       }

@@ -36,6 +36,13 @@ function allocFrame(len: number): Uint8Array {
   return len < 4096 ? new Uint8Array(len) : Buffer.allocUnsafeSlow(len);
 }
 
+/** Copies `len` bytes of `src` from `from` into `dst` at `at`: a byte loop for a few bytes (a view
+ * + `set` costs more), `set` of a plain view otherwise. */
+function copyInto(dst: Uint8Array, at: number, src: Uint8Array, from: number, len: number): void {
+  if (len < 32) for (let k = 0; k < len; k++) dst[at + k] = src[from + k]!;
+  else dst.set(new Uint8Array(src.buffer, src.byteOffset + from, len), at);
+}
+
 /**
  * The limit: the best simple hand-written loop over the chunks. Inside a chunk, a digit scan up
  * to ":" (a short scan beats indexOf's call for 2–3 digit lengths) and a plain
@@ -65,7 +72,7 @@ function limitLoop(chunks: readonly Buffer[]): number {
     }
     if (state === 2) {
       const take = Math.min(len - filled, n - off);
-      frame.set(new Uint8Array(ab, bo + off, take), filled);
+      copyInto(frame, filled, c, off, take);
       filled += take;
       off += take;
       if (filled < len) continue;
@@ -90,7 +97,7 @@ function limitLoop(chunks: readonly Buffer[]): number {
       if (end >= n) {
         const have = Math.min(len, n - colon - 1);
         frame = allocFrame(len);
-        frame.set(new Uint8Array(ab, bo + colon + 1, have), 0);
+        copyInto(frame, 0, c, colon + 1, have);
         filled = have;
         if (have === len) {
           lastFrame = frame;
