@@ -3,7 +3,7 @@
  * poems bundled with weft (the package's `poems/` folder). No protocol knowledge: the fast, slow,
  * netstring and AMP front-ends beside it serve its poems.
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -100,29 +100,46 @@ export class PoetryService {
 }
 
 /**
- * The folder holding the bundled poems: the `poems/` folder of the weft package, found by walking
- * up from this module's file (works from `src/` under tsx and from the built `dist/`), then from the
- * current directory.
+ * The folder holding the bundled poems: the `poems/` folder of the weft package itself, found by
+ * walking up from this module's file to the nearest `package.json` named `weft` (from `src/` under
+ * tsx, from the built `dist/`, and from an installed `node_modules/weft/dist/`). Never looks at the
+ * current directory: a user running weft inside another project does not get that project's poems.
+ * Throws InvalidArgumentError when the package or its `poems/` folder cannot be found.
  */
 export function bundledPoemsDirectory(): string {
-  for (const start of [moduleDirectory(), process.cwd()]) {
-    if (start === undefined) continue;
-    let dir = start;
-    for (let i = 0; i < 6; i++) {
+  const start = moduleDirectory();
+  if (start === undefined)
+    throw new InvalidArgumentError(
+      "Cannot find weft's bundled poems: this module's path is unknown.",
+    );
+  let dir = start;
+  for (;;) {
+    if (packageName(join(dir, "package.json")) === "weft") {
       const candidate = join(dir, "poems");
-      if (
-        existsSync(join(dir, "package.json")) &&
-        existsSync(candidate) &&
-        statSync(candidate).isDirectory()
-      ) {
-        return candidate;
-      }
-      const up = dirname(dir);
-      if (up === dir) break;
-      dir = up;
+      if (existsSync(candidate) && statSync(candidate).isDirectory()) return candidate;
+      throw new InvalidArgumentError(
+        `Cannot find weft's bundled poems: the package at ${dir} has no poems/ folder.`,
+      );
     }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
   }
-  throw new InvalidArgumentError("Cannot find weft's bundled poems folder.");
+  throw new InvalidArgumentError(
+    `Cannot find weft's bundled poems: no weft package.json above ${start}.`,
+  );
+}
+
+/** The `name` of the package.json at `file`, or undefined when it is missing or unreadable. */
+function packageName(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const json: unknown = JSON.parse(readFileSync(file, "utf8"));
+    const name = (json as { name?: unknown } | null)?.name;
+    return typeof name === "string" ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,0 +1,321 @@
+/**
+ * `weft serve` exactly as a newcomer starts it: no `--config` (the default configuration: every
+ * service on its default ports), shifted by `--port-offset` onto ports probed free first. Runs from
+ * a foreign working directory that has its own `poems/` folder (weft must serve its bundled poems,
+ * not that folder). Self-contained: starts its own server and stops it with SIGTERM while a client
+ * connection is still open.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CalculatorClient } from "../../src/services/calculator/client.js";
+import { getPoem } from "../../src/services/poetry/clients.js";
+import { bundledPoemsDirectory, PoetryService } from "../../src/services/poetry/service.js";
+import { defaultSuiteConfig } from "../../src/services/suite.js";
+import { TransformProxy, type TransformVia } from "../../src/services/transform/clients.js";
+import { endpoint, exchange, lines } from "../services/helpers.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** tsx by absolute URL: the child's working directory is a temp folder without node_modules. */
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+const MAIN = join(ROOT, "src", "cli", "main.ts");
+/** Seconds the server gives open connections on SIGTERM before aborting them. */
+const GRACE = 10;
+
+/** What the default config serves: `service/protocol` and the default port, in config order. */
+const DEFAULTS = (() => {
+  const out: Array<{ key: string; port: number }> = [];
+  const services = defaultSuiteConfig().services;
+  for (const service of ["poetry", "transform", "calculator"] as const) {
+    for (const entry of services[service]?.listen ?? []) {
+      out.push({
+        key: `${service}/${entry.protocol}`,
+        port: Number(/^tcp:(\d+)$/.exec(entry.endpoint)?.[1]),
+      });
+    }
+  }
+  return out;
+})();
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+/** A random offset in 20000..40000 such that every default port + offset can be bound now. */
+async function freeOffset(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const offset = 20000 + Math.floor(Math.random() * 20001);
+    let free = true;
+    for (const d of DEFAULTS) {
+      if (!(await canBind(d.port + offset))) {
+        free = false;
+        break;
+      }
+    }
+    if (free) return offset;
+  }
+  throw new Error("no port offset in 20000..40000 with every default port free");
+}
+
+interface Server {
+  child: ChildProcess;
+  offset: number;
+  table: string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Start `weft serve --port-offset N` (no config) in `cwd`; resolves once the whole table is printed. */
+function startServe(cwd: string, offset: number): Promise<Server> {
+  const child = spawn(
+    process.execPath,
+    ["--import", TSX, MAIN, "serve", "--port-offset", String(offset), "--grace", String(GRACE)],
+    { cwd, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on("exit", (code, signal) => r({ code, signal })),
+  );
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+      if (out.split("\n").filter((l) => l.trim() !== "").length >= DEFAULTS.length + 1)
+        resolve({ child, offset, table: out, stderr: () => stderr, exited });
+    });
+    child.on("exit", (code) =>
+      reject(Object.assign(new Error(`weft serve exited ${code}: ${stderr}`), { code, stderr })),
+    );
+  });
+}
+
+let dir = "";
+let server: Server | null = null;
+/** Rows of the printed table. */
+const rows: Array<{ key: string; host: string; port: number }> = [];
+const portOf = (key: string, i = 0): number => {
+  const p = rows.filter((r) => r.key === key)[i]?.port;
+  if (p === undefined) throw new Error(`no ${key} #${i} in the table`);
+  return p;
+};
+
+beforeAll(async () => {
+  // A foreign project: its own package.json and a poems/ folder whose poem sorts first.
+  dir = await mkdtemp(join(tmpdir(), "weft-serve-default-"));
+  await writeFile(join(dir, "package.json"), JSON.stringify({ name: "someone-else" }));
+  await mkdir(join(dir, "poems"));
+  await writeFile(join(dir, "poems", "aaa-not-weft.txt"), "NOT ONE OF WEFT'S POEMS\n");
+  // A port may be taken between the probe and the bind: try again with another offset.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      server = await startServe(dir, await freeOffset());
+      break;
+    } catch (err) {
+      const e = err as { code?: number; stderr?: string };
+      if (attempt >= 3 || e.code !== 1 || !/ERR_CANNOT_LISTEN/.test(e.stderr ?? "")) throw err;
+    }
+  }
+  const lines = server.table.trim().split("\n");
+  expect(lines[0]).toMatch(/^SERVICE\s+PROTOCOL\s+ADDRESS$/);
+  for (const line of lines.slice(1)) {
+    const [service, protocol, address] = line.trim().split(/\s+/);
+    const m = /^(127\.0\.0\.1):(\d+)$/.exec(address ?? "");
+    if (m === null) throw new Error(`unexpected table row ${JSON.stringify(line)}`);
+    rows.push({ key: `${service}/${protocol}`, host: m[1] as string, port: Number(m[2]) });
+  }
+}, 60_000);
+
+afterAll(async () => {
+  if (server !== null && server.child.exitCode === null && server.child.signalCode === null) {
+    server.child.kill("SIGKILL");
+    await server.exited;
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("weft serve without --config", () => {
+  it("prints every default front-end on its default port + offset, loopback only", () => {
+    const offset = server?.offset as number;
+    // The issue's list, at least…
+    for (const key of [
+      "poetry/fast",
+      "poetry/slow",
+      "poetry/netstring",
+      "poetry/amp",
+      "transform/netstring",
+      "transform/line",
+      "transform/amp",
+    ])
+      expect(rows.map((r) => r.key)).toContain(key);
+    expect(rows.filter((r) => r.key === "calculator/amp")).toHaveLength(3);
+    // …and exactly what the default configuration names, in order.
+    expect(rows.map((r) => ({ key: r.key, port: r.port }))).toEqual(
+      DEFAULTS.map((d) => ({ key: d.key, port: d.port + offset })),
+    );
+    expect(new Set(rows.map((r) => r.host))).toEqual(new Set(["127.0.0.1"]));
+  });
+
+  it("answers on every listed port with the matching client", async () => {
+    const poetry = await PoetryService.bundled();
+    const poem = poetry.defaultPoem.text;
+    const checked = new Set<string>();
+    for (const row of rows) {
+      switch (row.key) {
+        case "poetry/fast":
+          expect((await exchange(row.port)).toString()).toBe(poem);
+          break;
+        case "poetry/slow":
+          await expect(getPoem(endpoint(row.port))).resolves.toBe(poem);
+          break;
+        case "poetry/netstring":
+          await expect(
+            getPoem(endpoint(row.port), { via: "netstring", name: "dickinson-hope" }),
+          ).resolves.toBe(poetry.getPoem("dickinson-hope").text);
+          break;
+        case "poetry/amp":
+          await expect(
+            getPoem(endpoint(row.port), { via: "amp", name: "shelley-ozymandias" }),
+          ).resolves.toBe(poetry.getPoem("shelley-ozymandias").text);
+          break;
+        case "transform/netstring":
+        case "transform/line":
+        case "transform/amp": {
+          const via = row.key.slice("transform/".length) as TransformVia;
+          const proxy = new TransformProxy(endpoint(row.port), { via });
+          try {
+            await expect(proxy.xform("upper", "o rose, thou art sick")).resolves.toBe(
+              "O ROSE, THOU ART SICK",
+            );
+            await expect(proxy.xform("reverse", "abc")).resolves.toBe("cba");
+          } finally {
+            proxy.close();
+          }
+          break;
+        }
+        case "calculator/amp": {
+          if (checked.has(row.key)) break; // all three ports at once
+          const calc = new CalculatorClient(
+            [0, 1, 2].map((i) => endpoint(portOf("calculator/amp", i))),
+          );
+          try {
+            await expect(
+              calc.calculateAll([
+                [1, 2],
+                [3, 4],
+                [5, 6],
+              ]),
+            ).resolves.toEqual([
+              { result: 3, server: 1 },
+              { result: 7, server: 2 },
+              { result: 11, server: 3 },
+            ]);
+          } finally {
+            calc.close();
+          }
+          break;
+        }
+        case "calculator/line":
+          expect(await lines(row.port, "40 2\r\n", 1)).toEqual(["OK 42 4"]);
+          break;
+        default:
+          throw new Error(`no check for the default front-end ${row.key}: add one`);
+      }
+      checked.add(row.key);
+    }
+    expect([...checked].sort()).toEqual([...new Set(DEFAULTS.map((d) => d.key))].sort());
+  }, 30_000);
+
+  it("serves weft's bundled poems, not the poems/ folder of the directory it runs in", async () => {
+    const served = (await exchange(portOf("poetry/fast"))).toString();
+    expect(served).not.toMatch(/NOT ONE OF WEFT'S POEMS/);
+    expect(served).toBe((await PoetryService.bundled()).defaultPoem.text);
+    expect(bundledPoemsDirectory()).toBe(join(ROOT, "poems"));
+  });
+
+  it("weft get-poetry fetches from it and transforms through it", async () => {
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [
+            "--import",
+            TSX,
+            MAIN,
+            "get-poetry",
+            "--transform",
+            `cummingsify@${portOf("transform/netstring")}`,
+            String(portOf("poetry/fast")),
+            `127.0.0.1:${portOf("poetry/slow")}`,
+          ],
+          { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
+        );
+        let stdout = "";
+        let stderr = "";
+        child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+        child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+      },
+    );
+    expect(r.code).toBe(0);
+    const poem = (await PoetryService.bundled()).defaultPoem.text.toLowerCase();
+    expect(r.stdout).toBe(poem + poem);
+    expect(r.stderr).toMatch(/Task 1: got \d+ bytes of poetry/);
+    expect(r.stderr).toMatch(/Task 2: got \d+ bytes of poetry/);
+    expect(r.stderr).toMatch(/Got 2 poems of 2/);
+  }, 30_000);
+
+  it("SIGTERM with a client still connected: the client is closed and weft exits 0 within the grace period", async () => {
+    const s = server as Server;
+    // A raw client on the persistent line front-end that never closes its side.
+    const client = net.connect(portOf("transform/line"), "127.0.0.1");
+    client.setEncoding("utf8");
+    let received = "";
+    let sawEnd = false;
+    const closed = new Promise<{ hadError: boolean }>((r) =>
+      client.on("close", (hadError) => r({ hadError })),
+    );
+    client.on("end", () => {
+      sawEnd = true;
+    });
+    client.on("error", () => undefined);
+    // The connection is live: one request answered, and it stays open afterwards.
+    await new Promise<void>((resolve, reject) => {
+      client.on("data", (d: string) => {
+        received += d;
+        if (received.includes("\r\n")) resolve();
+      });
+      client.once("error", reject);
+      client.write("upper still here\r\n");
+    });
+    expect(received).toBe("OK STILL HERE\r\n");
+    expect(client.destroyed).toBe(false);
+
+    s.child.kill("SIGTERM");
+    let graceTimer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<"grace over">((r) => {
+      graceTimer = setTimeout(() => r("grace over"), GRACE * 1000);
+    });
+    const outcome = await Promise.race([s.exited, graceOver]);
+    clearTimeout(graceTimer);
+    expect(outcome).toEqual({ code: 0, signal: null });
+    // The server closed the connection (a clean FIN, not an abort after the grace period).
+    expect(await closed).toEqual({ hadError: false });
+    expect(sawEnd).toBe(true);
+    client.destroy();
+    expect(s.stderr()).toMatch(/"msg":"stopped"/);
+    expect(s.stderr()).not.toMatch(/still open after the grace period/);
+    // Nothing listens any more.
+    for (const row of rows) expect(await canBind(row.port)).toBe(true);
+  }, 30_000);
+});
