@@ -27,6 +27,8 @@ export interface CompiledEntry {
     decode(b: Uint8Array): unknown;
   };
   readonly big: boolean;
+  /** The name's latin1 bytes (to find the key in received bytes without making strings). */
+  readonly key: Uint8Array;
 }
 
 /** A schema in iteration-friendly form. */
@@ -34,6 +36,8 @@ export interface CompiledSchema {
   readonly entries: readonly CompiledEntry[];
   /** True when some key is not 1..255 latin1 bytes: always use the general (checking) path. */
   readonly unusual: boolean;
+  /** True when some entry is a big value (`bigValue(...)`): receive it through the general path. */
+  readonly anyBig: boolean;
   /**
    * Box layouts by their extra keys (e.g. `_answer`; `_ask` + `_command`), built on first use and
    * keyed by the identity of the (constant) extras array.
@@ -63,12 +67,17 @@ export function compileSchema(schema: {
   if (c !== undefined) return c;
   const entries: CompiledEntry[] = [];
   let unusual = false;
+  let anyBig = false;
   for (const name in schema) {
     const arg = schema[name] as CompiledEntry["arg"];
-    entries.push({ name, arg, big: (arg as { big?: unknown }).big === true });
+    const big = (arg as { big?: unknown }).big === true;
+    const key = new Uint8Array(name.length);
+    for (let i = 0; i < name.length; i++) key[i] = name.charCodeAt(i) & 0xff;
+    entries.push({ name, arg, big, key });
+    if (big) anyBig = true;
     if (name.length === 0 || name.length > 255 || /[^\x00-\xff]/.test(name)) unusual = true;
   }
-  c = { entries, unusual, layouts: new Map() };
+  c = { entries, unusual, anyBig, layouts: new Map() };
   cache.set(schema, c);
   return c;
 }

@@ -14,6 +14,7 @@ import { ConnectionDone } from "../../core/errors.js";
 import { ClientFactory } from "../../core/factory.js";
 import type { Address } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
+import { Integer } from "./arguments.js";
 import { type AmpBox, BoxDecoder, type BoxDecoderOptions, encodeBox } from "./box.js";
 import {
   type AnyCommand,
@@ -49,16 +50,94 @@ import {
   valueTooLong,
 } from "./protocol-encode.js";
 
-/** Where AMP reports errors it cannot hand to anyone (pino-compatible `error(obj, msg)`). */
+/**
+ * Where AMP reports errors it cannot hand to anyone (pino-compatible: `error(obj, msg)`, and
+ * optionally `warn(obj, msg)`). Problems the peer caused (protocol violations, arguments that do not
+ * decode) go to `warn` when the logger has it, else to `error`; local faults (a responder throwing
+ * an undeclared error, an answer that cannot be encoded) go to `error`.
+ */
 export interface AmpLogger {
   error(obj: { err: unknown }, msg: string): void;
+  warn?(obj: { err: unknown }, msg: string): void;
 }
 
-const consoleLogger: AmpLogger = {
-  error(obj, msg) {
-    console.error(`weft amp: ${msg}`, obj.err);
-  },
-};
+/** The options of {@link rateLimitedLogger}. */
+export interface RateLimitedLoggerOptions {
+  /** Reports let through per one-second window (both levels together). Default 10. */
+  maxPerSecond?: number;
+  /** Where reports go. Default `console` (both levels write to stderr). */
+  sink?: {
+    error(...args: unknown[]): void;
+    warn(...args: unknown[]): void;
+  };
+  /** Clock in ms. Default `Date.now`. */
+  now?: () => number;
+  /**
+   * Schedules the "suppressed N" summary at the end of a window in which reports were dropped.
+   * Default: an unref'd `setTimeout` (it never keeps the process alive).
+   */
+  setTimer?: (fn: () => void, ms: number) => void;
+}
+
+/**
+ * A logger that prints at most `maxPerSecond` reports per second and counts the rest; the count is
+ * printed as one summary line (`suppressed N AMP reports`) once the window is over. The default
+ * logger of every {@link AMP} is one such logger shared by the whole process, so a peer sending
+ * garbage on many connections cannot flood stderr.
+ */
+export function rateLimitedLogger(options: RateLimitedLoggerOptions = {}): AmpLogger {
+  const max = options.maxPerSecond ?? 10;
+  const sink = options.sink ?? console;
+  const now = options.now ?? Date.now;
+  const setTimer =
+    options.setTimer ??
+    ((fn: () => void, ms: number) => {
+      setTimeout(fn, ms).unref();
+    });
+  let windowStart = Number.NEGATIVE_INFINITY;
+  let count = 0;
+  let suppressed = 0;
+  let timerSet = false;
+  const summary = () => {
+    if (suppressed === 0) return;
+    sink.warn(`weft amp: suppressed ${suppressed} AMP report(s) (over ${max} per second)`);
+    suppressed = 0;
+  };
+  const report = (level: "error" | "warn", err: unknown, msg: string) => {
+    const t = now();
+    if (t - windowStart >= 1000) {
+      summary();
+      windowStart = t;
+      count = 0;
+    }
+    if (count < max) {
+      count++;
+      sink[level](`weft amp: ${msg}`, err);
+      return;
+    }
+    suppressed++;
+    if (!timerSet) {
+      timerSet = true;
+      setTimer(
+        () => {
+          timerSet = false;
+          summary();
+        },
+        Math.max(0, windowStart + 1000 - t),
+      );
+    }
+  };
+  return {
+    error(obj, msg) {
+      report("error", obj.err, msg);
+    },
+    warn(obj, msg) {
+      report("warn", obj.err, msg);
+    },
+  };
+}
+
+let defaultLogger: AmpLogger | null = null;
 
 /** The options of {@link AMP}. */
 export interface AMPOptions {
@@ -73,7 +152,11 @@ export interface AMPOptions {
    * argument instead: wrap its type in `bigValue(...)`. Default `false`.
    */
   bigValues?: boolean;
-  /** Where unhandled errors are logged. Default: `console.error`. */
+  /**
+   * Where unhandled errors and protocol violations are logged (see {@link AmpLogger} for the
+   * levels). Default: one {@link rateLimitedLogger} per process (10 reports/s to stderr, then a
+   * count of the suppressed ones).
+   */
   logger?: AmpLogger;
   /**
    * Limits of the incoming box decoder (weft's protection against memory exhaustion; Twisted has
@@ -102,6 +185,24 @@ const ANSWER_ONLY = [ANSWER] as const;
 const UNKNOWN_CODE = latin1Bytes("UNKNOWN");
 const UNKNOWN_DESCRIPTION = latin1Bytes("Unknown Error");
 const UNHANDLED_CODE = latin1Bytes("UNHANDLED");
+
+/** Boxes with more pairs, or more bytes, are left to the BoxDecoder (its limits apply to them). */
+const FAST_MAX_PAIRS = 64;
+const FAST_MAX_BYTES = 1024 * 1024;
+/** The start of a box cut by a chunk's end is kept up to this size; beyond, the decoder takes it. */
+const MAX_CARRY = 4096;
+const SCAN_INCOMPLETE = -1;
+const SCAN_DECODER = -2;
+const K_ASK = latin1Bytes(ASK);
+const K_COMMAND = latin1Bytes(COMMAND);
+const K_ANSWER = latin1Bytes(ANSWER);
+const K_ERROR = latin1Bytes(ERROR);
+
+/** True when `buf` holds `key` at `pos`. */
+function sameBytes(buf: Uint8Array, pos: number, key: Uint8Array): boolean {
+  for (let j = 0; j < key.length; j++) if (buf[pos + j] !== key[j]) return false;
+  return true;
+}
 
 const utf8Replace = new TextDecoder("utf-8");
 const utf8Encoder = new TextEncoder();
@@ -191,12 +292,23 @@ export class AMP extends Protocol {
   #receiving = 0;
   /** Boxes produced while handling the current chunk; they leave in one write at its end. */
   readonly #out = new OutBatch();
+  /** False when a subclass overrides boxReceived: every box then comes from the decoder. */
+  readonly #fastBoxes: boolean;
+  /** Key/value positions of the box being read: `[keyPos, keyLen, valuePos, valueLen]` per pair. */
+  readonly #pairs: Int32Array;
+  #npairs = 0;
+  /** The fast path hands a box with more pairs or bytes than this to the decoder. */
+  readonly #fastMaxPairs: number;
+  readonly #fastMaxBytes: number;
+  /** The start of a box cut by the end of the last chunk (fast path), or null. */
+  #carry: Uint8Array | null = null;
+  #lastName = "";
 
   constructor(options: AMPOptions = {}) {
     super();
     this.locator = options.locator ?? null;
     this.#bigValues = options.bigValues ?? false;
-    this.#logger = options.logger ?? consoleLogger;
+    this.#logger = options.logger ?? (defaultLogger ??= rateLimitedLogger());
     this.#decoder = new BoxDecoder(
       {
         onFrame: (box) => this.#onBox(box),
@@ -204,6 +316,11 @@ export class AMP extends Protocol {
       },
       options.decoder,
     );
+    // Never above the decoder's own limits (it judges every box over these).
+    this.#fastMaxPairs = Math.min(FAST_MAX_PAIRS, options.decoder?.maxKeys ?? FAST_MAX_PAIRS);
+    this.#fastMaxBytes = Math.min(FAST_MAX_BYTES, options.decoder?.maxBoxBytes ?? FAST_MAX_BYTES);
+    this.#pairs = new Int32Array(4 * FAST_MAX_PAIRS);
+    this.#fastBoxes = this.boxReceived === AMP.prototype.boxReceived;
   }
 
   /** Registers `fn` as this connection's responder for `cmd` (sync, Promise or Deferred). */
@@ -409,11 +526,287 @@ export class AMP extends Protocol {
     if (this.#stopped) return;
     this.#receiving++;
     try {
-      this.#decoder.feed(data);
+      // The box decoder takes over while it holds part of a box, and for subclasses that override
+      // boxReceived (they are owed a Map per box); else the chunk is read in place (#scanChunk).
+      if (this.#decoder.bufferedBytes > 0 || this.#decoder.failed || !this.#fastBoxes) {
+        this.#decoder.feed(data);
+      } else {
+        this.#scanChunk(data);
+      }
     } finally {
       this.#receiving--;
       if (this.#receiving === 0) this.#flush();
     }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The fast receive path: complete boxes are read where they lie in the chunk, and a command box
+  // for a typed responder is dispatched from the key/value positions (no Map, no key strings). Any
+  // box it does not handle in full (answers, errors, raw responders, big values, unknown commands)
+  // is turned into the same Map the decoder would deliver and goes through boxReceived; bytes it
+  // does not like (a bad key length, a box over a limit, a large box cut by the chunk's end) go to
+  // the BoxDecoder from that box's first byte, so every error is the decoder's own.
+
+  /**
+   * Handles `chunk`: first the box begun in an earlier chunk (#carry), then the boxes in it. Values
+   * are views into the chunk (or into a fresh copy of a box that straddled chunks).
+   */
+  #scanChunk(chunk: Uint8Array): void {
+    let pos = 0;
+    const carry = this.#carry;
+    if (carry !== null) {
+      this.#carry = null;
+      const end = this.#scanAcross(carry, chunk);
+      if (end === SCAN_INCOMPLETE && carry.length + chunk.length <= MAX_CARRY) {
+        const joined = new Uint8Array(carry.length + chunk.length);
+        joined.set(carry);
+        joined.set(chunk, carry.length);
+        this.#carry = joined;
+        return;
+      }
+      if (end < 0) {
+        this.#decoder.feed(carry);
+        this.#decoder.feed(chunk);
+        return;
+      }
+      const box = new Uint8Array(carry.length + end);
+      box.set(carry);
+      box.set(chunk.subarray(0, end), carry.length);
+      this.#scanBoxes(box, 0);
+      if (this.#stopped) return;
+      pos = end;
+    }
+    this.#scanBoxes(chunk, pos);
+  }
+
+  /** Reads the boxes of `buf` from `pos` on; the incomplete rest is carried or given to the decoder. */
+  #scanBoxes(buf: Uint8Array, pos: number): void {
+    const n = buf.length;
+    while (pos < n) {
+      const end = this.#scanBox(buf, pos, n);
+      if (end < 0) {
+        if (end === SCAN_INCOMPLETE && n - pos <= MAX_CARRY) this.#carry = buf.slice(pos);
+        else this.#decoder.feed(buf.subarray(pos));
+        return;
+      }
+      this.#fastBox(buf);
+      if (this.#stopped) return;
+      pos = end;
+    }
+  }
+
+  /**
+   * Finds the box that starts at `start` in `buf[..n]` and records its pairs in #pairs. Returns its
+   * end (after the terminator), SCAN_INCOMPLETE, or SCAN_DECODER (a bad key length, or over a limit:
+   * the decoder must judge it).
+   */
+  #scanBox(buf: Uint8Array, start: number, n: number): number {
+    const pairs = this.#pairs;
+    const maxPairs = this.#fastMaxPairs;
+    const maxBytes = this.#fastMaxBytes;
+    let np = 0;
+    let pos = start;
+    for (;;) {
+      if (pos + 2 > n) return SCAN_INCOMPLETE;
+      const klen = buf[pos + 1] as number;
+      if (buf[pos] !== 0) return SCAN_DECODER;
+      if (klen === 0) {
+        this.#npairs = np;
+        return pos + 2;
+      }
+      const vpos = pos + 2 + klen;
+      if (vpos + 2 > n) return SCAN_INCOMPLETE;
+      const vlen = ((buf[vpos] as number) << 8) | (buf[vpos + 1] as number);
+      const end = vpos + 2 + vlen;
+      if (np >= maxPairs || !(end + 2 - start <= maxBytes)) return SCAN_DECODER;
+      if (end > n) return SCAN_INCOMPLETE;
+      const at = np << 2;
+      pairs[at] = pos + 2;
+      pairs[at + 1] = klen;
+      pairs[at + 2] = vpos + 2;
+      pairs[at + 3] = vlen;
+      np++;
+      pos = end;
+    }
+  }
+
+  /** #scanBox over `carry` followed by `chunk`, without joining them: the box's end in `chunk`. */
+  #scanAcross(carry: Uint8Array, chunk: Uint8Array): number {
+    const c = carry.length;
+    const n = c + chunk.length;
+    const at = (i: number): number => (i < c ? (carry[i] as number) : (chunk[i - c] as number));
+    let np = 0;
+    let pos = 0;
+    for (;;) {
+      if (pos + 2 > n) return SCAN_INCOMPLETE;
+      const klen = at(pos + 1);
+      if (at(pos) !== 0) return SCAN_DECODER;
+      if (klen === 0) return pos + 2 - c;
+      const vpos = pos + 2 + klen;
+      if (vpos + 2 > n) return SCAN_INCOMPLETE;
+      const end = vpos + 2 + ((at(vpos) << 8) | at(vpos + 1));
+      if (np >= this.#fastMaxPairs || !(end + 2 <= this.#fastMaxBytes)) return SCAN_DECODER;
+      if (end > n) return SCAN_INCOMPLETE;
+      np++;
+      pos = end;
+    }
+  }
+
+  /** The index of the last pair whose key is `key` (a later duplicate wins), or -1. */
+  #findKey(buf: Uint8Array, key: Uint8Array): number {
+    const pairs = this.#pairs;
+    const klen = key.length;
+    search: for (let i = this.#npairs - 1; i >= 0; i--) {
+      const at = i << 2;
+      if (pairs[at + 1] !== klen) continue;
+      const kpos = pairs[at] as number;
+      for (let j = 0; j < klen; j++) if (buf[kpos + j] !== key[j]) continue search;
+      return i;
+    }
+    return -1;
+  }
+
+  /** Dispatches the box recorded in #pairs (its bytes in `buf`). */
+  #fastBox(buf: Uint8Array): void {
+    const pairs = this.#pairs;
+    let command = -1;
+    let ask = -1;
+    for (let i = this.#npairs - 1; i >= 0; i--) {
+      const at = i << 2;
+      const kpos = pairs[at] as number;
+      if (buf[kpos] !== 0x5f) continue; // "_"
+      const klen = pairs[at + 1] as number;
+      if (klen === 4) {
+        if (ask < 0 && sameBytes(buf, kpos, K_ASK)) ask = i;
+      } else if (klen === 8) {
+        if (command < 0 && sameBytes(buf, kpos, K_COMMAND)) command = i;
+      } else if (
+        (klen === 7 && sameBytes(buf, kpos, K_ANSWER)) ||
+        (klen === 6 && sameBytes(buf, kpos, K_ERROR))
+      ) {
+        command = -2; // an answer or an error: the general path
+        break;
+      }
+    }
+    if (command < 0 || this.#bigValues) {
+      this.#slowBox(buf);
+      return;
+    }
+    const name = this.#commandName(buf, command << 2);
+    const located = this.locateResponder(name);
+    const cmd = located?.command ?? null;
+    if (located === undefined || cmd === null) {
+      this.#slowBox(buf);
+      return;
+    }
+    const c = compileSchema(cmd.arguments);
+    if (c.unusual || c.anyBig) {
+      this.#slowBox(buf);
+      return;
+    }
+    const askView = ask < 0 ? undefined : this.#view(buf, ask << 2);
+    let input: Record<string, unknown>;
+    try {
+      input = this.#decodeArguments(buf, c);
+    } catch (err) {
+      this.#replyError(askView, err, cmd, true);
+      return;
+    }
+    this.#respond(located, input, askView);
+  }
+
+  /** A view of the value of the pair at `at` in #pairs. */
+  #view(buf: Uint8Array, at: number): Uint8Array {
+    const pairs = this.#pairs;
+    return new Uint8Array(
+      buf.buffer,
+      buf.byteOffset + (pairs[at + 2] as number),
+      pairs[at + 3] as number,
+    );
+  }
+
+  /** The command name of the pair at `at` (the last name's string is reused while it repeats). */
+  #commandName(buf: Uint8Array, at: number): string {
+    const pos = this.#pairs[at + 2] as number;
+    const len = this.#pairs[at + 3] as number;
+    const last = this.#lastName;
+    if (last.length === len) {
+      let same = true;
+      for (let j = 0; j < len; j++) {
+        if (buf[pos + j] !== last.charCodeAt(j)) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return last;
+    }
+    let name = "";
+    for (let j = 0; j < len; j++) name += String.fromCharCode(buf[pos + j] as number);
+    if (len <= 64) this.#lastName = name;
+    return name;
+  }
+
+  /** boxToObjects over the recorded pairs: the same values, messages and errors. */
+  #decodeArguments(buf: Uint8Array, c: CompiledSchema): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const entries = c.entries;
+    const pairs = this.#pairs;
+    for (let e = 0; e < entries.length; e++) {
+      const { name, arg, key } = entries[e] as CompiledEntry;
+      const i = this.#findKey(buf, key);
+      if (i < 0) {
+        if (arg.optional) continue;
+        throw new InvalidSignature(`missing required argument ${name}`);
+      }
+      const at = i << 2;
+      if (arg === Integer) {
+        // Canonical text of up to 15 digits, read in place (Integer.decode's own fast path).
+        const pos = pairs[at + 2] as number;
+        const len = pairs[at + 3] as number;
+        if (len > 0 && len <= 15) {
+          const neg = buf[pos] === 45;
+          let j = neg ? 1 : 0;
+          let v = 0;
+          if (j < len) {
+            for (; j < len; j++) {
+              const d = (buf[pos + j] as number) - 48;
+              if (d < 0 || d > 9) break;
+              v = v * 10 + d;
+            }
+            if (j === len) {
+              out[name] = neg ? (v === 0 ? 0 : -v) : v;
+              continue;
+            }
+          }
+        }
+      }
+      try {
+        out[name] = arg.decode(this.#view(buf, at));
+      } catch (err) {
+        if (err instanceof AmpError) throw err;
+        throw new ArgumentError(
+          arg.name,
+          `cannot decode argument ${name}: ${err instanceof Error ? err.message : String(err)}`,
+          { cause: err },
+        );
+      }
+    }
+    return out;
+  }
+
+  /** The Map the decoder would have delivered for the recorded box, through the general path. */
+  #slowBox(buf: Uint8Array): void {
+    const box: AmpBox = new Map();
+    const pairs = this.#pairs;
+    for (let i = 0; i < this.#npairs; i++) {
+      const at = i << 2;
+      const kpos = pairs[at] as number;
+      const klen = pairs[at + 1] as number;
+      let key = "";
+      for (let j = 0; j < klen; j++) key += String.fromCharCode(buf[kpos + j] as number);
+      box.set(key, this.#view(buf, at));
+    }
+    this.#onBox(box);
   }
 
   #onDecodeError(err: Error): void {
@@ -433,10 +826,20 @@ export class AMP extends Protocol {
 
   /** Records a protocol violation, logs it and closes the connection; later boxes are ignored. */
   #violate(err: Error): void {
-    if (this.#violation === null) this.#violation = err;
     this.#stopped = true;
-    this.#logger.error({ err }, "AMP protocol violation; closing the connection");
+    if (this.#violation === null) {
+      // Only the first one: the rest of a hostile chunk adds nothing but log lines.
+      this.#violation = err;
+      this.#peerFault(err, "AMP protocol violation; closing the connection");
+    }
     this.#close();
+  }
+
+  /** Logs a problem the peer caused: at warn level when the logger has one. */
+  #peerFault(err: unknown, msg: string): void {
+    const logger = this.#logger;
+    if (logger.warn !== undefined) logger.warn({ err }, msg);
+    else logger.error({ err }, msg);
   }
 
   /**
@@ -508,9 +911,23 @@ export class AMP extends Protocol {
       return;
     }
     const cmd = located.command;
+    let input: unknown = box;
+    if (cmd !== null) {
+      try {
+        input = boxToObjects(cmd.arguments, box, this.#bigValues);
+      } catch (err) {
+        this.#replyError(askView, err, cmd, true);
+        return;
+      }
+    }
+    this.#respond(located, input, askView);
+  }
+
+  /** Calls a located responder with its decoded input and sends (or schedules) its answer. */
+  #respond(located: LocatedResponder, input: unknown, askView: Uint8Array | undefined): void {
+    const cmd = located.command;
     let result: unknown;
     try {
-      const input = cmd === null ? box : boxToObjects(cmd.arguments, box, this.#bigValues);
       result = (located.fn as (a: unknown, c: AMP) => unknown)(input, this);
     } catch (err) {
       this.#replyError(askView, err, cmd);
@@ -607,7 +1024,13 @@ export class AMP extends Protocol {
     );
   }
 
-  #replyError(ask: Uint8Array | undefined, err: unknown, cmd: AnyCommand | null): void {
+  /** `peer`: the error is the peer's fault (its arguments did not decode): logged as a warning. */
+  #replyError(
+    ask: Uint8Array | undefined,
+    err: unknown,
+    cmd: AnyCommand | null,
+    peer = false,
+  ): void {
     if (ask === undefined) {
       // No answer was asked for, so the failure has nowhere to go: log it and drop the connection.
       this.unhandledError(err);
@@ -627,7 +1050,8 @@ export class AMP extends Protocol {
       fatal = err.fatal;
       if (err.errorCode === "UNHANDLED") code = UNHANDLED_CODE;
     } else {
-      this.#logger.error({ err }, "AMP responder failed with an undeclared error");
+      if (peer) this.#peerFault(err, "AMP command with arguments that do not decode");
+      else this.#logger.error({ err }, "AMP responder failed with an undeclared error");
       code = UNKNOWN_CODE;
       description = UNKNOWN_DESCRIPTION;
       fatal = true;
