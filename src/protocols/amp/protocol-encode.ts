@@ -103,6 +103,9 @@ export function layoutOf(c: CompiledSchema, extras: readonly string[]): Layout {
   return l;
 }
 
+/** An encoded value: bytes, or ASCII text (one byte per char, e.g. an Integer's digits). */
+export type OutValue = Uint8Array | string;
+
 /** Slabs start small (an idle connection pins little) and double up to this size under load. */
 const MAX_SLAB = 64 * 1024;
 const MIN_SLAB = 512;
@@ -144,35 +147,75 @@ export class OutBatch {
   }
 
   /**
-   * Appends one box laid out by `layout`: `values[i]` for entry `i` (encoded, or undefined =
-   * omitted) and `extras[k]` for extra key `k`. `valueBytes` is the total length of `values`. Values
-   * must already be checked to be ≤ 65,535 bytes.
+   * Appends one box laid out by `layout`: `values[i]` for entry `i` (encoded bytes, ASCII text such
+   * as an Integer's digits, or undefined = omitted) and `extras[k]` for extra key `k`. `valueBytes`
+   * is the total length of `values`. Values must already be checked to be ≤ 65,535 bytes.
    */
   appendBox(
     layout: Layout,
     extras: readonly Uint8Array[],
-    values: ReadonlyArray<Uint8Array | undefined>,
+    values: ReadonlyArray<OutValue | undefined>,
     valueBytes: number,
   ): void {
-    // An upper bound (omitted optional keys are counted): one pass fewer over the pairs.
-    let size = layout.fixed + valueBytes;
+    let size = valueBytes;
     for (let k = 0; k < extras.length; k++) size += (extras[k] as Uint8Array).length;
+    this.#write(layout, extras, null, 0, 0, values, size);
+  }
+
+  /**
+   * {@link OutBatch.appendBox} for a layout with one extra key (e.g. `_answer`), whose value is
+   * `src[srcPos .. srcPos + srcLen]` (e.g. the `_ask` tag, straight from the received bytes).
+   */
+  appendBoxFrom(
+    layout: Layout,
+    src: Uint8Array,
+    srcPos: number,
+    srcLen: number,
+    values: ReadonlyArray<OutValue | undefined>,
+    valueBytes: number,
+  ): void {
+    this.#write(layout, null, src, srcPos, srcLen, values, valueBytes + srcLen);
+  }
+
+  #write(
+    layout: Layout,
+    extras: readonly Uint8Array[] | null,
+    src: Uint8Array | null,
+    srcPos: number,
+    srcLen: number,
+    values: ReadonlyArray<OutValue | undefined>,
+    varBytes: number,
+  ): void {
+    // An upper bound (omitted optional keys are counted): one pass fewer over the pairs.
+    const out = this.#reserve(layout.fixed + varBytes);
     const order = layout.order;
     const headers = layout.headers;
-    const out = this.#reserve(size);
     let pos = this.#pos;
     for (let k = 0; k < order.length; k++) {
       const i = order[k] as number;
-      const v = i < 0 ? extras[-1 - i] : values[i];
-      if (v === undefined) continue;
       const h = headers[k] as Uint8Array;
+      if (i < 0 && extras === null) {
+        // The one extra, copied from `src`.
+        for (let j = 0; j < h.length; j++) out[pos + j] = h[j] as number;
+        pos += h.length;
+        out[pos] = srcLen >>> 8;
+        out[pos + 1] = srcLen & 0xff;
+        pos += 2;
+        const s = src as Uint8Array;
+        for (let j = 0; j < srcLen; j++) out[pos + j] = s[srcPos + j] as number;
+        pos += srcLen;
+        continue;
+      }
+      const v = i < 0 ? (extras as readonly Uint8Array[])[-1 - i] : values[i];
+      if (v === undefined) continue;
       for (let j = 0; j < h.length; j++) out[pos + j] = h[j] as number;
       pos += h.length;
       const vlen = v.length;
       out[pos] = vlen >>> 8;
       out[pos + 1] = vlen & 0xff;
       pos += 2;
-      if (vlen < 24) for (let j = 0; j < vlen; j++) out[pos + j] = v[j] as number;
+      if (typeof v === "string") for (let j = 0; j < vlen; j++) out[pos + j] = v.charCodeAt(j);
+      else if (vlen < 24) for (let j = 0; j < vlen; j++) out[pos + j] = v[j] as number;
       else out.set(v, pos);
       pos += vlen;
     }

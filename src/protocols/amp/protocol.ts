@@ -47,8 +47,15 @@ import {
   compileSchema,
   layoutOf,
   OutBatch,
+  type OutValue,
   valueTooLong,
 } from "./protocol-encode.js";
+
+// Module-level aliases of the imports used per call: under a CommonJS transform (tsx, bundlers) an
+// imported binding is a getter call on every use.
+const compile = compileSchema;
+const layoutFor = layoutOf;
+const INTEGER = Integer;
 
 /**
  * Where AMP reports errors it cannot hand to anyone (pino-compatible: `error(obj, msg)`, and
@@ -236,7 +243,7 @@ function commandNameBytes(cmd: AnyCommand): Uint8Array {
 
 /** Values encoded through a compiled schema (see `#encodeValues`). */
 interface Encoded {
-  values: Array<Uint8Array | undefined>;
+  values: Array<OutValue | undefined>;
   /** Total length of `values`. */
   bytes: number;
   tooLong: TooLong | null;
@@ -371,7 +378,7 @@ export class AMP extends Protocol {
     const values = args as Readonly<Record<string, unknown>>;
     const missing = checkArguments(cmd, values);
     if (missing !== null) return fail(missing);
-    const c = compileSchema(cmd.arguments);
+    const c = compile(cmd.arguments);
     const encoded = c.unusual ? null : this.#encodeValues(c, values); // ArgumentError: thrown
     if (encoded !== null) return this.#sendTyped(cmd, c, encoded) as Deferred<CallResultOf<C>>;
     const box: AmpBox = new Map();
@@ -408,7 +415,7 @@ export class AMP extends Protocol {
    */
   #encodeValues(c: CompiledSchema, obj: Readonly<Record<string, unknown>>): Encoded | null {
     const entries = c.entries;
-    const values: Array<Uint8Array | undefined> = new Array(entries.length);
+    const values: Array<OutValue | undefined> = new Array(entries.length);
     let tooLong: TooLong | null = null;
     let total = 0;
     for (let i = 0; i < entries.length; i++) {
@@ -417,6 +424,13 @@ export class AMP extends Protocol {
       if (v === undefined) {
         if (e.arg.optional) continue;
         throw new InvalidSignature(`missing required value for ${e.name}`);
+      }
+      if (e.arg === INTEGER && typeof v === "number" && Number.isSafeInteger(v)) {
+        // Integer.encode's text, without its bytes (written straight into the output).
+        const text = String(v);
+        values[i] = text;
+        total += text.length;
+        continue;
       }
       let bytes: Uint8Array;
       try {
@@ -450,14 +464,14 @@ export class AMP extends Protocol {
     if (encoded.tooLong !== null) throw encoded.tooLong; // nothing written
     if (requiresAnswer) {
       this.#out.appendBox(
-        layoutOf(c, ASK_COMMAND),
+        layoutFor(c, ASK_COMMAND),
         [latin1Bytes(tag), commandNameBytes(cmd)],
         encoded.values,
         encoded.bytes,
       );
     } else {
       this.#out.appendBox(
-        layoutOf(c, COMMAND_ONLY),
+        layoutFor(c, COMMAND_ONLY),
         [commandNameBytes(cmd)],
         encoded.values,
         encoded.bytes,
@@ -699,20 +713,68 @@ export class AMP extends Protocol {
       this.#slowBox(buf);
       return;
     }
-    const c = compileSchema(cmd.arguments);
+    const c = compile(cmd.arguments);
     if (c.unusual || c.anyBig) {
       this.#slowBox(buf);
       return;
     }
-    const askView = ask < 0 ? undefined : this.#view(buf, ask << 2);
     let input: Record<string, unknown>;
     try {
       input = this.#decodeArguments(buf, c);
     } catch (err) {
-      this.#replyError(askView, err, cmd, true);
+      this.#replyError(ask < 0 ? undefined : this.#view(buf, ask << 2), err, cmd, true);
       return;
     }
-    this.#respond(located, input, askView);
+    if (ask < 0) {
+      this.#respond(located, input, undefined);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = (located.fn as (a: unknown, c: AMP) => unknown)(input, this);
+    } catch (err) {
+      this.#replyError(this.#view(buf, ask << 2), err, cmd);
+      return;
+    }
+    // A synchronous answer is encoded at once, its tag copied straight from the request's bytes.
+    if (isThenable(result) || !this.#replyTypedFrom(buf, ask << 2, result, cmd)) {
+      this.#settle(result, this.#view(buf, ask << 2), cmd);
+    }
+  }
+
+  /**
+   * #replyTyped for a synchronous result whose `_ask` is the value of the pair at `at` of the box
+   * being read. False when the general path must answer (a value needing the big-value split,
+   * unusual keys, a result that is not an object).
+   */
+  #replyTypedFrom(buf: Uint8Array, at: number, value: unknown, cmd: AnyCommand): boolean {
+    const c = compile(cmd.response);
+    if (c.unusual || value === null || typeof value !== "object") return false;
+    let encoded: Encoded | null;
+    try {
+      encoded = this.#encodeValues(c, value as Record<string, unknown>);
+    } catch (err) {
+      this.#replyError(this.#view(buf, at), this.#badReturn(cmd, value, err), null);
+      return true;
+    }
+    if (encoded === null) return false;
+    if (encoded.tooLong !== null) {
+      this.unhandledError(encoded.tooLong);
+      return true;
+    }
+    if (!this.connected) return true;
+    const pairs = this.#pairs;
+    this.#out.appendBoxFrom(
+      layoutFor(c, ANSWER_ONLY),
+      buf,
+      pairs[at + 2] as number,
+      pairs[at + 3] as number,
+      encoded.values,
+      encoded.bytes,
+    );
+    if (this.#receiving === 0) this.#flush();
+    if (cmd.responseType === "quit") this.#close();
+    return true;
   }
 
   /** A view of the value of the pair at `at` in #pairs. */
@@ -759,7 +821,7 @@ export class AMP extends Protocol {
         throw new InvalidSignature(`missing required argument ${name}`);
       }
       const at = i << 2;
-      if (arg === Integer) {
+      if (arg === INTEGER) {
         // Canonical text of up to 15 digits, read in place (Integer.decode's own fast path).
         const pos = pairs[at + 2] as number;
         const len = pairs[at + 3] as number;
@@ -933,6 +995,11 @@ export class AMP extends Protocol {
       this.#replyError(askView, err, cmd);
       return;
     }
+    this.#settle(result, askView, cmd);
+  }
+
+  /** Answers with a responder's result: now, or when it settles (a thenable). */
+  #settle(result: unknown, askView: Uint8Array | undefined, cmd: AnyCommand | null): void {
     if (isThenable(result)) {
       // The answer leaves when the responder settles; the tag must outlive this box's views.
       const ask = askView?.slice();
@@ -988,7 +1055,7 @@ export class AMP extends Protocol {
    * split, unusual key names).
    */
   #replyTyped(ask: Uint8Array | undefined, value: unknown, cmd: AnyCommand): boolean {
-    const c = compileSchema(cmd.response);
+    const c = compile(cmd.response);
     if (c.unusual) return false;
     let encoded: Encoded | null;
     try {
@@ -1009,7 +1076,7 @@ export class AMP extends Protocol {
       return true;
     }
     if (!this.connected) return true;
-    this.#out.appendBox(layoutOf(c, ANSWER_ONLY), [ask], encoded.values, encoded.bytes);
+    this.#out.appendBox(layoutFor(c, ANSWER_ONLY), [ask], encoded.values, encoded.bytes);
     if (this.#receiving === 0) this.#flush();
     if (cmd.responseType === "quit") this.#close();
     return true;
