@@ -118,23 +118,23 @@ export class OutBatch {
   #slab: Buffer = Buffer.allocUnsafe(0);
   #start = 0;
   #pos = 0;
-  #done: Uint8Array[] = [];
   #nextSize = MIN_SLAB;
 
   /** Bytes collected and not yet taken. */
   get size(): number {
-    let n = this.#pos - this.#start;
-    for (const d of this.#done) n += d.length;
-    return n;
+    return this.#pos - this.#start;
   }
 
   #reserve(n: number): Buffer {
     if (this.#slab.length - this.#pos < n) {
-      if (this.#pos > this.#start) this.#done.push(this.#slab.subarray(this.#start, this.#pos));
-      this.#slab = Buffer.allocUnsafe(Math.max(this.#nextSize, n));
+      // The bytes not taken yet move to the new slab: one flush is one segment (one write).
+      const pending = this.#pos - this.#start;
+      const next = Buffer.allocUnsafe(Math.max(this.#nextSize, 2 * (pending + n)));
+      if (pending > 0) this.#slab.copy(next, 0, this.#start, this.#pos);
+      this.#slab = next;
       this.#nextSize = Math.min(MAX_SLAB, this.#nextSize * 2);
       this.#start = 0;
-      this.#pos = 0;
+      this.#pos = pending;
     }
     return this.#slab;
   }
@@ -224,12 +224,10 @@ export class OutBatch {
     this.#pos = pos + 2;
   }
 
-  /** What was collected since the last take (null if nothing), as one or more segments. */
+  /** What was collected since the last take (null if nothing), as one segment. */
   take(): Uint8Array[] | null {
-    if (this.#pos === this.#start && this.#done.length === 0) return null;
-    const out = this.#done;
-    this.#done = [];
-    if (this.#pos > this.#start) out.push(this.#slab.subarray(this.#start, this.#pos));
+    if (this.#pos === this.#start) return null;
+    const out = [this.#slab.subarray(this.#start, this.#pos)];
     this.#start = this.#pos;
     return out;
   }

@@ -603,7 +603,12 @@ export class AMP extends Protocol {
         else this.#decoder.feed(buf.subarray(pos));
         return;
       }
-      this.#fastBox(buf);
+      try {
+        this.#fastBox(buf);
+      } catch (err) {
+        // As #onBox: whatever escapes (an overridden locateResponder throwing) is a violation.
+        this.#violate(err instanceof Error ? err : new MalformedAmpBox(String(err)));
+      }
       if (this.#stopped) return;
       pos = end;
     }
@@ -872,6 +877,8 @@ export class AMP extends Protocol {
   }
 
   #onDecodeError(err: Error): void {
+    // Input after we stopped (a violation, or we asked to close) is ignored, bad bytes included.
+    if (this.#stopped) return;
     // A key length above 255 (TooLong isKey, remote) or a decoder limit: close; the calls in flight
     // fail with this error instead of the plain close reason (Twisted's _keyLengthLimitExceeded).
     this.#violate(err);
