@@ -19,6 +19,7 @@ import type { Protocol } from "./protocol.js";
 import {
   consoleErrorLogger,
   type ErrorLogger,
+  SocketPeerAddress,
   SocketTransport,
   type SocketTransportOptions,
   tcpAddress,
@@ -191,6 +192,12 @@ export class SocketPort implements ListeningPort {
     this.path = path;
   }
 
+  /**
+   * The options every accepted connection's transport gets: built once per port, so accepting
+   * allocates no options object (addresses are looked up only when asked for).
+   */
+  private connectionOptions: SocketTransportOptions | undefined;
+
   /** The bound address (the actual port when 0 was asked for). */
   getHost(): Address {
     if (this.host !== undefined) return this.host;
@@ -208,15 +215,9 @@ export class SocketPort implements ListeningPort {
   /** @internal */
   accept = (socket: net.Socket): void => {
     const reactor = this.reactor;
-    let peer: Address;
-    let host: Address | undefined;
-    if (this.kind === "unix") {
-      peer = unixAddress("");
-      host = this.getHost();
-    } else {
-      if (reactor.noDelay) socket.setNoDelay(true);
-      peer = tcpAddress(socket.remoteAddress, socket.remoteFamily, socket.remotePort);
-    }
+    // Nagle is disabled by the server itself (its `noDelay` option), at accept.
+    const options = (this.connectionOptions ??= this.makeConnectionOptions());
+    const peer = options.peer ?? new SocketPeerAddress(socket);
     let protocol: Protocol | null;
     try {
       protocol = this.factory.buildProtocol(peer);
@@ -229,15 +230,16 @@ export class SocketPort implements ListeningPort {
       socket.destroy();
       return;
     }
-    const transport = new SocketTransport(socket, protocol, {
-      ...reactor.transportOptions,
-      peer,
-      ...(host !== undefined ? { host } : {}),
-      onLost: this.connectionGone,
-    });
+    const transport = new SocketTransport(socket, protocol, options);
     this.transports.add(transport);
     transport.start();
   };
+
+  private makeConnectionOptions(): SocketTransportOptions {
+    const base = { ...this.reactor.transportOptions, onLost: this.connectionGone };
+    if (this.kind !== "unix") return base;
+    return { ...base, peer: Object.freeze(unixAddress("")), host: this.getHost() };
+  }
 
   private readonly connectionGone = (_reason: Error, transport: SocketTransport): void => {
     this.transports.delete(transport);
@@ -382,6 +384,7 @@ export class SocketConnector implements Connector {
       host = unixAddress("");
     } else {
       if (reactor.noDelay) socket.setNoDelay(true);
+      // Looked up now: a client's peer is worth keeping after the connection is gone.
       peer = tcpAddress(socket.remoteAddress, socket.remoteFamily, socket.remotePort);
     }
     let protocol: Protocol | null;
@@ -528,7 +531,9 @@ export class Reactor implements ReactorTime {
 
   /** Listens for TCP connections on `port` (0 picks a free one: read it back with `getHost()`). */
   listenTCP(port: number, factory: Factory, options: ListenTCPOptions = {}): Promise<SocketPort> {
-    const server = validPort(port) ? net.createServer({ allowHalfOpen: false }) : null;
+    const server = validPort(port)
+      ? net.createServer({ allowHalfOpen: false, noDelay: this.noDelay })
+      : null;
     return this.listenOn(
       server,
       factory,
@@ -554,6 +559,7 @@ export class Reactor implements ReactorTime {
         key: asPem(options.key),
         ...(options.ca !== undefined ? { ca: asPemList(options.ca) } : {}),
         allowHalfOpen: false,
+        noDelay: this.noDelay,
       });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);

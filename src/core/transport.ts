@@ -19,6 +19,45 @@ export const consoleErrorLogger: ErrorLogger = (message, error) => {
 /** Written with a callback to learn when everything written before it has left. */
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Builds an error without capturing a stack trace. The reasons handed to `connectionLost` are
+ * created from inside Node's event dispatch, where a stack says nothing useful, and capturing one
+ * was a measurable part of every connection's teardown. Each call still makes a new instance, so
+ * a protocol may keep or modify its reason.
+ */
+function withoutStack<E extends Error>(make: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+const makeConnectionDone = (): ConnectionDone => new ConnectionDone();
+const makeAborted = (): ConnectionLost => new ConnectionLost("Connection was aborted locally.");
+
+/** The key under which a socket knows its transport (for the listeners shared by all sockets). */
+const kTransport: unique symbol = Symbol("weft.transport");
+
+/** A socket driven by a {@link SocketTransport}. */
+interface OwnedSocket extends Socket {
+  [kTransport]: SocketTransport;
+}
+
+/**
+ * The socket listeners, shared by every connection: Node calls them with the socket as `this`,
+ * and the socket knows its transport. Assigned in {@link SocketTransport}'s static block (which
+ * may reach its private members).
+ */
+let socketListeners: {
+  data: (this: Socket, chunk: Buffer) => void;
+  error: (this: Socket, err: Error) => void;
+  close: (this: Socket) => void;
+  drain: (this: Socket) => void;
+};
+
 /** `registerProducer` was called while another producer is registered (Twisted's RuntimeError). */
 export class ProducerAlreadyRegisteredError extends WeftError {
   constructor(message = "Cannot register producer: another producer is already registered.") {
@@ -30,7 +69,10 @@ export class ProducerAlreadyRegisteredError extends WeftError {
 export interface SocketTransportOptions {
   /** Where errors thrown by the protocol go. Default {@link consoleErrorLogger}. */
   logger?: ErrorLogger;
-  /** The peer's address; computed from the socket when omitted (TCP/TCP6). */
+  /**
+   * The peer's address; when omitted, computed from the socket on first use of `getPeer()` (TCP/
+   * TCP6) and cached.
+   */
   peer?: Address;
   /** This end's address; computed from the socket on first use when omitted (TCP/TCP6). */
   host?: Address;
@@ -66,6 +108,49 @@ export function tcpAddress(
   };
 }
 
+/**
+ * The peer address of a TCP socket, looked up only when one of its fields is first read (the
+ * lookup is a system call, and most servers never ask). Given to `buildProtocol`. Its fields are
+ * getters: read them (or `toJSON()`); spreading it or `Object.keys` sees none. Once the socket is
+ * closed, an address never read is unknown (`host` "" and `port` 0), as with Node's
+ * `socket.remoteAddress`.
+ */
+export class SocketPeerAddress implements Address {
+  private readonly socket: Socket;
+  private resolved: Address | undefined;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
+  }
+
+  private get address(): Address {
+    const s = this.socket;
+    this.resolved ??= tcpAddress(s.remoteAddress, s.remoteFamily, s.remotePort);
+    return this.resolved;
+  }
+
+  get type(): "TCP" | "TCP6" {
+    return this.address.type as "TCP" | "TCP6";
+  }
+
+  get host(): string {
+    return this.address.host;
+  }
+
+  get port(): number {
+    return this.address.port;
+  }
+
+  /** The address as a plain object. */
+  toJSON(): Address {
+    return this.address;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): Address {
+    return this.address;
+  }
+}
+
 /** The Address of a Unix socket end. */
 export function unixAddress(path: string): Address {
   return { type: "UNIX", host: "", port: 0, path };
@@ -93,13 +178,11 @@ export function unixAddress(path: string): Address {
 export class SocketTransport implements Transport {
   readonly socket: Socket;
   readonly protocol: Protocol;
-  /** True from the moment `loseConnection`/`abortConnection` was called or the peer ended. */
-  disconnecting = false;
   /** True once the connection is gone (`connectionLost` delivered). */
   disconnected = false;
 
   private readonly logger: ErrorLogger;
-  private readonly peer: Address | undefined;
+  private peer: Address | undefined;
   private host: Address | undefined;
   private readonly onLost: ((reason: Error, transport: SocketTransport) => void) | undefined;
 
@@ -125,7 +208,13 @@ export class SocketTransport implements Transport {
   /** `loseConnection` was called during `dataReceived`: end once the held writes are out. */
   private endAfterReceive = false;
   private aborted = false;
-  private peerEnded = false;
+  /** `loseConnection`/`abortConnection` was called, or the connection is gone. */
+  private closing = false;
+  /** The 'drain' listener is attached (only once backpressure or a pull producer needs it). */
+  private drainWatched = false;
+  /** The write callbacks, bound on first use (most connections never need them). */
+  private flushedCallback: (() => void) | null = null;
+  private pullWrittenCallback: (() => void) | null = null;
   /** `loseConnection` was called with a producer registered: end once it is unregistered. */
   private endWhenUnregistered = false;
   private reason: Error | null = null;
@@ -144,14 +233,41 @@ export class SocketTransport implements Transport {
       hwm !== undefined && hwm >= 1 ? Math.floor(hwm) : socket.writableHighWaterMark;
   }
 
+  static {
+    // One set of listeners for every socket (no closures per connection): `this` is the socket.
+    socketListeners = {
+      data(chunk) {
+        (this as OwnedSocket)[kTransport].onData(chunk);
+      },
+      error(err) {
+        const t = (this as OwnedSocket)[kTransport];
+        t.socketError ??= err;
+      },
+      close() {
+        (this as OwnedSocket)[kTransport].onClose();
+      },
+      drain() {
+        (this as OwnedSocket)[kTransport].onDrain();
+      },
+    };
+  }
+
+  /**
+   * True from the moment `loseConnection`/`abortConnection` was called or the peer ended (as in
+   * Twisted, writes are dropped from then on).
+   */
+  get disconnecting(): boolean {
+    // The peer's FIN needs no listener of its own: the socket knows it has seen the end.
+    return this.closing || this.socket.readableEnded;
+  }
+
   /** Wires the socket's events and calls `protocol.makeConnection(this)`. */
   start(): void {
-    const socket = this.socket;
-    socket.on("data", this.onData);
-    socket.on("end", this.onEnd);
-    socket.on("error", this.onError);
-    socket.on("close", this.onClose);
-    socket.on("drain", this.onDrain);
+    const socket = this.socket as OwnedSocket;
+    socket[kTransport] = this;
+    socket.on("data", socketListeners.data);
+    socket.on("error", socketListeners.error);
+    socket.on("close", socketListeners.close);
     try {
       this.protocol.makeConnection(this);
     } catch (err) {
@@ -159,9 +275,8 @@ export class SocketTransport implements Transport {
     }
   }
 
-  // Bound once per connection so the per-chunk path allocates nothing.
-  private readonly onData = (chunk: Buffer): void => {
-    if (this.disconnecting) return; // loseConnection stops reading: the rest is discarded.
+  private onData(chunk: Buffer): void {
+    if (this.closing) return; // loseConnection stops reading: the rest is discarded.
     this.receiving = true;
     try {
       this.protocol.dataReceived(chunk);
@@ -189,23 +304,12 @@ export class SocketTransport implements Transport {
       this.endAfterReceive = false;
       this.socket.end();
     }
-  };
+  }
 
-  private readonly onEnd = (): void => {
-    // allowHalfOpen is false: Node ends our side too (after flushing); as in Twisted, writes made
-    // from now on are dropped.
-    this.disconnecting = true;
-    this.peerEnded = true;
-  };
-
-  private readonly onError = (err: Error): void => {
-    this.socketError ??= err;
-  };
-
-  private readonly onClose = (): void => {
+  private onClose(): void {
     if (this.disconnected) return;
     this.disconnected = true;
-    this.disconnecting = true;
+    this.closing = true;
     let reason = this.reason;
     if (reason === null) {
       const err = this.socketError;
@@ -214,7 +318,7 @@ export class SocketTransport implements Transport {
           ? new ConnectionLost(`Connection to the other side was lost: ${err.message}`, {
               cause: err,
             })
-          : new ConnectionDone();
+          : withoutStack(makeConnectionDone);
     }
     const producer = this.producer;
     if (producer !== null) {
@@ -231,16 +335,24 @@ export class SocketTransport implements Transport {
       this.logger("Unhandled error in connectionLost:", err);
     }
     this.onLost?.(reason, this);
-  };
+  }
 
-  private readonly onDrain = (): void => {
+  private onDrain(): void {
     if (this.awaitingRoom) {
       this.roomAgain();
       return;
     }
     // A pull producer is also asked for more on every drain.
     if (this.producer !== null && !this.streaming) this.producer.resumeProducing();
-  };
+  }
+
+  /** Attaches the 'drain' listener, once: only connections that meet backpressure need it. */
+  private watchDrain(): void {
+    if (!this.drainWatched) {
+      this.drainWatched = true;
+      this.socket.on("drain", socketListeners.drain);
+    }
+  }
 
   /**
    * The buffer reached the high-water mark: stop reading and pause a streaming producer until it
@@ -249,6 +361,7 @@ export class SocketTransport implements Transport {
   private bufferFull(): void {
     if (!this.awaitingRoom) {
       this.awaitingRoom = true;
+      this.watchDrain();
       this.watchForRoom();
     }
     if (this.pauseReadingOnFullBuffer && !this.readPausedForBuffer) {
@@ -269,13 +382,12 @@ export class SocketTransport implements Transport {
   private watchForRoom(): void {
     const socket = this.socket;
     if (!socket.writableNeedDrain && !socket.writableEnded && !socket.destroyed) {
-      socket.write(EMPTY, this.onFlushed);
+      this.flushedCallback ??= () => {
+        if (this.awaitingRoom && !this.disconnected) this.roomAgain();
+      };
+      socket.write(EMPTY, this.flushedCallback);
     }
   }
-
-  private readonly onFlushed = (): void => {
-    if (this.awaitingRoom && !this.disconnected) this.roomAgain();
-  };
 
   /** The buffer drained (or may have): resume reading and a paused streaming producer. */
   private roomAgain(): void {
@@ -305,7 +417,7 @@ export class SocketTransport implements Transport {
   /** Reads from the peer only when no pause reason is set (or once disconnecting: see below). */
   private updateReading(): void {
     // While disconnecting the socket keeps reading (and discarding) so the peer's FIN is seen.
-    if (this.disconnecting) return;
+    if (this.closing || this.socket.readableEnded) return;
     const socket = this.socket;
     if (this.readPausedByProtocol || this.readPausedForBuffer) {
       if (!socket.isPaused()) socket.pause();
@@ -314,17 +426,21 @@ export class SocketTransport implements Transport {
     }
   }
 
-  private readonly onPullWritten = (): void => {
-    // A pull producer is asked for more once everything written so far has left.
-    if (
-      this.producer !== null &&
-      !this.streaming &&
-      !this.disconnected &&
-      this.socket.writableLength === 0
-    ) {
-      this.producer.resumeProducing();
-    }
-  };
+  /** The write callback of a pull producer's writes (bound on first use). */
+  private get onPullWritten(): () => void {
+    this.pullWrittenCallback ??= () => {
+      // A pull producer is asked for more once everything written so far has left.
+      if (
+        this.producer !== null &&
+        !this.streaming &&
+        !this.disconnected &&
+        this.socket.writableLength === 0
+      ) {
+        this.producer.resumeProducing();
+      }
+    };
+    return this.pullWrittenCallback;
+  }
 
   private failWith(message: string, err: unknown): void {
     this.logger(message, err);
@@ -337,7 +453,9 @@ export class SocketTransport implements Transport {
 
   /** True when writes can no longer reach the peer. */
   private get writeClosed(): boolean {
-    return this.aborted || this.peerEnded || this.socket.writableEnded || this.socket.destroyed;
+    const socket = this.socket;
+    // readableEnded: the peer's FIN arrived (allowHalfOpen is false: Node ends our side too).
+    return this.aborted || socket.readableEnded || socket.writableEnded || socket.destroyed;
   }
 
   /**
@@ -384,8 +502,8 @@ export class SocketTransport implements Transport {
    * connection stays open (and writable) until it is unregistered.
    */
   loseConnection(): void {
-    if (this.disconnecting) return;
-    this.disconnecting = true;
+    if (this.closing || this.socket.readableEnded) return;
+    this.closing = true;
     // Keep reading (and discarding) so the peer's FIN is seen and the socket closes cleanly.
     if (this.socket.isPaused()) this.socket.resume();
     if (this.producer !== null) this.endWhenUnregistered = true;
@@ -401,17 +519,26 @@ export class SocketTransport implements Transport {
   abortConnection(): void {
     if (this.aborted || this.disconnected) return;
     this.aborted = true;
-    this.disconnecting = true;
+    this.closing = true;
     this.held = null;
-    this.reason ??= new ConnectionLost("Connection was aborted locally.");
+    this.reason ??= withoutStack(makeAborted);
     this.socket.destroy();
   }
 
+  /**
+   * The peer's address, looked up on first use and cached. Ask for it while the connection is
+   * open (e.g. in `connectionMade`) if you will need it after it closed: first asked once the
+   * socket is gone, the address is unknown (`host` "" and `port` 0).
+   */
   getPeer(): Address {
-    if (this.peer !== undefined) return this.peer;
-    return tcpAddress(this.socket.remoteAddress, this.socket.remoteFamily, this.socket.remotePort);
+    if (this.peer === undefined) {
+      const s = this.socket;
+      this.peer = tcpAddress(s.remoteAddress, s.remoteFamily, s.remotePort);
+    }
+    return this.peer;
   }
 
+  /** This end's address, looked up on first use and cached (see {@link getPeer}). */
   getHost(): Address {
     if (this.host === undefined) {
       this.host = tcpAddress(
@@ -470,6 +597,7 @@ export class SocketTransport implements Transport {
     this.streaming = streaming;
     this.producerPaused = false;
     if (!streaming) {
+      this.watchDrain();
       producer.resumeProducing();
     } else if (this.awaitingRoom || this.socket.writableLength >= this.highWaterMark) {
       this.bufferFull();
