@@ -632,6 +632,34 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
   }
 }
 
+/** A sink that ignores everything, for the shape-keeping instances below. */
+const IDLE_SINK: DecoderSink<unknown> = { onFrame() {}, onError() {} };
+
+/**
+ * Instances kept alive for the life of the process so that V8 keeps the hidden classes
+ * ("maps") decoders go through as their fields are set. V8 holds those maps only weakly: once every
+ * instance has died (a server between connections, a benchmark between runs), a GC frees them,
+ * every optimised function that checks them is discarded ("weak objects" in `--trace-deopt`) and
+ * the next instance gets new maps and starts over in unoptimised code. Each variant of the options
+ * is made here so that the fields' representations (small integer, number, string) are settled
+ * once, at load, rather than by a later instance (which would also discard optimised code).
+ * @internal
+ */
+const SHAPE_KEEPERS: unknown[] = [];
+
+function keepShapes(): void {
+  for (const prefix of [1, 2, 4, 8, "varint"] as const) {
+    const d = new LengthPrefixedDecoder(IDLE_SINK, { prefix });
+    // A prefix announcing 5 bytes and 2 of them: the partial-frame fields get set, and no frame or
+    // error is delivered (which would add this sink to the call sites' feedback).
+    const width = prefix === "varint" ? 1 : prefix;
+    const head = new Uint8Array(width + 2);
+    head[width - 1] = 5;
+    d.feed(head);
+    SHAPE_KEEPERS.push(d);
+  }
+}
+
 /** A {@link DecoderFactory} of {@link LengthPrefixedDecoder}s with `options`. */
 export function lengthPrefixedDecoder(
   options: LengthPrefixedOptions = {},
@@ -727,22 +755,36 @@ export class LengthPrefixedReceiver extends Protocol implements Producer {
   paused = false;
   #decoder: LengthPrefixedDecoder | null = null;
 
+  /**
+   * The decoder's sink: one small object per connection whose `onFrame`/`onError` are prototype
+   * methods, so the decoder's hot call site sees the same two functions for every connection
+   * (per-connection arrow functions get inlined into the decoder's optimised code as constants,
+   * and every connection closed then throws that code away: "weak objects" in `--trace-deopt`).
+   */
+  static readonly #Sink = class implements DecoderSink<Uint8Array> {
+    readonly owner: LengthPrefixedReceiver;
+    constructor(owner: LengthPrefixedReceiver) {
+      this.owner = owner;
+    }
+    onFrame(frame: Uint8Array): void {
+      const r = this.owner;
+      r.stringReceived(frame);
+      if (r.transport.disconnecting) r.#decoder?.stop();
+    }
+    onError(error: Error): void {
+      const e = error as LengthPrefixedError;
+      if (e.kind === "length too long") this.owner.lengthLimitExceeded(e.length);
+      else this.owner.framingError(e);
+    }
+  };
+
   #getDecoder(): LengthPrefixedDecoder {
     if (this.#decoder === null) {
-      this.#decoder = new LengthPrefixedDecoder(
-        {
-          onFrame: (frame) => {
-            this.stringReceived(frame);
-            if (this.transport.disconnecting) this.#decoder?.stop();
-          },
-          onError: (error) => {
-            const e = error as LengthPrefixedError;
-            if (e.kind === "length too long") this.lengthLimitExceeded(e.length);
-            else this.framingError(e);
-          },
-        },
-        { prefix: this.prefix, endian: this.endian, maxLength: this.MAX_LENGTH },
-      );
+      this.#decoder = new LengthPrefixedDecoder(new LengthPrefixedReceiver.#Sink(this), {
+        prefix: this.prefix,
+        endian: this.endian,
+        maxLength: this.MAX_LENGTH,
+      });
       if (this.paused) this.#decoder.pause();
     }
     return this.#decoder;
@@ -827,3 +869,5 @@ export class Int16StringReceiver extends LengthPrefixedReceiver {
 export class Int32StringReceiver extends LengthPrefixedReceiver {
   override prefix: LengthPrefix = 4;
 }
+
+keepShapes();

@@ -40,7 +40,7 @@ import { InvalidArgumentError, NotImplementedError, WeftError } from "../../core
 import type { Producer, Transport } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
 import type { Decoder, DecoderFactory, DecoderSink } from "./decoder.js";
-import { delimiterBytes, EXCEEDED, LineScanner, MORE } from "./lines-scanner.js";
+import { delimiterBytes, EXCEEDED, LineScanner, type LineTarget, MORE } from "./lines-scanner.js";
 import {
   decodeIterable,
   type StreamAdapterOptions,
@@ -149,11 +149,20 @@ export class LineDecoder implements Decoder {
     return this.#failed;
   }
 
-  /** Hands one line to the sink; true stops the scan. */
-  readonly #onLine = (line: Uint8Array): boolean => {
-    this.#sink.onFrame(line);
-    return this.#failed;
+  /** Hands each line to the sink; true stops the scan (a prototype method: see LineTarget). */
+  static readonly #Target = class implements LineTarget {
+    readonly owner: LineDecoder;
+    constructor(owner: LineDecoder) {
+      this.owner = owner;
+    }
+    lineFound(line: Uint8Array): boolean {
+      const d = this.owner;
+      d.#sink.onFrame(line);
+      return d.#failed;
+    }
   };
+
+  readonly #target: LineTarget = new LineDecoder.#Target(this);
 
   get bufferedBytes(): number {
     return this.#scanner.bufferedBytes;
@@ -166,7 +175,7 @@ export class LineDecoder implements Decoder {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      if (sc.run(this.#onLine) === EXCEEDED) {
+      if (sc.run(this.#target) === EXCEEDED) {
         this.#fail(
           new LineLengthExceededError(this.maxLength, sc.exceededLength, sc.exceededTerminated),
         );
@@ -297,6 +306,31 @@ function isDisconnecting(p: Protocol): boolean {
   return t?.disconnecting === true;
 }
 
+/** {@link LineReceiver}'s line target: prototype methods, the same for every connection. */
+class LineReceiverTarget implements LineTarget {
+  readonly owner: LineReceiver;
+  constructor(owner: LineReceiver) {
+    this.owner = owner;
+  }
+  lineFound(line: Uint8Array): boolean {
+    const r = this.owner;
+    r.lineReceived(line);
+    return r.paused || !r.lineMode || isDisconnecting(r);
+  }
+}
+
+/** {@link LineOnlyReceiver}'s line target. */
+class LineOnlyReceiverTarget implements LineTarget {
+  readonly owner: LineOnlyReceiver;
+  constructor(owner: LineOnlyReceiver) {
+    this.owner = owner;
+  }
+  lineFound(line: Uint8Array): boolean {
+    this.owner.lineReceived(line);
+    return isDisconnecting(this.owner);
+  }
+}
+
 /**
  * Twisted's `LineReceiver`: a protocol receiving lines and, after `setRawMode()`, raw data.
  *
@@ -356,10 +390,7 @@ export class LineReceiver extends Protocol implements Producer {
   }
 
   /** One line to `lineReceived`; true stops the scan (paused, raw mode or disconnecting). */
-  readonly #onLine = (line: Uint8Array): boolean => {
-    this.lineReceived(line);
-    return this.paused || !this.lineMode || isDisconnecting(this);
-  };
+  readonly #target: LineTarget = new LineReceiverTarget(this);
 
   override dataReceived(data: Uint8Array): void {
     const sc = this.#scan();
@@ -370,7 +401,7 @@ export class LineReceiver extends Protocol implements Producer {
     try {
       while (!this.paused) {
         if (this.lineMode) {
-          const r = sc.run(this.#onLine);
+          const r = sc.run(this.#target);
           if (r === MORE) return;
           if (r === EXCEEDED) {
             const error = new LineLengthExceededError(
@@ -509,10 +540,7 @@ export class LineOnlyReceiver extends Protocol {
   }
 
   /** One line to `lineReceived`; true stops the scan (disconnecting). */
-  readonly #onLine = (line: Uint8Array): boolean => {
-    this.lineReceived(line);
-    return isDisconnecting(this);
-  };
+  readonly #target: LineTarget = new LineOnlyReceiverTarget(this);
 
   override dataReceived(data: Uint8Array): void {
     const sc = this.#scan();
@@ -522,7 +550,7 @@ export class LineOnlyReceiver extends Protocol {
     this.#busy = true;
     try {
       for (;;) {
-        const r = sc.run(this.#onLine);
+        const r = sc.run(this.#target);
         if (r === MORE) return;
         if (r === EXCEEDED) {
           const error = new LineLengthExceededError(
@@ -585,3 +613,13 @@ export class LineOnlyReceiver extends Protocol {
     this.transport.writeSequence([typeof line === "string" ? Buffer.from(line, "utf8") : line, d]);
   }
 }
+
+/**
+ * A decoder kept alive for the life of the process, so that V8 keeps the hidden classes ("maps")
+ * line decoders and scanners go through as their fields are set: V8 holds them only weakly, and
+ * once every instance has died a GC frees them and discards all optimised code that checks them
+ * ("weak objects" in `--trace-deopt`); the next connection would start over in unoptimised code.
+ * It is fed a partial line (the scanner's buffer fields get set) and delivers nothing.
+ */
+const SHAPE_KEEPER = new LineDecoder({ onFrame() {}, onError() {} });
+SHAPE_KEEPER.feed(new Uint8Array([0x61, 0x62]));

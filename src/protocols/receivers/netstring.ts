@@ -274,6 +274,16 @@ export function netstringDecoder(options: NetstringOptions = {}): DecoderFactory
   return (sink) => new NetstringDecoder(sink, options);
 }
 
+/**
+ * A decoder kept alive for the life of the process, so that V8 keeps the hidden classes ("maps")
+ * netstring decoders go through as their fields are set: V8 holds them only weakly, and once every
+ * decoder has died a GC frees them and discards all optimised code that checks them ("weak
+ * objects" in `--trace-deopt`); the next decoder would start over in unoptimised code. It is fed a
+ * partial netstring (its assembly fields get set) and delivers nothing.
+ */
+const SHAPE_KEEPER = new NetstringDecoder({ onFrame() {}, onError() {} });
+SHAPE_KEEPER.feed(new Uint8Array([0x35, 0x3a, 0x61, 0x62])); // "5:ab"
+
 const textEncoder = new TextEncoder();
 
 function toBytes(data: Uint8Array | string): Uint8Array {
@@ -323,21 +333,33 @@ export class NetstringReceiver extends Protocol implements Producer {
   paused = false;
   #decoder: NetstringDecoder | null = null;
 
+  /**
+   * The decoder's sink: one small object per connection whose `onFrame`/`onError` are prototype
+   * methods, so the decoder's hot call site sees the same functions for every connection
+   * (per-connection arrow functions get inlined into the decoder's optimised code as constants,
+   * and every connection closed then throws that code away: "weak objects" in `--trace-deopt`).
+   */
+  static readonly #Sink = class implements DecoderSink<Uint8Array> {
+    readonly owner: NetstringReceiver;
+    constructor(owner: NetstringReceiver) {
+      this.owner = owner;
+    }
+    onFrame(frame: Uint8Array): void {
+      const r = this.owner;
+      r.stringReceived(frame);
+      if (r.transport.disconnecting) r.#decoder?.stop();
+    }
+    onError(error: Error): void {
+      this.owner.brokenPeer = true;
+      this.owner.framingError(error as NetstringParseError);
+    }
+  };
+
   #getDecoder(): NetstringDecoder {
     if (this.#decoder === null) {
-      this.#decoder = new NetstringDecoder(
-        {
-          onFrame: (frame) => {
-            this.stringReceived(frame);
-            if (this.transport.disconnecting) this.#decoder?.stop();
-          },
-          onError: (error) => {
-            this.brokenPeer = true;
-            this.framingError(error as NetstringParseError);
-          },
-        },
-        { maxLength: this.MAX_LENGTH },
-      );
+      this.#decoder = new NetstringDecoder(new NetstringReceiver.#Sink(this), {
+        maxLength: this.MAX_LENGTH,
+      });
       if (this.paused) this.#decoder.pause();
     }
     return this.#decoder;
