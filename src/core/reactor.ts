@@ -147,6 +147,35 @@ export interface ReactorOptions {
 type SocketKind = "tcp" | "unix";
 
 /**
+ * Seconds that `stopListening({ closeConnections: true })` gives connections to close cleanly
+ * before aborting them.
+ */
+export const DEFAULT_CLOSE_TIMEOUT = 5;
+
+/** Options of {@link ListeningPort.closeConnections}. */
+export interface CloseConnectionsOptions {
+  /** Abort the connections at once (buffered writes are dropped) instead of closing them. Default false. */
+  abort?: boolean;
+  /**
+   * Seconds (on the reactor's clock) the connections get to close cleanly; those still open then
+   * (e.g. a peer that never sends its FIN) are aborted, and the promise resolves once they are
+   * gone. `null` waits as long as it takes. Default `null`.
+   */
+  timeout?: number | null;
+}
+
+/** Options of {@link ListeningPort.stopListening}. */
+export interface StopListeningOptions {
+  /** Also close every open connection, and wait for them to end. Default false. */
+  closeConnections?: boolean;
+  /**
+   * With `closeConnections`: seconds (on the reactor's clock) before the connections still open
+   * are aborted; `null` waits as long as it takes. Default {@link DEFAULT_CLOSE_TIMEOUT} (5).
+   */
+  timeout?: number | null;
+}
+
+/**
  * A listening port (Twisted's IListeningPort). The factory's `doStart` ran when it started to
  * listen and its `doStop` runs when it stops listening.
  */
@@ -155,14 +184,16 @@ export interface ListeningPort {
   getHost(): Address;
   /**
    * Stops accepting connections; resolves once the listening socket is closed. Open connections
-   * stay unless `closeConnections` is set (then it also waits for them to end). Idempotent.
+   * stay unless `closeConnections` is set: then it also closes them and waits for them to end,
+   * aborting those still open after `timeout` seconds (default 5). Idempotent.
    */
-  stopListening(options?: { closeConnections?: boolean }): Promise<void>;
+  stopListening(options?: StopListeningOptions): Promise<void>;
   /**
    * Closes every open connection of this port (`loseConnection`, or `abortConnection` with
-   * `{ abort: true }`) and resolves once all of them are gone.
+   * `{ abort: true }`) and resolves once all of them are gone; with a `timeout`, those still open
+   * after that many seconds are aborted.
    */
-  closeConnections(options?: { abort?: boolean }): Promise<void>;
+  closeConnections(options?: CloseConnectionsOptions): Promise<void>;
 }
 
 /** The {@link ListeningPort} of a `net.Server` (TCP, Unix, TLS). */
@@ -250,25 +281,45 @@ export class SocketPort implements ListeningPort {
 
   /**
    * Closes every open connection of this port (`loseConnection`, or `abortConnection` with
-   * `{ abort: true }`) and resolves once all of them are gone.
+   * `{ abort: true }`) and resolves once all of them are gone. With a `timeout` (seconds, on the
+   * reactor's clock), the connections still open by then are aborted: a peer that never sends
+   * its FIN cannot hold the promise forever. Without one it waits as long as it takes. Rejects
+   * with InvalidArgumentError for a negative or non-finite timeout.
    */
-  closeConnections(options: { abort?: boolean } = {}): Promise<void> {
-    const done =
-      this.transports.size === 0
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => this.waiters.push(resolve));
+  closeConnections(options: CloseConnectionsOptions = {}): Promise<void> {
+    const timeout = options.timeout ?? null;
+    if (timeout !== null && !(Number.isFinite(timeout) && timeout >= 0)) {
+      return Promise.reject(
+        new InvalidArgumentError(
+          `Invalid close timeout ${String(timeout)}: a finite number of seconds >= 0 expected.`,
+        ),
+      );
+    }
+    if (this.transports.size === 0) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.waiters.push(resolve));
+    const abort = options.abort === true;
     for (const t of [...this.transports]) {
-      if (options.abort === true) t.abortConnection();
+      if (abort) t.abortConnection();
       else t.loseConnection();
+    }
+    if (!abort && timeout !== null && this.transports.size > 0) {
+      const expiry = this.reactor.callLater(timeout, () => {
+        for (const t of [...this.transports]) t.abortConnection();
+      });
+      void done.then(() => {
+        if (expiry.active()) expiry.cancel();
+      });
     }
     return done;
   }
 
   /**
    * Stops accepting connections; resolves once the listening socket is closed. Open connections
-   * stay unless `closeConnections` is set (then it also waits for them to end). Idempotent.
+   * stay unless `closeConnections` is set: then it also closes them and waits for them to end,
+   * aborting those still open after `timeout` seconds (default {@link DEFAULT_CLOSE_TIMEOUT}).
+   * Idempotent.
    */
-  stopListening(options: { closeConnections?: boolean } = {}): Promise<void> {
+  stopListening(options: StopListeningOptions = {}): Promise<void> {
     if (this.stopped === null) {
       this.server.close();
       this.stopped = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
@@ -276,7 +327,8 @@ export class SocketPort implements ListeningPort {
       });
     }
     if (options.closeConnections === true) {
-      return Promise.all([this.stopped, this.closeConnections()]).then(() => undefined);
+      const timeout = options.timeout === undefined ? DEFAULT_CLOSE_TIMEOUT : options.timeout;
+      return Promise.all([this.stopped, this.closeConnections({ timeout })]).then(() => undefined);
     }
     return this.stopped;
   }

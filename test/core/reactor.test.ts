@@ -9,6 +9,7 @@ import {
   CannotListenError,
   ConnectError,
   ConnectionDone,
+  ConnectionLost,
   ConnectionRefusedError,
   ConnectTimeoutError,
   InvalidArgumentError,
@@ -266,6 +267,151 @@ describe("Reactor.listenTCP", () => {
     await Promise.all([port.closeConnections(), ended]);
     expect(port.connections.size).toBe(0);
     client.destroy();
+  });
+});
+
+describe("bounded graceful close (closeConnections / stopListening timeout)", () => {
+  /** A raw client that reads everything but never sends its FIN (allowHalfOpen). */
+  async function stubbornClient(
+    port: number,
+  ): Promise<{ socket: net.Socket; ended: Promise<void> }> {
+    const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    socket.on("error", () => undefined);
+    cleanups.push(() => socket.destroy());
+    await new Promise<void>((r) => socket.once("connect", () => r()));
+    const ended = new Promise<void>((r) => socket.once("end", () => r()));
+    socket.resume();
+    return { socket, ended };
+  }
+
+  /** Lets pending I/O callbacks run (no timing involved: used to show something did NOT happen). */
+  async function turns(n = 5): Promise<void> {
+    for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
+  }
+
+  /** A server factory whose protocols record their connectionLost reason. */
+  function lossRecorder(): { factory: Factory; reasons: Error[]; made: Promise<void> } {
+    const reasons: Error[] = [];
+    let madeOne!: () => void;
+    const made = new Promise<void>((r) => (madeOne = r));
+    const factory = Factory.forProtocol(
+      class extends Echo {
+        override connectionMade(): void {
+          madeOne();
+        }
+        override connectionLost(reason: Error): void {
+          reasons.push(reason);
+        }
+      },
+    );
+    return { factory, reasons, made };
+  }
+
+  it("closeConnections({ timeout }) aborts a peer that never sends its FIN once the reactor's clock says so", async () => {
+    const clock = new Clock();
+    const reactor = createReactor({ clock });
+    const { factory, reasons, made } = lossRecorder();
+    const port = await listenLocal(reactor, factory);
+    const { ended } = await stubbornClient(port.getHost().port);
+    await made;
+    let resolved = false;
+    const closing = port.closeConnections({ timeout: 5 }).then(() => {
+      resolved = true;
+    });
+    await ended; // our FIN arrived; the peer answers with nothing
+    await turns();
+    expect(resolved).toBe(false);
+    expect(port.connections.size).toBe(1);
+    clock.advance(4.9);
+    await turns();
+    expect(resolved).toBe(false);
+    expect(port.connections.size).toBe(1);
+    clock.advance(0.1);
+    await closing;
+    expect(port.connections.size).toBe(0);
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toBeInstanceOf(ConnectionLost);
+    expect((reasons[0] as ConnectionLost).code).toBe("ERR_CONNECTION_LOST");
+  });
+
+  it("cancels its timer when every connection closes cleanly in time", async () => {
+    const clock = new Clock();
+    const reactor = createReactor({ clock });
+    const { factory, reasons, made } = lossRecorder();
+    const port = await listenLocal(reactor, factory);
+    const client = net.connect(port.getHost().port, "127.0.0.1"); // answers our FIN with its own
+    cleanups.push(() => client.destroy());
+    client.resume();
+    await made;
+    await port.closeConnections({ timeout: 5 });
+    expect(clock.getDelayedCalls()).toHaveLength(0);
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toBeInstanceOf(ConnectionDone);
+  });
+
+  it("stopListening({ closeConnections: true }) aborts after 5 seconds by default; timeout: null waits", async () => {
+    const clock = new Clock();
+    const reactor = createReactor({ clock });
+    const first = lossRecorder();
+    const port = await listenLocal(reactor, first.factory);
+    const { ended } = await stubbornClient(port.getHost().port);
+    await first.made;
+    const stopping = port.stopListening({ closeConnections: true });
+    await ended;
+    await turns();
+    expect(port.connections.size).toBe(1);
+    clock.advance(5);
+    await stopping;
+    expect(first.reasons[0]).toBeInstanceOf(ConnectionLost);
+
+    const second = lossRecorder();
+    const port2 = await listenLocal(reactor, second.factory);
+    const c2 = await stubbornClient(port2.getHost().port);
+    await second.made;
+    let resolved = false;
+    const stopping2 = port2.stopListening({ closeConnections: true, timeout: null }).then(() => {
+      resolved = true;
+    });
+    await c2.ended;
+    clock.advance(3600);
+    await turns();
+    expect(resolved).toBe(false);
+    c2.socket.end(); // the peer finally answers
+    await stopping2;
+    expect(second.reasons[0]).toBeInstanceOf(ConnectionDone);
+  });
+
+  it("closeConnections() without a timeout still waits for the peer, so a caller's own grace period decides (weft serve --grace)", async () => {
+    const clock = new Clock();
+    const reactor = createReactor({ clock });
+    const { factory, reasons, made } = lossRecorder();
+    const port = await listenLocal(reactor, factory);
+    const { ended } = await stubbornClient(port.getHost().port);
+    await made;
+    await port.stopListening();
+    let graceful = false;
+    const closed = port.closeConnections().then(() => {
+      graceful = true;
+    });
+    await ended;
+    clock.advance(3600); // far past any default: nothing is aborted behind the caller's back
+    await turns();
+    expect(graceful).toBe(false);
+    expect(port.connections.size).toBe(1);
+    // What the suite does once its grace period is over:
+    await port.closeConnections({ abort: true });
+    await closed;
+    expect(reasons[0]).toBeInstanceOf(ConnectionLost);
+  });
+
+  it("rejects a negative or non-finite timeout with InvalidArgumentError", async () => {
+    const reactor = createReactor({ clock: new Clock() });
+    const port = await listenLocal(reactor, Factory.forProtocol(Echo));
+    for (const timeout of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const err = await port.closeConnections({ timeout }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).code).toBe("ERR_INVALID_ARGUMENT");
+    }
   });
 });
 
