@@ -3,7 +3,7 @@ import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConnectionDone, ConnectionLost } from "../../src/core/errors.js";
 import { ClientFactory, Factory } from "../../src/core/factory.js";
-import type { Producer } from "../../src/core/interfaces.js";
+import type { Address, Producer } from "../../src/core/interfaces.js";
 import { Protocol } from "../../src/core/protocol.js";
 import { createReactor, type Reactor, type SocketPort } from "../../src/core/reactor.js";
 import { ProducerAlreadyRegisteredError, type SocketTransport } from "../../src/core/transport.js";
@@ -538,5 +538,114 @@ describe("SocketTransport over TCP", () => {
     client.end();
     await server.lost;
     expect(stopped).toBe(1); // the producer is stopped when the connection goes
+  });
+});
+
+describe("connection setup and teardown", () => {
+  it("gives every clean close its own ConnectionDone (stack-free, but a real, separate instance)", async () => {
+    const reactor = createReactor();
+    const recorders: Recorder[] = [];
+    const factory = new Factory<Recorder>();
+    factory.buildProtocol = () => {
+      const p = new Recorder();
+      recorders.push(p);
+      return p;
+    };
+    const port = await listen(reactor, factory);
+    for (let i = 0; i < 2; i++) {
+      const client = await rawClient(port.getHost().port);
+      client.end();
+      await closed(client);
+    }
+    const [a, b] = await Promise.all(recorders.map((r) => r.lost));
+    expect(a).toBeInstanceOf(ConnectionDone);
+    expect(b).toBeInstanceOf(ConnectionDone);
+    expect(a).not.toBe(b);
+    expect((a as ConnectionDone).code).toBe("ERR_CONNECTION_DONE");
+    expect(a?.message).toBe("Connection was closed cleanly.");
+    expect(a?.name).toBe("ConnectionDone");
+    expect(Object.isFrozen(a)).toBe(false);
+    (a as Error).message = "changed by a protocol";
+    expect(b?.message).toBe("Connection was closed cleanly.");
+    expect(new ConnectionDone().stack).toContain("ConnectionDone"); // stack capture is untouched elsewhere
+  });
+
+  it("shares one set of socket listeners between connections and adds 'drain' only when needed", async () => {
+    const reactor = createReactor();
+    const transports: SocketTransport[] = [];
+    const made: Array<() => void> = [];
+    const both = new Promise<void>((r) => made.push(r));
+    const factory = Factory.forProtocol(
+      class extends Protocol {
+        override connectionMade(): void {
+          transports.push(this.transport as SocketTransport);
+          if (transports.length === 2) made[0]?.();
+        }
+      },
+    );
+    const port = await listen(reactor, factory);
+    await rawClient(port.getHost().port);
+    await rawClient(port.getHost().port);
+    await both;
+    const [s1, s2] = transports.map((t) => t.socket) as [net.Socket, net.Socket];
+    for (const event of ["data", "error", "close"] as const) {
+      const mine1 = s1.listeners(event).filter((l) => !s2.listeners(event).includes(l));
+      expect(mine1).toEqual([]); // nothing per connection: the same functions on both sockets
+    }
+    expect(s1.listenerCount("end")).toBe(s2.listenerCount("end")); // Node's own only
+    expect(s1.listenerCount("drain")).toBe(0);
+    transports[0]?.registerProducer(
+      { pauseProducing() {}, resumeProducing() {}, stopProducing() {} },
+      false,
+    );
+    expect(s1.listenerCount("drain")).toBe(1);
+  });
+
+  it("hands buildProtocol the peer address, looked up when read; getPeer() caches it past the close", async () => {
+    const reactor = createReactor();
+    const seen: Address[] = [];
+    const { factory: inner, made } = recordingFactory();
+    const factory = new Factory<Recorder>();
+    factory.buildProtocol = (addr) => {
+      seen.push(addr);
+      return inner.buildProtocol(addr);
+    };
+    const port = await listen(reactor, factory);
+    const client = await rawClient(port.getHost().port);
+    const server = await made;
+    const expected = { type: "TCP", host: "127.0.0.1", port: client.localPort };
+    const addr = seen[0] as Address;
+    expect({ type: addr.type, host: addr.host, port: addr.port }).toEqual(expected);
+    expect(JSON.parse(JSON.stringify(addr))).toEqual(expected);
+    expect(server.transport.getPeer()).toEqual(expected);
+    expect(server.transport.getHost()).toEqual({
+      type: "TCP",
+      host: "127.0.0.1",
+      port: port.getHost().port,
+    });
+    client.end();
+    await server.lost;
+    expect(server.transport.getPeer()).toEqual(expected);
+    expect(server.transport.disconnecting).toBe(true);
+  });
+
+  it("treats the peer's FIN as disconnecting: later writes are dropped and the close stays clean", async () => {
+    const reactor = createReactor();
+    const { factory, made } = recordingFactory();
+    const port = await listen(reactor, factory);
+    const client = await rawClient(port.getHost().port);
+    const server = await made;
+    server.transport.pauseProducing(); // so the FIN is not read until we resume
+    client.end();
+    const transport = server.transport as SocketTransport;
+    const ended = new Promise<void>((r) => transport.socket.once("end", () => r()));
+    expect(transport.disconnecting).toBe(false);
+    server.transport.resumeProducing();
+    await ended;
+    expect(transport.disconnecting).toBe(true);
+    server.transport.write("dropped after the peer's FIN");
+    const reason = await server.lost;
+    expect(reason).toBeInstanceOf(ConnectionDone);
+    expect(server.reasons).toHaveLength(1);
   });
 });
