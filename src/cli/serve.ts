@@ -114,8 +114,10 @@ export async function serve(
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
       if (stopping) {
-        logger.warn({ signal }, "second signal: exiting now");
-        resolveExit(EXIT_FAILURE);
+        // As in Twisted, a repeated signal does not change the shutdown under way. It also arrives
+        // twice on Ctrl-C under `npm start` (the terminal's and npm's forwarded copy); the grace
+        // period still bounds how long open connections can delay the exit.
+        logger.info({ signal }, "already shutting down");
         return;
       }
       stopping = true;
@@ -176,7 +178,7 @@ export function addServeCommand(
       "after",
       `\nFront-end kinds (service, protocol, default port):\n${kinds}\n\n` +
         `Config example:\n  { "services": { "transform": { "listen": [ { "protocol": "line", "endpoint": "tcp:10002" } ] } } }\n\n` +
-        "SIGINT/SIGTERM stop listening, let factories finish, close connections (aborting those still open\nafter --grace seconds) and exit 0.\n" +
+        "SIGINT/SIGTERM stop listening, let factories finish, close connections (aborting those still open\nafter --grace seconds) and exit 0; a repeated signal while stopping is ignored.\n" +
         "Exit codes: 0 stopped cleanly, 1 a port could not be opened, 2 invalid configuration.",
     )
     .action(

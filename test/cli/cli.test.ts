@@ -303,7 +303,7 @@ describe("usage", () => {
     try {
       const r = await runHere(["serve", "--config", file, "--log-level", "silent"]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/ERR_CANNOT_LISTEN/);
+      expect(r.stderr).toContain(`ERR_CANNOT_LISTEN: Cannot listen on 127.0.0.1:${port}:`);
     } finally {
       await new Promise<void>((r) => busy.close(() => r()));
     }

@@ -275,6 +275,23 @@ describe("weft serve without --config", () => {
     expect(r.stderr).toMatch(/Got 2 poems of 2/);
   }, 30_000);
 
+  it("a second weft serve on the same ports exits 1 naming the busy port", async () => {
+    const s = server as Server;
+    const second = await startServe(dir, s.offset).then(
+      (started) => {
+        started.child.kill("SIGKILL");
+        throw new Error("a second weft serve started on ports already in use");
+      },
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    expect(second.code).toBe(1);
+    const first = DEFAULTS[0] as { port: number };
+    expect(second.stderr).toContain(
+      `weft serve: ERR_CANNOT_LISTEN: Cannot listen on 127.0.0.1:${first.port + s.offset}:`,
+    );
+    expect(second.stderr).toMatch(/EADDRINUSE/);
+  }, 30_000);
+
   it("SIGTERM with a client still connected: the client is closed and weft exits 0 within the grace period", async () => {
     const s = server as Server;
     // A raw client on the persistent line front-end that never closes its side.
