@@ -485,9 +485,10 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
     const max = this.maxLength;
     const width = this.#width;
     const le = this.littleEndian;
-    // Read once per chunk: `Buffer#buffer` and `#byteOffset` are getters.
-    const ab = c.buffer;
-    const bo = c.byteOffset;
+    // Read at the first whole frame, once: on a Buffer these are slow getters (as slow as parsing
+    // a 7-byte chunk), and a chunk holding no whole frame needs neither.
+    let ab: ArrayBufferLike | null = null;
+    let bo = 0;
     const sink = this.sink;
     const hw = width === 0 ? 1 : width;
     let i = start;
@@ -505,6 +506,10 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
       }
       if (length > max || n - i - hw < length) break;
       i += hw;
+      if (ab === null) {
+        ab = c.buffer;
+        bo = c.byteOffset;
+      }
       const frame = new Uint8Array(ab, bo + i, length);
       i += length;
       sink.onFrame(frame);

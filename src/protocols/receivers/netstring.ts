@@ -131,8 +131,12 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
    * its exact kind and offset) is left to the state machine in `parse`, which starts over from that
    * netstring's first byte.
    */
-  #fastFrames(c: Uint8Array, start: number, ab: ArrayBufferLike, bo: number): number {
+  #fastFrames(c: Uint8Array, start: number): number {
     const n = c.length;
+    // Read at the first whole frame, once: on a Buffer these are slow getters (as slow as parsing
+    // a 7-byte chunk), and a chunk holding no whole frame needs neither.
+    let ab: ArrayBufferLike | null = null;
+    let bo = 0;
     const max = this.maxLength;
     const sink = this.sink;
     let i = start;
@@ -154,6 +158,10 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
       if (len > max || k >= n || c[k] !== COLON) break;
       k++;
       if (n - k <= len || c[k + len] !== COMMA_BYTE) break;
+      if (ab === null) {
+        ab = c.buffer;
+        bo = c.byteOffset;
+      }
       const frame = new Uint8Array(ab, bo + k, len);
       i = k + len + 1;
       sink.onFrame(frame);
@@ -165,13 +173,10 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
   protected parse(c: Uint8Array): number {
     const n = c.length;
     const max = this.maxLength;
-    // Read once per chunk: on a Buffer these are getters, and every frame view needs them.
-    const ab = c.buffer;
-    const bo = c.byteOffset;
     let i = 0;
     while (i < n) {
       if (this.#state === LEN_START) {
-        i = this.#fastFrames(c, i, ab, bo);
+        i = this.#fastFrames(c, i);
         if (this.halted || i === n) return i;
       }
       switch (this.#state) {
@@ -231,7 +236,7 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
               this.#error("missing comma", i + len, `expected ",", got ${describe(c[i + len]!)}`);
               return i + len + 1;
             }
-            const frame = new Uint8Array(ab, bo + i, len);
+            const frame = new Uint8Array(c.buffer, c.byteOffset + i, len);
             i += len + 1;
             this.#state = LEN_START;
             this.sink.onFrame(frame);
