@@ -522,6 +522,8 @@ export class SocketTransport implements Transport {
     this.closing = true;
     this.held = null;
     this.reason ??= withoutStack(makeAborted);
+    // Aborts are rare: keep the peer's address for `connectionLost` while the socket still knows it.
+    this.getPeer();
     this.socket.destroy();
   }
 

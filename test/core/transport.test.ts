@@ -629,6 +629,26 @@ describe("connection setup and teardown", () => {
     expect(server.transport.disconnecting).toBe(true);
   });
 
+  it("an aborted connection still knows its peer in connectionLost", async () => {
+    const reactor = createReactor();
+    let peerAtLoss!: (a: Address) => void;
+    const got = new Promise<Address>((r) => (peerAtLoss = r));
+    const factory = Factory.forProtocol(
+      class extends Protocol {
+        override connectionMade(): void {
+          this.transport.abortConnection(); // the peer was never asked for before
+        }
+        override connectionLost(): void {
+          peerAtLoss(this.transport.getPeer());
+        }
+      },
+    );
+    const port = await listen(reactor, factory);
+    const client = await rawClient(port.getHost().port);
+    client.on("error", () => undefined);
+    expect(await got).toEqual({ type: "TCP", host: "127.0.0.1", port: client.localPort });
+  });
+
   it("treats the peer's FIN as disconnecting: later writes are dropped and the close stays clean", async () => {
     const reactor = createReactor();
     const { factory, made } = recordingFactory();
