@@ -27,7 +27,11 @@ const EMPTY = new Uint8Array(0);
  */
 function withoutStack<E extends Error>(make: () => E): E {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
+  try {
+    Error.stackTraceLimit = 0;
+  } catch {
+    return make(); // not writable (frozen intrinsics): an ordinary error, with its stack
+  }
   try {
     return make();
   } finally {
