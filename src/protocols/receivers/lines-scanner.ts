@@ -250,6 +250,8 @@ export class LineScanner {
         const n = s.length;
         const ab = s.buffer;
         const bo = s.byteOffset;
+        const d0 = this.d0;
+        const delim = this.delim;
         let pos = this.pos;
         let disturbed = false;
         for (;;) {
@@ -257,8 +259,8 @@ export class LineScanner {
             n - pos < SMALL_SEARCH
               ? this.scanLoop(s, pos, n)
               : L === 1
-                ? s.indexOf(this.d0, pos)
-                : s.indexOf(this.delim, pos);
+                ? s.indexOf(d0, pos)
+                : s.indexOf(delim, pos);
           if (q < 0) break;
           const len = q - pos;
           if (len > max) return this.exceeded(len, true);

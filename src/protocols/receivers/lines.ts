@@ -124,7 +124,7 @@ function checkMaxLength(value: number): number {
  * reference to a chunk after `feed` returns. A `feed` from inside `onFrame` is queued after the
  * bytes still unparsed and handled before the outer `feed` returns.
  */
-export class LineDecoder implements Decoder {
+export class LineDecoder implements Decoder, LineTarget {
   /** The delimiter in bytes. */
   readonly delimiter: Uint8Array;
   /** Longest accepted line in bytes (delimiter excluded). */
@@ -149,20 +149,14 @@ export class LineDecoder implements Decoder {
     return this.#failed;
   }
 
-  /** Hands each line to the sink; true stops the scan (a prototype method: see LineTarget). */
-  static readonly #Target = class implements LineTarget {
-    readonly owner: LineDecoder;
-    constructor(owner: LineDecoder) {
-      this.owner = owner;
-    }
-    lineFound(line: Uint8Array): boolean {
-      const d = this.owner;
-      d.#sink.onFrame(line);
-      return d.#failed;
-    }
-  };
-
-  readonly #target: LineTarget = new LineDecoder.#Target(this);
+  /**
+   * @internal The scanner's line target (see LineTarget): hands one line to the sink; true stops
+   * the scan. A prototype method, so the scanner's hot call is the same for every decoder.
+   */
+  lineFound(line: Uint8Array): boolean {
+    this.#sink.onFrame(line);
+    return this.#failed;
+  }
 
   get bufferedBytes(): number {
     return this.#scanner.bufferedBytes;
@@ -175,7 +169,7 @@ export class LineDecoder implements Decoder {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      if (sc.run(this.#target) === EXCEEDED) {
+      if (sc.run(this) === EXCEEDED) {
         this.#fail(
           new LineLengthExceededError(this.maxLength, sc.exceededLength, sc.exceededTerminated),
         );
