@@ -186,7 +186,12 @@ export class BoxDecoder implements Decoder {
       const take = Math.min(need - have, n - pos);
       if (take === 0) return -1;
       this.ensurePartial(need);
-      this.partial.set(chunk.subarray(pos, pos + take), have);
+      // The whole chunk as it is, else a plain view: a Buffer's `subarray` goes through its species
+      // constructor, which costs more than copying a 1 KiB chunk.
+      this.partial.set(
+        take === n ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset + pos, take),
+        have,
+      );
       this.partialLen = have + take;
       pos += take;
     }
@@ -223,7 +228,13 @@ export class BoxDecoder implements Decoder {
     if (this.partial.length >= need) return;
     // Exact size for a big pair (its final size is known by then: key and value lengths).
     const size = need <= 256 ? 256 : need <= SMALL_PARTIAL ? SMALL_PARTIAL : need;
-    const next = new Uint8Array(size);
+    // A big pair's buffer skips the zero-fill: it is handed out (as the value's view) only once
+    // every byte of the pair has been copied in.
+    let next: Uint8Array;
+    if (size > SMALL_PARTIAL) {
+      const raw = Buffer.allocUnsafeSlow(size);
+      next = new Uint8Array(raw.buffer, raw.byteOffset, size);
+    } else next = new Uint8Array(size);
     next.set(this.partial.subarray(0, this.partialLen));
     this.partial = next;
   }
@@ -313,7 +324,7 @@ export class BoxDecoder implements Decoder {
     const rest = n - pos;
     if (rest > 0) {
       this.ensurePartial(Math.max(rest, carry));
-      this.partial.set(chunk.subarray(pos), 0);
+      this.partial.set(rest === n ? chunk : new Uint8Array(ab, base + pos, rest), 0);
       this.partialLen = rest;
     }
   }
