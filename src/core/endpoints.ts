@@ -109,6 +109,22 @@ function connectWith<P extends Protocol>(
 const esc = (v: string): string =>
   v.replace(/\\/g, "\\\\").replace(/:/g, "\\:").replace(/=/g, "\\=");
 
+/** The `:interface=…:backlog=…` tail of a TCP or TLS server description. */
+function listenSuffix(o: ListenTCPOptions): string {
+  let s = "";
+  if (o.interface !== undefined) s += `:interface=${esc(o.interface)}`;
+  if (o.backlog !== undefined) s += `:backlog=${o.backlog}`;
+  return s;
+}
+
+/** The `:timeout=…:bindAddress=…` tail of a TCP or TLS client description. */
+function connectSuffix(o: ConnectTCPOptions): string {
+  let s = "";
+  if (o.timeout != null) s += `:timeout=${o.timeout}`;
+  if (o.bindAddress !== undefined) s += `:bindAddress=${esc(o.bindAddress.host)}`;
+  return s;
+}
+
 /** Listens on TCP (`tcp:PORT[:interface=ADDR][:backlog=N]`). */
 export class TCPServerEndpoint implements ServerEndpoint {
   constructor(
@@ -120,10 +136,7 @@ export class TCPServerEndpoint implements ServerEndpoint {
     return this.reactor.listenTCP(this.port, factory, this.options);
   }
   describe(): string {
-    let s = `tcp:${this.port}`;
-    if (this.options.interface !== undefined) s += `:interface=${esc(this.options.interface)}`;
-    if (this.options.backlog !== undefined) s += `:backlog=${this.options.backlog}`;
-    return s;
+    return `tcp:${this.port}${listenSuffix(this.options)}`;
   }
 }
 
@@ -177,9 +190,7 @@ export class TLSServerEndpoint implements ServerEndpoint {
   describe(): string {
     let s = `tls:${this.port}:privateKey=${esc(this.files.privateKey)}`;
     if (this.files.certKey !== undefined) s += `:certKey=${esc(this.files.certKey)}`;
-    if (this.files.interface !== undefined) s += `:interface=${esc(this.files.interface)}`;
-    if (this.files.backlog !== undefined) s += `:backlog=${this.files.backlog}`;
-    return s;
+    return s + listenSuffix(this.files);
   }
 }
 
@@ -197,11 +208,7 @@ export class TCPClientEndpoint implements ClientEndpoint {
     );
   }
   describe(): string {
-    let s = `tcp:host=${esc(this.host)}:port=${this.port}`;
-    if (this.options.timeout != null) s += `:timeout=${this.options.timeout}`;
-    if (this.options.bindAddress !== undefined)
-      s += `:bindAddress=${esc(this.options.bindAddress.host)}`;
-    return s;
+    return `tcp:host=${esc(this.host)}:port=${this.port}${connectSuffix(this.options)}`;
   }
 }
 
@@ -266,10 +273,8 @@ export class TLSClientEndpoint implements ClientEndpoint {
     return connectWith(factory, (f) => this.reactor.connectTLS(this.host, this.port, f, options));
   }
   describe(): string {
-    let s = `tls:host=${esc(this.host)}:port=${this.port}`;
     const f = this.files;
-    if (f.timeout != null) s += `:timeout=${f.timeout}`;
-    if (f.bindAddress !== undefined) s += `:bindAddress=${esc(f.bindAddress.host)}`;
+    let s = `tls:host=${esc(this.host)}:port=${this.port}${connectSuffix(f)}`;
     if (f.caCertsDir !== undefined) s += `:caCertsDir=${esc(f.caCertsDir)}`;
     if (f.certificate !== undefined) s += `:certificate=${esc(f.certificate)}`;
     if (f.privateKey !== undefined) s += `:privateKey=${esc(f.privateKey)}`;
@@ -447,11 +452,7 @@ export function serverFromString(reactor: EndpointReactor, description: string):
         },
         parsed,
       );
-      const options: ListenTCPOptions = {};
-      const iface = a.get("interface");
-      if (iface !== undefined && iface !== "") options.interface = iface;
-      const backlog = a.get("backlog");
-      if (backlog !== undefined) options.backlog = intArg(description, "backlog", backlog);
+      const options = listenOptions(description, a);
       return new TCPServerEndpoint(
         reactor,
         portArg(description, "port", a.get("port") as string),
@@ -488,10 +489,7 @@ export function serverFromString(reactor: EndpointReactor, description: string):
       const files: TLSServerFiles = { privateKey: a.get("privateKey") as string };
       const certKey = a.get("certKey");
       if (certKey !== undefined) files.certKey = certKey;
-      const iface = a.get("interface");
-      if (iface !== undefined && iface !== "") files.interface = iface;
-      const backlog = a.get("backlog");
-      if (backlog !== undefined) files.backlog = intArg(description, "backlog", backlog);
+      listenOptions(description, a, files);
       return new TLSServerEndpoint(
         reactor,
         portArg(description, "port", a.get("port") as string),
@@ -599,6 +597,19 @@ export function clientFromString(reactor: EndpointReactor, description: string):
         `Unknown client endpoint type "${type}" (expected tcp, unix or tls) in ${JSON.stringify(description)}`,
       );
   }
+}
+
+/** Adds the `interface` and `backlog` arguments of a TCP or TLS server to `options`. */
+function listenOptions(
+  description: string,
+  a: Map<string, string>,
+  options: ListenTCPOptions = {},
+): ListenTCPOptions {
+  const iface = a.get("interface");
+  if (iface !== undefined && iface !== "") options.interface = iface;
+  const backlog = a.get("backlog");
+  if (backlog !== undefined) options.backlog = intArg(description, "backlog", backlog);
+  return options;
 }
 
 function clientOptions(description: string, a: Map<string, string>): ConnectTCPOptions {
