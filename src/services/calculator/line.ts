@@ -4,10 +4,10 @@
  * reply `OK SP RESULT SP SERVER`, or `ERROR SP ERR_BAD_REQUEST SP MESSAGE` for anything else.
  * Persistent and pipelined; replies keep request order even when the calculator is delayed.
  */
-import { ServerFactory } from "../../core/factory.js";
 import { LineReceiver } from "../../protocols/receivers/lines.js";
 import { BadRequestError } from "../errors.js";
-import { type FrontEndOptions, logConnection, type ServiceLogger, silentLogger } from "../log.js";
+import { ServiceServerFactory } from "../front-end.js";
+import { type FrontEndOptions, logConnection } from "../log.js";
 import { decodeUtf8 } from "../text.js";
 import { errorLine } from "../transform/line.js";
 import type { Calculation, CalculatorService, Int } from "./service.js";
@@ -97,16 +97,14 @@ export interface CalculatorLineOptions extends FrontEndOptions {
 }
 
 /** Serves a {@link CalculatorService} over CRLF lines as one server id. */
-export class CalculatorLineFactory extends ServerFactory<CalculatorLineProtocol> {
-  readonly service: CalculatorService;
-  readonly logger: ServiceLogger;
+export class CalculatorLineFactory extends ServiceServerFactory<
+  CalculatorService,
+  CalculatorLineProtocol
+> {
   readonly serverId: number;
 
   constructor(service: CalculatorService, options: CalculatorLineOptions = {}) {
-    super();
-    this.protocol = CalculatorLineProtocol;
-    this.service = service;
-    this.logger = options.logger ?? silentLogger;
+    super(CalculatorLineProtocol, service, options);
     this.serverId = options.serverId ?? 0;
   }
 }

@@ -3,15 +3,9 @@
  * name (empty: the default poem), the server replies with one netstring holding the poem (UTF-8)
  * and closes. An unknown name, a name that is not UTF-8 or a malformed netstring: closed without reply.
  */
-import { ServerFactory } from "../../core/factory.js";
 import { NetstringReceiver } from "../../protocols/receivers/netstring.js";
-import {
-  debugEnabled,
-  type FrontEndOptions,
-  logConnection,
-  type ServiceLogger,
-  silentLogger,
-} from "../log.js";
+import { ServiceServerFactory } from "../front-end.js";
+import { debugEnabled, type FrontEndOptions, logConnection } from "../log.js";
 import { decodeUtf8 } from "../text.js";
 import type { PoetryService } from "./service.js";
 
@@ -51,14 +45,11 @@ export class PoetryNetstringProtocol extends NetstringReceiver {
 }
 
 /** Serves any poem of a {@link PoetryService} by name over netstrings. */
-export class PoetryNetstringFactory extends ServerFactory<PoetryNetstringProtocol> {
-  readonly service: PoetryService;
-  readonly logger: ServiceLogger;
-
+export class PoetryNetstringFactory extends ServiceServerFactory<
+  PoetryService,
+  PoetryNetstringProtocol
+> {
   constructor(service: PoetryService, options: FrontEndOptions = {}) {
-    super();
-    this.protocol = PoetryNetstringProtocol;
-    this.service = service;
-    this.logger = options.logger ?? silentLogger;
+    super(PoetryNetstringProtocol, service, options);
   }
 }

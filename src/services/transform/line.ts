@@ -12,16 +12,10 @@
  */
 import { Buffer } from "node:buffer";
 import { WeftError } from "../../core/errors.js";
-import { ServerFactory } from "../../core/factory.js";
 import { Protocol } from "../../core/protocol.js";
 import { BadRequestError } from "../errors.js";
-import {
-  debugEnabled,
-  type FrontEndOptions,
-  logConnection,
-  type ServiceLogger,
-  silentLogger,
-} from "../log.js";
+import { ServiceServerFactory } from "../front-end.js";
+import { debugEnabled, type FrontEndOptions, logConnection, type ServiceLogger } from "../log.js";
 import { HAS_UTF8_SLICE, isUtf8, type SlicingBuffer, sliceUtf8 } from "../text.js";
 import { escapeLine, unescapeLine } from "./line-codec.js";
 import type { TransformService } from "./service.js";
@@ -303,16 +297,14 @@ export interface TransformLineOptions extends FrontEndOptions {
 }
 
 /** Serves a {@link TransformService} over CRLF lines. */
-export class TransformLineFactory extends ServerFactory<TransformLineProtocol> {
-  readonly service: TransformService;
-  readonly logger: ServiceLogger;
+export class TransformLineFactory extends ServiceServerFactory<
+  TransformService,
+  TransformLineProtocol
+> {
   readonly maxLineLength: number;
 
   constructor(service: TransformService, options: TransformLineOptions = {}) {
-    super();
-    this.protocol = TransformLineProtocol;
-    this.service = service;
-    this.logger = options.logger ?? silentLogger;
+    super(TransformLineProtocol, service, options);
     this.maxLineLength = options.maxLineLength ?? 65536;
   }
 }

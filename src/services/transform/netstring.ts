@@ -5,15 +5,9 @@
  * is not UTF-8, or an unknown or failing transform: the server closes without a reply. Requests are
  * limited to `MAX_LENGTH` (NetstringReceiver's, 99,999 bytes) as in Twisted.
  */
-import { ServerFactory } from "../../core/factory.js";
 import { NetstringReceiver } from "../../protocols/receivers/netstring.js";
-import {
-  debugEnabled,
-  type FrontEndOptions,
-  logConnection,
-  type ServiceLogger,
-  silentLogger,
-} from "../log.js";
+import { ServiceServerFactory } from "../front-end.js";
+import { debugEnabled, type FrontEndOptions, logConnection, type ServiceLogger } from "../log.js";
 import { decodeUtf8 } from "../text.js";
 import type { TransformService } from "./service.js";
 
@@ -98,14 +92,11 @@ export class TransformNetstringProtocol extends NetstringReceiver {
 }
 
 /** Serves a {@link TransformService} over the tutorial's netstring protocol. */
-export class TransformNetstringFactory extends ServerFactory<TransformNetstringProtocol> {
-  readonly service: TransformService;
-  readonly logger: ServiceLogger;
-
+export class TransformNetstringFactory extends ServiceServerFactory<
+  TransformService,
+  TransformNetstringProtocol
+> {
   constructor(service: TransformService, options: FrontEndOptions = {}) {
-    super();
-    this.protocol = TransformNetstringProtocol;
-    this.service = service;
-    this.logger = options.logger ?? silentLogger;
+    super(TransformNetstringProtocol, service, options);
   }
 }
