@@ -17,23 +17,12 @@ function checkDelay(delay: number): void {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Manual clock
-
-/** A call scheduled on a {@link Clock}. */
-class ManualDelayedCall implements DelayedCall {
+/** The state, time and checks of a delayed call, on either clock. */
+abstract class BaseDelayedCall implements DelayedCall {
   called = false;
   cancelled = false;
-  /** Position in the clock's heap, -1 when not scheduled. */
-  _index = -1;
-  /** Tie-breaker: calls due at the same time run in scheduling (or rescheduling) order. */
-  _seq = 0;
 
-  constructor(
-    private readonly _clock: Clock,
-    public _time: number,
-    readonly _run: () => void,
-  ) {}
+  constructor(public _time: number) {}
 
   getTime(): number {
     return this._time;
@@ -41,6 +30,34 @@ class ManualDelayedCall implements DelayedCall {
 
   active(): boolean {
     return !(this.called || this.cancelled);
+  }
+
+  abstract cancel(): void;
+  abstract reset(secondsFromNow: number): void;
+  abstract delay(secondsLater: number): void;
+
+  protected _check(): void {
+    if (this.cancelled) throw new AlreadyCancelledError("DelayedCall was already cancelled.");
+    if (this.called) throw new AlreadyCalledError("DelayedCall was already called.");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Manual clock
+
+/** A call scheduled on a {@link Clock}. */
+class ManualDelayedCall extends BaseDelayedCall {
+  /** Position in the clock's heap, -1 when not scheduled. */
+  _index = -1;
+  /** Tie-breaker: calls due at the same time run in scheduling (or rescheduling) order. */
+  _seq = 0;
+
+  constructor(
+    private readonly _clock: Clock,
+    time: number,
+    readonly _run: () => void,
+  ) {
+    super(time);
   }
 
   cancel(): void {
@@ -61,11 +78,6 @@ class ManualDelayedCall implements DelayedCall {
     checkDelay(secondsLater);
     this._time += secondsLater;
     this._clock._reschedule(this);
-  }
-
-  private _check(): void {
-    if (this.cancelled) throw new AlreadyCancelledError("DelayedCall was already cancelled.");
-    if (this.called) throw new AlreadyCalledError("DelayedCall was already called.");
   }
 }
 
@@ -220,9 +232,7 @@ export interface NodeClockOptions {
   onError?: (error: unknown) => void;
 }
 
-class NodeDelayedCall implements DelayedCall {
-  called = false;
-  cancelled = false;
+class NodeDelayedCall extends BaseDelayedCall {
   private _timer: ReturnType<typeof setTimeout> | null = null;
   /** The timer was shortened to Node's maximum: on expiry, wait for the rest. */
   private _capped = false;
@@ -231,20 +241,13 @@ class NodeDelayedCall implements DelayedCall {
 
   constructor(
     private readonly _clock: NodeClock,
-    private _time: number,
+    time: number,
     delaySeconds: number,
     private readonly _fn: (...args: never[]) => void,
     private readonly _args: unknown[],
   ) {
+    super(time);
     this._arm(delaySeconds * 1000);
-  }
-
-  getTime(): number {
-    return this._time;
-  }
-
-  active(): boolean {
-    return !(this.called || this.cancelled);
   }
 
   cancel(): void {
@@ -275,11 +278,6 @@ class NodeDelayedCall implements DelayedCall {
   private _rearm(ms: number): void {
     if (this._timer !== null && !this._capped && this._time >= this._armedTime) return;
     this._arm(ms);
-  }
-
-  private _check(): void {
-    if (this.cancelled) throw new AlreadyCancelledError("DelayedCall was already cancelled.");
-    if (this.called) throw new AlreadyCalledError("DelayedCall was already called.");
   }
 
   private _disarm(): void {
