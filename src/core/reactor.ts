@@ -591,11 +591,7 @@ export class Reactor implements ReactorTime {
       factory,
       "tcp",
       "connection",
-      {
-        port,
-        backlog: options.backlog ?? 511,
-        ...(options.interface !== undefined ? { host: options.interface } : {}),
-      },
+      tcpListen(port, options),
       `${options.interface ?? "*"}:${port}`,
     );
   }
@@ -625,11 +621,7 @@ export class Reactor implements ReactorTime {
       factory,
       "tcp",
       "secureConnection",
-      {
-        port,
-        backlog: options.backlog ?? 511,
-        ...(options.interface !== undefined ? { host: options.interface } : {}),
-      },
+      tcpListen(port, options),
       `tls ${options.interface ?? "*"}:${port}`,
     );
   }
@@ -731,6 +723,15 @@ export class Reactor implements ReactorTime {
     connector.connect();
     return connector;
   }
+}
+
+/** Node's listen options for a TCP or TLS port (backlog 511 unless given). */
+function tcpListen(port: number, options: ListenTCPOptions): net.ListenOptions {
+  return {
+    port,
+    backlog: options.backlog ?? 511,
+    ...(options.interface !== undefined ? { host: options.interface } : {}),
+  };
 }
 
 function validPort(port: number): boolean {
