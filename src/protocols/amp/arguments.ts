@@ -83,6 +83,23 @@ function show(bytes: Uint8Array): string {
   return JSON.stringify(s) + (bytes.length > max ? `… (${bytes.length} bytes)` : "");
 }
 
+/**
+ * The `encode` of an argument whose values are `cls` instances written as their ASCII `toString()`
+ * (Decimal, DateTime); anything else is refused naming `className`.
+ */
+function encodeAsText<T extends object>(
+  typeName: string,
+  cls: new (...args: never[]) => T,
+  className: string,
+): (value: T) => Uint8Array {
+  return (value: T): Uint8Array => {
+    if (!(value instanceof cls)) {
+      throw new ArgumentError(typeName, `expected an ${className}, got ${describe(value)}.`);
+    }
+    return asciiBytes(value.toString());
+  };
+}
+
 function describe(value: unknown): string {
   if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "string")
@@ -481,12 +498,7 @@ export class AmpDecimal {
 export const Decimal: Argument<AmpDecimal> = {
   optional: false,
   name: "Decimal",
-  encode(value: AmpDecimal): Uint8Array {
-    if (!(value instanceof AmpDecimal)) {
-      throw new ArgumentError("Decimal", `expected an AmpDecimal, got ${describe(value)}.`);
-    }
-    return asciiBytes(value.toString());
-  },
+  encode: encodeAsText("Decimal", AmpDecimal, "AmpDecimal"),
   decode(bytes: Uint8Array): AmpDecimal {
     for (let i = 0; i < bytes.length; i++) {
       if (bytes[i]! >= 0x80)
@@ -625,12 +637,7 @@ const DT_RE =
 export const DateTime: Argument<AmpDateTime> = {
   optional: false,
   name: "DateTime",
-  encode(value: AmpDateTime): Uint8Array {
-    if (!(value instanceof AmpDateTime)) {
-      throw new ArgumentError("DateTime", `expected an AmpDateTime, got ${describe(value)}.`);
-    }
-    return asciiBytes(value.toString());
-  },
+  encode: encodeAsText("DateTime", AmpDateTime, "AmpDateTime"),
   decode(bytes: Uint8Array): AmpDateTime {
     const m = bytes.length === 32 ? DT_RE.exec(ascii(bytes)) : null;
     if (m === null) throw new ArgumentError("DateTime", `invalid date-time ${show(bytes)}.`);
