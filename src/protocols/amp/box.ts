@@ -8,6 +8,7 @@
  * ```
  */
 import type { Decoder, DecoderFactory, DecoderSink } from "../receivers/decoder.js";
+import { keepShape } from "../receivers/length-prefixed.js";
 import { BoxTooLarge, MalformedAmpBox, TooLong } from "./errors.js";
 
 /**
@@ -541,5 +542,6 @@ export function encodeBoxes(boxes: Iterable<AmpBox | Iterable<Entry>>): Uint8Arr
  * ("weak objects" in `--trace-deopt`). Fed a partial box: its carry-over fields get set and nothing
  * is delivered.
  */
-const SHAPE_KEEPER = new BoxDecoder(new CollectingSink());
-SHAPE_KEEPER.feed(new Uint8Array([0, 1, 0x61, 0, 2, 0x62]));
+const shapeKeeper = new BoxDecoder(new CollectingSink());
+shapeKeeper.feed(new Uint8Array([0, 1, 0x61, 0, 2, 0x62]));
+keepShape(shapeKeeper);

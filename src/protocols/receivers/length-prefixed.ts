@@ -652,6 +652,15 @@ const IDLE_SINK: DecoderSink<unknown> = { onFrame() {}, onError() {} };
  */
 const SHAPE_KEEPERS: unknown[] = [];
 
+/**
+ * @internal Keeps `value` alive for the life of the process, so that V8 keeps the maps of its
+ * class (see above). A module-level `const` read by no function is not enough: V8 keeps such a
+ * variable on the module body's stack, and it dies once the module has loaded.
+ */
+export function keepShape(value: object): void {
+  SHAPE_KEEPERS.push(value);
+}
+
 function keepShapes(): void {
   for (const prefix of [1, 2, 4, 8, "varint"] as const) {
     const d = new LengthPrefixedDecoder(IDLE_SINK, { prefix });
@@ -661,7 +670,7 @@ function keepShapes(): void {
     const head = new Uint8Array(width + 2);
     head[width - 1] = 5;
     d.feed(head);
-    SHAPE_KEEPERS.push(d);
+    keepShape(d);
   }
 }
 
@@ -782,6 +791,10 @@ export class LengthPrefixedReceiver extends Protocol implements Producer {
       else this.owner.framingError(e);
     }
   };
+
+  static {
+    keepShape(new LengthPrefixedReceiver.#Sink(new LengthPrefixedReceiver()));
+  }
 
   #getDecoder(): LengthPrefixedDecoder {
     if (this.#decoder === null) {

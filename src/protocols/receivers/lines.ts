@@ -40,6 +40,7 @@ import { InvalidArgumentError, NotImplementedError, WeftError } from "../../core
 import type { Producer, Transport } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
 import type { Decoder, DecoderFactory, DecoderSink } from "./decoder.js";
+import { keepShape } from "./length-prefixed.js";
 import { delimiterBytes, EXCEEDED, LineScanner, type LineTarget, MORE } from "./lines-scanner.js";
 import {
   decodeIterable,
@@ -615,5 +616,8 @@ export class LineOnlyReceiver extends Protocol {
  * ("weak objects" in `--trace-deopt`); the next connection would start over in unoptimised code.
  * It is fed a partial line (the scanner's buffer fields get set) and delivers nothing.
  */
-const SHAPE_KEEPER = new LineDecoder({ onFrame() {}, onError() {} });
-SHAPE_KEEPER.feed(new Uint8Array([0x61, 0x62]));
+const shapeKeeper = new LineDecoder({ onFrame() {}, onError() {} });
+shapeKeeper.feed(new Uint8Array([0x61, 0x62]));
+keepShape(shapeKeeper);
+keepShape(new LineReceiverTarget(new LineReceiver()));
+keepShape(new LineOnlyReceiverTarget(new LineOnlyReceiver()));

@@ -9,7 +9,7 @@ import { WeftError } from "../../core/errors.js";
 import type { Producer } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
 import type { DecoderFactory, DecoderSink } from "./decoder.js";
-import { checkMaxLength, FrameAssembly, FramingDecoder } from "./length-prefixed.js";
+import { checkMaxLength, FrameAssembly, FramingDecoder, keepShape } from "./length-prefixed.js";
 
 /** What was wrong with a netstring stream. */
 export type NetstringErrorKind =
@@ -286,8 +286,9 @@ export function netstringDecoder(options: NetstringOptions = {}): DecoderFactory
  * objects" in `--trace-deopt`); the next decoder would start over in unoptimised code. It is fed a
  * partial netstring (its assembly fields get set) and delivers nothing.
  */
-const SHAPE_KEEPER = new NetstringDecoder({ onFrame() {}, onError() {} });
-SHAPE_KEEPER.feed(new Uint8Array([0x35, 0x3a, 0x61, 0x62])); // "5:ab"
+const shapeKeeper = new NetstringDecoder({ onFrame() {}, onError() {} });
+shapeKeeper.feed(new Uint8Array([0x35, 0x3a, 0x61, 0x62])); // "5:ab"
+keepShape(shapeKeeper);
 
 const textEncoder = new TextEncoder();
 
@@ -359,6 +360,10 @@ export class NetstringReceiver extends Protocol implements Producer {
       this.owner.framingError(error as NetstringParseError);
     }
   };
+
+  static {
+    keepShape(new NetstringReceiver.#Sink(new NetstringReceiver()));
+  }
 
   #getDecoder(): NetstringDecoder {
     if (this.#decoder === null) {
