@@ -37,6 +37,7 @@ import {
   Unicode,
 } from "../protocols/amp/arguments.js";
 import type { AmpBox } from "../protocols/amp/box.js";
+import { concat } from "./bytes.js";
 
 /** A box stream and the boxes it encodes. */
 export interface AmpBoxStream {
@@ -54,18 +55,6 @@ export interface AmpBoxOptions {
   maxKeys?: number;
   /** Longest value in bytes (up to 65535). Default 64; an occasional value is this long. */
   maxValueLength?: number;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   type LengthPrefixedOptions,
 } from "../protocols/receivers/length-prefixed.js";
 import { encodeNetstring, type NetstringErrorKind } from "../protocols/receivers/netstring.js";
+import { concat } from "./bytes.js";
 
 /** A byte stream and the frames (payloads or lines) it encodes. */
 export interface FramedStream {
@@ -30,18 +31,6 @@ export interface FramedStream {
   frames: Uint8Array[];
   /** Their wire encoding, concatenated. */
   bytes: Uint8Array;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
