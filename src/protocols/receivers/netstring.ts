@@ -143,15 +143,16 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
     while (i < n) {
       let k = i;
       let len = c[k]! - ZERO;
-      if (len < 0 || len > 9) break;
+      // `(d >>> 0) > 9`: not a digit (a byte below "0" wraps to a huge unsigned value).
+      if (len >>> 0 > 9) break;
       k++;
       if (len !== 0) {
-        // More digits; a value over max stops the scan (the state machine reports it).
+        // More digits. The value is checked against max once, after them: at worst the digits
+        // of this chunk are scanned once more by the state machine, which reports it exactly.
         while (k < n) {
           const d = c[k]! - ZERO;
-          if (d < 0 || d > 9) break;
+          if (d >>> 0 > 9) break;
           len = len * 10 + d;
-          if (len > max) return i;
           k++;
         }
       }
