@@ -82,6 +82,11 @@ export class LineScanner {
   private pos = 0;
   private rest: Buffer[] = [];
   private restHead = 0;
+  /**
+   * Bumped by every public call that moves the read position other than `push` (which only
+   * queues): `run` compares it after each callback to see whether the callback disturbed the scan.
+   */
+  private gen = 0;
 
   /** The line found by the last `next()` that returned LINE (a view; valid until the next call). */
   line: Uint8Array = EMPTY;
@@ -105,6 +110,7 @@ export class LineScanner {
 
   /** Changes the delimiter and/or the limit; buffered bytes are searched again. */
   configure(delimiter: Buffer, max: number): void {
+    this.gen++;
     if (delimiter !== this.delim) {
       this.delim = delimiter;
       this.L = delimiter.length;
@@ -149,6 +155,7 @@ export class LineScanner {
    * EXCEEDED: the next line is too long; nothing was consumed (see `exceededLength`).
    */
   next(): ScanResult {
+    this.gen++;
     const L = this.L;
     for (;;) {
       const own = this.own;
@@ -254,26 +261,45 @@ export class LineScanner {
         const delim = this.delim;
         let pos = this.pos;
         let disturbed = false;
-        for (;;) {
-          const q =
-            n - pos < SMALL_SEARCH
-              ? this.scanLoop(s, pos, n)
-              : L === 1
-                ? s.indexOf(d0, pos)
-                : s.indexOf(delim, pos);
-          if (q < 0) break;
-          const len = q - pos;
-          if (len > max) return this.exceeded(len, true);
-          this.pos = q + L;
-          if (target.lineFound(new Uint8Array(ab, bo + pos, len))) {
-            if (this.cur === s && this.pos === n) this.advance();
-            return STOP;
+        const gen = this.gen;
+        if (L === 1) {
+          // One-byte delimiter (the common case): the native search straight away, the JS loop
+          // only for a short tail.
+          let q = n - pos < SMALL_SEARCH ? this.scanLoop(s, pos, n) : s.indexOf(d0, pos);
+          while (q >= 0) {
+            const len = q - pos;
+            if (len > max) return this.exceeded(len, true);
+            const line = new Uint8Array(ab, bo + pos, len);
+            pos = q + 1;
+            this.pos = pos;
+            if (target.lineFound(line)) {
+              if (this.gen === gen && pos === n) this.advance();
+              return STOP;
+            }
+            // The callback cleared, consumed or settled the buffer: take the general path.
+            if (this.gen !== gen) {
+              disturbed = true;
+              break;
+            }
+            q = n - pos < SMALL_SEARCH ? this.scanLoop(s, pos, n) : s.indexOf(d0, pos);
           }
-          pos = q + L;
-          // The callback cleared or re-fed the buffer: take the general path.
-          if (this.cur !== s || this.pos !== pos || this.start !== this.end) {
-            disturbed = true;
-            break;
+        } else {
+          for (;;) {
+            const q = n - pos < SMALL_SEARCH ? this.scanLoop(s, pos, n) : s.indexOf(delim, pos);
+            if (q < 0) break;
+            const len = q - pos;
+            if (len > max) return this.exceeded(len, true);
+            const line = new Uint8Array(ab, bo + pos, len);
+            pos = q + L;
+            this.pos = pos;
+            if (target.lineFound(line)) {
+              if (this.gen === gen && pos === n) this.advance();
+              return STOP;
+            }
+            if (this.gen !== gen) {
+              disturbed = true;
+              break;
+            }
           }
         }
         if (disturbed) continue;
@@ -321,6 +347,7 @@ export class LineScanner {
 
   /** A fresh copy of the next `n` buffered bytes (n ≤ bufferedBytes), consumed. */
   take(n: number): Uint8Array {
+    this.gen++;
     const out = new Uint8Array(n);
     let o = 0;
     const ownLen = this.end - this.start;
@@ -343,6 +370,7 @@ export class LineScanner {
 
   /** Drops the next `n` buffered bytes. */
   skip(n: number): void {
+    this.gen++;
     const ownLen = this.end - this.start;
     const k = ownLen < n ? ownLen : n;
     this.skipOwn(k);
@@ -358,6 +386,7 @@ export class LineScanner {
 
   /** Empties the buffer and lets go of every chunk and of the owned buffer. */
   clear(): void {
+    this.gen++;
     this.line = EMPTY;
     this.own = null;
     this.start = this.end = this.scanned = 0;
@@ -370,6 +399,7 @@ export class LineScanner {
 
   /** Copies whatever is still in fed chunks into the owned buffer, so no chunk is referenced. */
   settle(): void {
+    this.gen++;
     this.line = EMPTY;
     while (this.cur !== null) {
       const s = this.cur;
