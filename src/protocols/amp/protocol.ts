@@ -14,6 +14,7 @@ import { ConnectionDone } from "../../core/errors.js";
 import { ClientFactory } from "../../core/factory.js";
 import type { Address } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
+import type { DecoderSink } from "../receivers/decoder.js";
 import { Integer } from "./arguments.js";
 import { type AmpBox, BoxDecoder, type BoxDecoderOptions, encodeBox } from "./box.js";
 import {
@@ -280,6 +281,21 @@ function copyBox(box: AmpBox): AmpBox {
  * ```
  */
 export class AMP extends Protocol {
+  /**
+   * The decoder's sink: one class with prototype methods rather than per-connection arrow
+   * functions, so V8's optimised decoder code does not embed (and lose, at every GC) a closure of
+   * each connection.
+   */
+  static readonly #DecoderSink = class implements DecoderSink<AmpBox> {
+    constructor(readonly amp: AMP) {}
+    onFrame(box: AmpBox): void {
+      this.amp.#onBox(box);
+    }
+    onError(err: Error): void {
+      this.amp.#onDecodeError(err);
+    }
+  };
+
   /** The shared locator given in the options, if any. */
   readonly locator: CommandLocator<AMP> | null;
   /** Responders registered on this protocol (consulted before {@link AMP.locator}). */
@@ -316,13 +332,7 @@ export class AMP extends Protocol {
     this.locator = options.locator ?? null;
     this.#bigValues = options.bigValues ?? false;
     this.#logger = options.logger ?? (defaultLogger ??= rateLimitedLogger());
-    this.#decoder = new BoxDecoder(
-      {
-        onFrame: (box) => this.#onBox(box),
-        onError: (err) => this.#onDecodeError(err),
-      },
-      options.decoder,
-    );
+    this.#decoder = new BoxDecoder(new AMP.#DecoderSink(this), options.decoder);
     // Never above the decoder's own limits (it judges every box over these).
     this.#fastMaxPairs = Math.min(FAST_MAX_PAIRS, options.decoder?.maxKeys ?? FAST_MAX_PAIRS);
     this.#fastMaxBytes = Math.min(FAST_MAX_BYTES, options.decoder?.maxBoxBytes ?? FAST_MAX_BYTES);
