@@ -87,13 +87,22 @@ describe("README", () => {
     code: m[2] ?? "",
   }));
 
+  /** Runs `fn` with a fresh scratch folder inside the package (so `weft` resolves to it). */
+  function inScratchDir(fn: () => void): void {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    try {
+      fn();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   it("runs its examples as printed", () => {
     const expected = ["hello, weft\n", "3\ntrue\n"];
     const runnable = blocks.filter((b) => b.runnable);
     expect(runnable).toHaveLength(expected.length);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    try {
+    inScratchDir(() => {
       runnable.forEach((block, i) => {
         const file = join(dir, `example-${i}.ts`);
         writeFileSync(file, block.code);
@@ -102,18 +111,14 @@ describe("README", () => {
         expect(r.status).toBe(0);
         expect(r.stdout).toBe(expected[i]);
       });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("has TypeScript snippets that type-check against the built package", () => {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    try {
+    inScratchDir(() => {
       const files = blocks.map((block, i) => {
         const file = join(dir, `snippet-${i}.ts`);
-        // Each snippet is its own module; the ones that only show an import get a use of it.
+        // `export {}` makes each snippet a module of its own, so their names don't collide.
         writeFileSync(file, `${block.code}\nexport {};\n`);
         return file;
       });
@@ -139,8 +144,6 @@ describe("README", () => {
       ]);
       expect(r.stdout + r.stderr).toBe("");
       expect(r.status).toBe(0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
