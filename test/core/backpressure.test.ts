@@ -8,11 +8,11 @@ import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConnectionDone, ConnectionLost } from "../../src/core/errors.js";
 import { Factory } from "../../src/core/factory.js";
-import type { Producer } from "../../src/core/interfaces.js";
 import { Protocol } from "../../src/core/protocol.js";
 import { createReactor, type ReactorOptions, type SocketPort } from "../../src/core/reactor.js";
 import type { SocketTransport } from "../../src/core/transport.js";
 import { LineReceiver } from "../../src/protocols/receivers/lines.js";
+import { streamer } from "./streamer.js";
 
 const MiB = 1024 * 1024;
 const cleanups: Array<() => unknown> = [];
@@ -225,34 +225,7 @@ describe("SocketTransport read-side backpressure", () => {
     const reactor = createReactor({ writeHighWaterMark: 4096 });
     const TOTAL = 8 * MiB;
     const CHUNK = Buffer.alloc(1024, 0x61);
-    let maxBuffered = 0;
-    let pauses = 0;
-    class Streamer extends Protocol implements Producer {
-      sent = 0;
-      isPaused = false;
-      override connectionMade(): void {
-        this.transport.registerProducer(this, true);
-        this.resumeProducing();
-      }
-      pauseProducing(): void {
-        this.isPaused = true;
-        pauses += 1;
-      }
-      resumeProducing(): void {
-        this.isPaused = false;
-        const t = this.transport as SocketTransport;
-        while (!this.isPaused && this.sent < TOTAL) {
-          t.write(CHUNK);
-          this.sent += CHUNK.length;
-          maxBuffered = Math.max(maxBuffered, t.bufferSize);
-        }
-        if (this.sent >= TOTAL && !this.isPaused) {
-          t.unregisterProducer();
-          t.loseConnection();
-        }
-      }
-      stopProducing(): void {}
-    }
+    const { Streamer, stats } = streamer(TOTAL, CHUNK);
     const listening = await reactor.listenTCP(0, Factory.forProtocol(Streamer), {
       interface: "127.0.0.1",
     });
@@ -266,8 +239,8 @@ describe("SocketTransport read-side backpressure", () => {
     client.resume();
     await ended;
     expect(received).toBe(TOTAL);
-    expect(pauses).toBeGreaterThan(1);
-    expect(maxBuffered).toBeLessThan(4096 + CHUNK.length);
+    expect(stats.pauses).toBeGreaterThan(1);
+    expect(stats.maxBuffered).toBeLessThan(4096 + CHUNK.length);
   });
 
   it("a pause requested by the protocol survives a drain; its resume does not undo a drain-pause", async () => {

@@ -7,6 +7,7 @@ import type { Address, Producer } from "../../src/core/interfaces.js";
 import { Protocol } from "../../src/core/protocol.js";
 import { createReactor, type Reactor, type SocketPort } from "../../src/core/reactor.js";
 import { ProducerAlreadyRegisteredError, type SocketTransport } from "../../src/core/transport.js";
+import { streamer } from "./streamer.js";
 
 const MiB = 1024 * 1024;
 const cleanups: Array<() => unknown> = [];
@@ -219,42 +220,15 @@ describe("SocketTransport over TCP", () => {
     const reactor = createReactor();
     const TOTAL = 64 * MiB;
     const CHUNK = Buffer.alloc(64 * 1024, 0x61);
-    let maxBuffered = 0;
-    let pauses = 0;
     let sentAtFirstPause = -1;
     let firstPause!: () => void;
     const paused = new Promise<void>((r) => (firstPause = r));
-
-    class Streamer extends Protocol implements Producer {
-      sent = 0;
-      isPaused = false;
-      override connectionMade(): void {
-        this.transport.registerProducer(this, true);
-        this.resumeProducing();
+    const { Streamer, stats } = streamer(TOTAL, CHUNK, (sent) => {
+      if (sentAtFirstPause < 0) {
+        sentAtFirstPause = sent;
+        firstPause();
       }
-      pauseProducing(): void {
-        this.isPaused = true;
-        pauses += 1;
-        if (sentAtFirstPause < 0) {
-          sentAtFirstPause = this.sent;
-          firstPause();
-        }
-      }
-      resumeProducing(): void {
-        this.isPaused = false;
-        const t = this.transport as SocketTransport;
-        while (!this.isPaused && this.sent < TOTAL) {
-          t.write(CHUNK);
-          this.sent += CHUNK.length;
-          maxBuffered = Math.max(maxBuffered, t.bufferSize);
-        }
-        if (this.sent >= TOTAL && !this.isPaused) {
-          t.unregisterProducer();
-          t.loseConnection();
-        }
-      }
-      stopProducing(): void {}
-    }
+    });
     const port = await listen(reactor, Factory.forProtocol(Streamer));
     const client = await rawClient(port.getHost().port);
     client.pause();
@@ -270,8 +244,8 @@ describe("SocketTransport over TCP", () => {
     client.resume();
     await ended;
     expect(received).toBe(TOTAL);
-    expect(maxBuffered).toBeLessThan(2 * MiB);
-    expect(pauses).toBeGreaterThan(1);
+    expect(stats.maxBuffered).toBeLessThan(2 * MiB);
+    expect(stats.pauses).toBeGreaterThan(1);
   });
 
   it("asks a pull (non-streaming) producer for more each time the buffer drains", async () => {
