@@ -16,7 +16,7 @@ import type { Address } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
 import type { DecoderSink } from "../receivers/decoder.js";
 import { Integer } from "./arguments.js";
-import { type AmpBox, BoxDecoder, type BoxDecoderOptions, encodeBox } from "./box.js";
+import { type AmpBox, BoxDecoder, type BoxDecoderOptions, copyBox, encodeBox } from "./box.js";
 import {
   type AnyCommand,
   type ArgumentsOf,
@@ -263,12 +263,6 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
     (typeof v === "object" || typeof v === "function") &&
     typeof (v as { then?: unknown }).then === "function"
   );
-}
-
-function copyBox(box: AmpBox): AmpBox {
-  const out: AmpBox = new Map();
-  for (const [k, v] of box) out.set(k, v.slice());
-  return out;
 }
 
 /**
