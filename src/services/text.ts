@@ -1,7 +1,6 @@
 /** Small byte/text helpers shared by the front-ends. */
 import { Buffer, isUtf8 } from "node:buffer";
 
-const encoder = new TextEncoder();
 // Measured on Node 20: a fatal TextDecoder (simdutf inside) validates and decodes a short line about
 // 2–4× faster than wrapping the view in a Buffer for isUtf8 + toString.
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -38,8 +37,3 @@ export type SlicingBuffer = Buffer & { utf8Slice(start: number, end: number): st
 
 /** Whether `Buffer#utf8Slice` exists (else use {@link sliceUtf8}). */
 export const HAS_UTF8_SLICE = nativeSlice !== undefined;
-
-/** UTF-8 encode. */
-export function encodeUtf8(text: string): Uint8Array {
-  return encoder.encode(text);
-}
