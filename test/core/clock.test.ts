@@ -8,25 +8,11 @@ import {
   CancelledError,
   InvalidArgumentError,
 } from "../../src/core/errors.js";
+import { outcome } from "./outcome.js";
 
 afterEach(() => {
   expect(flushUnhandledErrors()).toEqual([]);
 });
-
-function outcome<T>(d: Deferred<T>): { ok: true; value: T } | { ok: false; error: Error } | null {
-  let out: { ok: true; value: T } | { ok: false; error: Error } | null = null;
-  d.addCallbacks(
-    (value) => {
-      out = { ok: true, value };
-      return value;
-    },
-    (error) => {
-      out = { ok: false, error };
-      throw error;
-    },
-  );
-  return out;
-}
 
 describe("Clock (Twisted ClockTests)", () => {
   it("testSeconds: starts at 0", () => {

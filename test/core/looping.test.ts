@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Clock, LoopingCall, LoopingCallStateError, NodeClock } from "../../src/core/clock.js";
 import { Deferred, flushUnhandledErrors } from "../../src/core/deferred.js";
 import { InvalidArgumentError } from "../../src/core/errors.js";
+import { outcome } from "./outcome.js";
 
 afterEach(() => {
   expect(flushUnhandledErrors()).toEqual([]);
@@ -17,21 +18,6 @@ function testable<A extends unknown[]>(
   const lc = new LoopingCall(fn, ...args);
   lc.clock = clock;
   return lc;
-}
-
-function outcome<T>(d: Deferred<T>): { ok: true; value: T } | { ok: false; error: Error } | null {
-  let out: { ok: true; value: T } | { ok: false; error: Error } | null = null;
-  d.addCallbacks(
-    (value) => {
-      out = { ok: true, value };
-      return value;
-    },
-    (error) => {
-      out = { ok: false, error };
-      throw error;
-    },
-  );
-  return out;
 }
 
 describe("LoopingCall (Twisted LoopTests)", () => {
