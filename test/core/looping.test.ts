@@ -20,6 +20,27 @@ function testable<A extends unknown[]>(
   return lc;
 }
 
+/**
+ * A `withCount` LoopingCall on a new manual clock that records each count; its `k`-th call returns
+ * the pending Deferred `blocker`, every other call returns nothing.
+ */
+function countingBlockedAt(k: number): {
+  clock: Clock;
+  blocker: Deferred<void>;
+  counts: number[];
+  loop: LoopingCall<[]>;
+} {
+  const clock = new Clock();
+  const blocker = new Deferred<void>();
+  const counts: number[] = [];
+  const loop = LoopingCall.withCount((n) => {
+    counts.push(n);
+    return counts.length === k ? blocker : undefined;
+  });
+  loop.clock = clock;
+  return { clock, blocker, counts, loop };
+}
+
 describe("LoopingCall (Twisted LoopTests)", () => {
   it("test_defaultClock: defaults to a real NodeClock", () => {
     expect(new LoopingCall(() => {}).clock).toBeInstanceOf(NodeClock);
@@ -176,14 +197,7 @@ describe("LoopingCall (Twisted LoopTests)", () => {
   });
 
   it("test_withCountIntervalZeroDelayThenNonZeroInterval", () => {
-    const clock = new Clock();
-    const deferred = new Deferred<void>();
-    const acc: number[] = [];
-    const loop = LoopingCall.withCount((n) => {
-      acc.push(n);
-      return acc.length === 2 ? deferred : undefined;
-    });
-    loop.clock = clock;
+    const { clock, blocker: deferred, counts: acc, loop } = countingBlockedAt(2);
     loop.start(0, false);
     clock.advance(10);
     expect(acc).toEqual([1, 1]);
@@ -414,14 +428,7 @@ describe("LoopingCall (Twisted LoopTests)", () => {
   });
 
   it("test_deferredWithCount: skipped calls while a Deferred is pending are counted", () => {
-    const testClock = new Clock();
-    const d = new Deferred<void>();
-    const counts: number[] = [];
-    const lc = LoopingCall.withCount((n) => {
-      counts.push(n);
-      return counts.length === 1 ? d : undefined;
-    });
-    lc.clock = testClock;
+    const { clock: testClock, blocker: d, counts, loop: lc } = countingBlockedAt(1);
     lc.start(0.2, false);
     expect(counts).toEqual([]);
     testClock.pump([0.2, 0.4]);
