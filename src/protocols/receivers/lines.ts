@@ -507,23 +507,19 @@ export class LineOnlyReceiver extends Protocol {
   MAX_LENGTH = DEFAULT_MAX_LINE_LENGTH;
   #scanner: LineScanner | null = null;
   #delimiterSource: Uint8Array | string | null = null;
-  #delimiterBytes: Uint8Array = delimiterBytes(DEFAULT_LINE_DELIMITER);
   #busy = false;
 
   #scan(): LineScanner {
     let sc = this.#scanner;
     const d = this.delimiter;
     if (sc === null) {
-      this.#delimiterBytes = delimiterBytes(d);
-      sc = this.#scanner = new LineScanner(
-        this.#delimiterBytes as Buffer,
-        checkMaxLength(this.MAX_LENGTH),
-        1,
-      );
+      sc = this.#scanner = new LineScanner(delimiterBytes(d), checkMaxLength(this.MAX_LENGTH), 1);
       this.#delimiterSource = d;
     } else if (d !== this.#delimiterSource || this.MAX_LENGTH !== sc.max) {
-      if (d !== this.#delimiterSource) this.#delimiterBytes = delimiterBytes(d);
-      sc.configure(this.#delimiterBytes as Buffer, checkMaxLength(this.MAX_LENGTH));
+      sc.configure(
+        d === this.#delimiterSource ? sc.delimiter : delimiterBytes(d),
+        checkMaxLength(this.MAX_LENGTH),
+      );
       this.#delimiterSource = d;
     }
     return sc;
@@ -603,8 +599,11 @@ export class LineOnlyReceiver extends Protocol {
 
   /** Sends `line` (a string is UTF-8 encoded) and the delimiter with one `writeSequence`. */
   sendLine(line: Uint8Array | string): void {
+    const sc = this.#scanner;
     const d =
-      this.delimiter === this.#delimiterSource ? this.#delimiterBytes : delimiterOf(this.delimiter);
+      sc !== null && this.delimiter === this.#delimiterSource
+        ? sc.delimiter
+        : delimiterOf(this.delimiter);
     this.transport.writeSequence([typeof line === "string" ? Buffer.from(line, "utf8") : line, d]);
   }
 }
