@@ -94,6 +94,28 @@ export function repeat(frame: Uint8Array, count: number): Buffer {
   return out;
 }
 
+/**
+ * For the limit loops: a frame assembled across chunks, zero-filled `new Uint8Array` for small
+ * ones, no zero-fill for big ones (what a hand-written loop would do; the fill would double the
+ * 16 MiB frame's cost).
+ */
+export function allocFrame(len: number): Uint8Array {
+  return len < 4096 ? new Uint8Array(len) : Buffer.allocUnsafeSlow(len);
+}
+
+/** For the limit loops: copies `len` bytes of `src` from `from` into `dst` at `at`: a byte loop
+ * for a few bytes (a view + `set` costs more), `set` of a plain view otherwise. */
+export function copyInto(
+  dst: Uint8Array,
+  at: number,
+  src: Uint8Array,
+  from: number,
+  len: number,
+): void {
+  if (len < 32) for (let k = 0; k < len; k++) dst[at + k] = src[from + k]!;
+  else dst.set(new Uint8Array(src.buffer, src.byteOffset + from, len), at);
+}
+
 /** Splits `input` into Buffer views of `size` bytes (the last may be shorter). */
 export function chunk(input: Uint8Array, size: number): Buffer[] {
   const out: Buffer[] = [];

@@ -13,7 +13,9 @@ import {
 } from "../../src/protocols/receivers/length-prefixed.js";
 import { lengthPrefixedTransform } from "../../src/protocols/receivers/streams.js";
 import {
+  allocFrame,
   chunk,
+  copyInto,
   payload,
   type Row,
   repeat,
@@ -33,21 +35,6 @@ const lpStream = require("length-prefixed-stream") as {
 
 /** Keeps frames observable so no loop is optimised away. */
 export let lastFrame: unknown = null;
-
-/**
- * A frame assembled across chunks: zero-filled `new Uint8Array` for small ones, no zero-fill for
- * big ones (what a hand-written loop would do; the fill would double the 16 MiB frame's cost).
- */
-function allocFrame(len: number): Uint8Array {
-  return len < 4096 ? new Uint8Array(len) : Buffer.allocUnsafeSlow(len);
-}
-
-/** Copies `len` bytes of `src` from `from` into `dst` at `at`: a byte loop for a few bytes (a view
- * + `set` costs more), `set` of a plain view otherwise. */
-function copyInto(dst: Uint8Array, at: number, src: Uint8Array, from: number, len: number): void {
-  if (len < 32) for (let k = 0; k < len; k++) dst[at + k] = src[from + k]!;
-  else dst.set(new Uint8Array(src.buffer, src.byteOffset + from, len), at);
-}
 
 /**
  * The limit: the best simple hand-written loop over the chunks. Inside a chunk, `readUInt32BE`

@@ -5,10 +5,12 @@
 import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import { makeNetstringReader } from "@endo/netstring";
-import { NetstringDecoder } from "../../src/protocols/receivers/netstring.js";
+import { encodeNetstring, NetstringDecoder } from "../../src/protocols/receivers/netstring.js";
 import { netstringTransform } from "../../src/protocols/receivers/streams.js";
 import {
+  allocFrame,
   chunk,
+  copyInto,
   payload,
   type Row,
   repeat,
@@ -26,22 +28,6 @@ const netstringPkg = require("netstring") as {
 
 /** Keeps frames observable so no loop is optimised away. */
 export let lastFrame: Uint8Array | null = null;
-
-function netstringOf(data: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from(`${data.length}:`), data, Buffer.from(",")]);
-}
-
-/** A frame assembled across chunks: no zero-fill for big ones (as a hand-written loop would). */
-function allocFrame(len: number): Uint8Array {
-  return len < 4096 ? new Uint8Array(len) : Buffer.allocUnsafeSlow(len);
-}
-
-/** Copies `len` bytes of `src` from `from` into `dst` at `at`: a byte loop for a few bytes (a view
- * + `set` costs more), `set` of a plain view otherwise. */
-function copyInto(dst: Uint8Array, at: number, src: Uint8Array, from: number, len: number): void {
-  if (len < 32) for (let k = 0; k < len; k++) dst[at + k] = src[from + k]!;
-  else dst.set(new Uint8Array(src.buffer, src.byteOffset + from, len), at);
-}
 
 /**
  * The limit: the best simple hand-written loop over the chunks. Inside a chunk, a digit scan up
@@ -191,7 +177,7 @@ export async function benchNetstrings(): Promise<Row[]> {
   const notes = await probes();
   let first = true;
   for (const sc of scenarios()) {
-    const input = repeat(netstringOf(payload(sc.payload)), sc.frames);
+    const input = repeat(encodeNetstring(payload(sc.payload)), sc.frames);
     const chunks = chunk(input, sc.chunk);
     const max = Math.max(99999, sc.payload);
     const add = async (impl: string, fn: () => number | Promise<number>) => {
