@@ -237,8 +237,7 @@ export function objectsToBox(
     try {
       bytes = arg.encode(value);
     } catch (err) {
-      if (err instanceof AmpError) throw err;
-      throw new ArgumentError(arg.name, `cannot encode ${name}: ${errorText(err)}`, { cause: err });
+      throw encodeFailure(arg, name, err);
     }
     if (bytes.length > MAX_VALUE_LENGTH && (allBig || isBig(arg))) {
       splitBig(name, bytes, box);
@@ -251,6 +250,25 @@ export function objectsToBox(
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** What to throw when `arg` cannot encode the value of `name`: its own AmpError, else an ArgumentError. */
+export function encodeFailure(arg: AnyArgument, name: string, err: unknown): Error {
+  if (err instanceof AmpError) return err;
+  return new ArgumentError(arg.name, `cannot encode ${name}: ${errorText(err)}`, { cause: err });
+}
+
+/** What to throw when `arg` cannot decode the value of `name` (a `what`, e.g. "argument"). */
+export function decodeFailure(
+  arg: AnyArgument,
+  name: string,
+  err: unknown,
+  what = "argument",
+): Error {
+  if (err instanceof AmpError) return err;
+  return new ArgumentError(arg.name, `cannot decode ${what} ${name}: ${errorText(err)}`, {
+    cause: err,
+  });
 }
 
 function splitBig(name: string, bytes: Uint8Array, box: AmpBox): void {
@@ -304,10 +322,7 @@ export function boxToObjects(
     try {
       out[name] = arg.decode(bytes);
     } catch (err) {
-      if (err instanceof AmpError) throw err;
-      throw new ArgumentError(arg.name, `cannot decode ${what} ${name}: ${errorText(err)}`, {
-        cause: err,
-      });
+      throw decodeFailure(arg, name, err, what);
     }
   }
   return out;

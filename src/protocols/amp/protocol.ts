@@ -25,6 +25,8 @@ import {
   CommandLocator,
   checkArguments,
   codeForError,
+  decodeFailure,
+  encodeFailure,
   errorForCode,
   type LocatedResponder,
   objectsToBox,
@@ -33,7 +35,6 @@ import {
 } from "./command.js";
 import {
   AmpError,
-  ArgumentError,
   BadLocalReturn,
   bytesRepr,
   InvalidSignature,
@@ -440,12 +441,7 @@ export class AMP extends Protocol {
       try {
         bytes = e.arg.encode(v as never);
       } catch (err) {
-        if (err instanceof AmpError) throw err;
-        throw new ArgumentError(
-          e.arg.name,
-          `cannot encode ${e.name}: ${err instanceof Error ? err.message : String(err)}`,
-          { cause: err },
-        );
+        throw encodeFailure(e.arg, e.name, err);
       }
       if (bytes.length > 0xffff) {
         if (e.big || this.#bigValues) return null;
@@ -854,12 +850,7 @@ export class AMP extends Protocol {
       try {
         out[name] = arg.decode(this.#view(buf, at));
       } catch (err) {
-        if (err instanceof AmpError) throw err;
-        throw new ArgumentError(
-          arg.name,
-          `cannot decode argument ${name}: ${err instanceof Error ? err.message : String(err)}`,
-          { cause: err },
-        );
+        throw decodeFailure(arg, name, err);
       }
     }
     return out;
