@@ -23,6 +23,7 @@ import type { TransformService } from "./service.js";
 const SP = 0x20;
 const CR = 0x0d;
 const LF = 0x0a;
+const CRLF = Buffer.from([CR, LF]);
 
 /** A reply slot waiting for an asynchronous transform, so replies leave in request order. */
 interface Slot {
@@ -118,16 +119,7 @@ export class TransformLineProtocol extends Protocol {
       lineEnd = len - 1;
       next = 1;
     } else {
-      let at = -1;
-      for (let from = 0; ; ) {
-        const cr = chunk.indexOf(CR, from);
-        if (cr < 0 || cr + 1 >= chunk.length) break;
-        if (chunk[cr + 1] === LF) {
-          at = cr;
-          break;
-        }
-        from = cr + 1;
-      }
+      const at = chunk.indexOf(CRLF);
       if (at < 0) {
         this.#append(chunk, 0, chunk.length);
         return -1;
