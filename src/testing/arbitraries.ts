@@ -99,14 +99,6 @@ export function validLengthPrefixedFrames(
   }));
 }
 
-function indexOf(hay: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
-    for (let k = 0; k < needle.length; k++) if (hay[i + k] !== needle[k]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
 /**
  * Valid line streams for `delimiter` (default `"\r\n"`): every line is terminated, contains no
  * delimiter, and the first delimiter found after a line's start is its own (so overlapping
@@ -124,7 +116,7 @@ export function validLines(
   const line = fc
     .array(byte, { maxLength: options.maxLength ?? 64 })
     .map((bs) => Uint8Array.from(bs))
-    .filter((l) => indexOf(concat([l, delim]), delim) === l.length);
+    .filter((l) => Buffer.concat([l, delim]).indexOf(delim) === l.length);
   return fc.array(line, { maxLength: options.maxFrames ?? 8 }).map((frames) => ({
     frames,
     bytes: concat(frames.flatMap((f) => [f, delim])),
