@@ -16,40 +16,23 @@ import {
   Deferred,
   DeferredList,
   FirstError,
-  fail,
   flushUnhandledErrors,
   gatherResults,
-  succeed,
 } from "../../src/core/deferred.js";
-import { CancelledError } from "../../src/core/errors.js";
 import type { DelayedCall } from "../../src/core/interfaces.js";
+import {
+  type ChainOp,
+  type ChainOutcome,
+  type ChainScenario,
+  runChain,
+  tagOf,
+} from "../core/chain.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PYTHON = "/usr/bin/python3";
 
 // ---------------------------------------------------------------------------------------------
 // Scenario shapes (shared with core_time_defer.py through JSON)
-
-type ChainOp =
-  | { kind: "cb"; add: number }
-  | { kind: "cbThrow" }
-  | { kind: "eb"; value: number }
-  | { kind: "ebRethrow" }
-  | { kind: "cbFiredDeferred"; add: number }
-  | { kind: "cbFailedDeferred" }
-  | { kind: "cbLaterDeferred"; add: number }
-  | { kind: "both"; add: number }
-  | { kind: "cancel" };
-
-interface ChainScenario {
-  start: { ok: true; v: number } | { ok: false; tag: string };
-  ops: ChainOp[];
-  fireAt: number;
-}
-interface ChainOutcome {
-  result: { ok: true; v: number } | { ok: false; tag: string } | null;
-  paused: number;
-}
 
 type ClockOp =
   | { kind: "add"; delay: number }
@@ -199,72 +182,6 @@ const dlistScenario: fc.Arbitrary<DListScenario> = fc.record({
 
 // ---------------------------------------------------------------------------------------------
 // weft runners (mirror core_time_defer.py line by line)
-
-function tagOf(e: Error): string {
-  return e instanceof CancelledError ? "CancelledError" : e.message;
-}
-
-function runChain(sc: ChainScenario): ChainOutcome {
-  const d = new Deferred<number>();
-  const pending: Deferred<number>[] = [];
-  const fire = () => {
-    if (sc.start.ok) d.callback(sc.start.v);
-    else d.errback(new Error(sc.start.tag));
-  };
-  sc.ops.forEach((op, i) => {
-    if (i === sc.fireAt) fire();
-    switch (op.kind) {
-      case "cb":
-        d.addCallback((v) => v + op.add);
-        break;
-      case "cbThrow":
-        d.addCallback(() => {
-          throw new Error(`e${i}`);
-        });
-        break;
-      case "eb":
-        d.addErrback(() => op.value);
-        break;
-      case "ebRethrow":
-        d.addErrback((e) => {
-          throw new Error(`${tagOf(e)}/r${i}`);
-        });
-        break;
-      case "cbFiredDeferred":
-        d.addCallback((v) => succeed(v + op.add));
-        break;
-      case "cbFailedDeferred":
-        d.addCallback(() => fail<number>(new Error(`e${i}`)));
-        break;
-      case "cbLaterDeferred":
-        d.addCallback((v) => {
-          const later = new Deferred<number>();
-          pending.push(later);
-          later.addCallback(() => v + op.add);
-          return later;
-        });
-        break;
-      case "both":
-        d.addBoth((v) => (typeof v === "number" ? v : 1000) + op.add);
-        break;
-      case "cancel":
-        d.cancel();
-        break;
-    }
-  });
-  if (sc.fireAt >= sc.ops.length) fire();
-  while (pending.length > 0) pending.shift()!.callback(0);
-  let result: ChainOutcome["result"] = null;
-  d.addCallbacks(
-    (v) => {
-      result = { ok: true, v };
-    },
-    (e) => {
-      result = { ok: false, tag: tagOf(e) };
-    },
-  );
-  return { result, paused: d.paused };
-}
 
 function runClock(sc: ClockScenario): ClockOutcome {
   const clock = new Clock();
