@@ -470,11 +470,10 @@ export function serverFromString(reactor: EndpointReactor, description: string):
         },
         parsed,
       );
-      const backlog = a.get("backlog");
       return new UNIXServerEndpoint(
         reactor,
         a.get("address") as string,
-        backlog !== undefined ? { backlog: intArg(description, "backlog", backlog) } : {},
+        listenOptions(description, a),
       );
     }
     case "tls":
@@ -542,11 +541,10 @@ export function clientFromString(reactor: EndpointReactor, description: string):
         { positional: ["path"], keywords: ["path", "timeout", "checkPID"], required: ["path"] },
         parsed,
       );
-      const timeout = a.get("timeout");
       return new UNIXClientEndpoint(
         reactor,
         a.get("path") as string,
-        timeout !== undefined ? { timeout: secondsArg(description, "timeout", timeout) } : {},
+        clientOptions(description, a),
       );
     }
     case "tls":
@@ -599,7 +597,10 @@ export function clientFromString(reactor: EndpointReactor, description: string):
   }
 }
 
-/** Adds the `interface` and `backlog` arguments of a TCP or TLS server to `options`. */
+/**
+ * Adds the `interface` and `backlog` arguments of a server to `options` (a Unix server accepts no
+ * `interface`, so it only gets `backlog`).
+ */
 function listenOptions(
   description: string,
   a: Map<string, string>,
@@ -612,6 +613,7 @@ function listenOptions(
   return options;
 }
 
+/** The `timeout` and `bindAddress` arguments of a client (a Unix client accepts no `bindAddress`). */
 function clientOptions(description: string, a: Map<string, string>): ConnectTCPOptions {
   const options: ConnectTCPOptions = {};
   const timeout = a.get("timeout");
