@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { createReactor } from "../core/reactor.js";
 import { CalculatorClient } from "../services/calculator/client.js";
-import type { Int } from "../services/calculator/service.js";
+import { type Int, parseDecimalInt } from "../services/calculator/service.js";
 import {
   type CliIO,
   clientEndpoint,
@@ -16,10 +16,7 @@ import {
 
 function parseInt_(text: string): Int | undefined {
   if (!/^-?\d+$/.test(text)) return undefined;
-  const big = BigInt(text);
-  return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(big)
-    : big;
+  return parseDecimalInt(text);
 }
 
 /** Register `weft calc`. */

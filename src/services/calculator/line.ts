@@ -10,16 +10,9 @@ import { ServiceServerFactory } from "../front-end.js";
 import { type FrontEndOptions, logConnection } from "../log.js";
 import { decodeUtf8 } from "../text.js";
 import { errorLine } from "../transform/line.js";
-import type { Calculation, CalculatorService, Int } from "./service.js";
+import { type Calculation, type CalculatorService, parseDecimalInt } from "./service.js";
 
 const INTEGER = /^-?\d{1,4300}$/;
-
-function parseInt_(text: string): Int {
-  const big = BigInt(text);
-  return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(big)
-    : big;
-}
 
 /** Server protocol: `A B` → `OK SUM SERVER`, in request order. */
 export class CalculatorLineProtocol extends LineReceiver {
@@ -46,8 +39,8 @@ export class CalculatorLineProtocol extends LineReceiver {
       return;
     }
     const answer = f.service.calculate(
-      parseInt_(parts[0] as string),
-      parseInt_(parts[1] as string),
+      parseDecimalInt(parts[0] as string),
+      parseDecimalInt(parts[1] as string),
       f.serverId,
     );
     if (!(answer instanceof Promise)) {

@@ -68,8 +68,20 @@ function add(a: Int, b: Int): Int {
     const s = a + b;
     if (Number.isSafeInteger(s)) return s;
   }
-  const big = BigInt(a) + BigInt(b);
+  return narrowInt(BigInt(a) + BigInt(b));
+}
+
+/** `big` as a number when it is a safe integer, else the bigint itself. */
+function narrowInt(big: bigint): Int {
   return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER)
     ? Number(big)
     : big;
+}
+
+/**
+ * A decimal integer (`-?\d+`, checked by the caller) as an {@link Int}: a number when it is a safe
+ * integer, a bigint otherwise.
+ */
+export function parseDecimalInt(text: string): Int {
+  return narrowInt(BigInt(text));
 }
