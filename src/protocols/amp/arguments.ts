@@ -119,6 +119,28 @@ export const MAX_INTEGER_DIGITS = 4300;
 const INTEGER_RE = /^[ \t\n\v\f\r]*([+-]?)([0-9](?:_?[0-9])*)[ \t\n\v\f\r]*$/;
 
 /**
+ * Integer.decode's fast path, on `buf[pos, pos + len)` in place: the value of plain decimal text of
+ * 1–15 digits with an optional `-` (always a safe integer; `-0` gives 0), else NaN (the caller falls
+ * back to the full parse). Shared by Integer.decode and the AMP protocol's in-place reader.
+ */
+export function smallIntegerAt(buf: Uint8Array, pos: number, len: number): number {
+  if (len > 0 && len <= 15) {
+    const neg = buf[pos] === 45;
+    let j = neg ? 1 : 0;
+    if (j < len) {
+      let v = 0;
+      for (; j < len; j++) {
+        const d = (buf[pos + j] as number) - 48;
+        if (d < 0 || d > 9) break;
+        v = v * 10 + d;
+      }
+      if (j === len) return neg ? (v === 0 ? 0 : -v) : v;
+    }
+  }
+  return Number.NaN;
+}
+
+/**
  * Integer of any size (Twisted's `Integer`). Encodes canonical decimal (`-` sign, no leading zeros);
  * a `number` must be an integer (a fraction, NaN or ±Infinity throws, where Twisted would truncate),
  * larger magnitudes are exact with `bigint`. Decodes what Python's `int(bytes)` accepts — optional
@@ -144,20 +166,8 @@ export const Integer: Argument<number | bigint> = {
     return asciiBytes(text);
   },
   decode(bytes: Uint8Array): number | bigint {
-    // Fast path: canonical text of up to 15 digits (always a safe integer).
-    const len = bytes.length;
-    if (len > 0 && len <= 15) {
-      let i = bytes[0] === 45 ? 1 : 0;
-      if (i < len) {
-        let v = 0;
-        for (; i < len; i++) {
-          const d = bytes[i]! - 48;
-          if (d < 0 || d > 9) break;
-          v = v * 10 + d;
-        }
-        if (i === len) return bytes[0] === 45 ? (v === 0 ? 0 : -v) : v;
-      }
-    }
+    const small = smallIntegerAt(bytes, 0, bytes.length);
+    if (!Number.isNaN(small)) return small;
     const m = INTEGER_RE.exec(ascii(bytes));
     if (m === null) throw new ArgumentError("Integer", `invalid integer ${show(bytes)}.`);
     const digits = m[2]!.includes("_") ? m[2]!.replaceAll("_", "") : m[2]!;

@@ -15,7 +15,7 @@ import { ClientFactory } from "../../core/factory.js";
 import type { Address } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
 import type { DecoderSink } from "../receivers/decoder.js";
-import { Integer } from "./arguments.js";
+import { Integer, smallIntegerAt } from "./arguments.js";
 import { type AmpBox, BoxDecoder, type BoxDecoderOptions, copyBox, encodeBox } from "./box.js";
 import {
   type AnyCommand,
@@ -58,6 +58,7 @@ import {
 const compile = compileSchema;
 const layoutFor = layoutOf;
 const INTEGER = Integer;
+const smallInteger = smallIntegerAt;
 
 /**
  * Where AMP reports errors it cannot hand to anyone (pino-compatible: `error(obj, msg)`, and
@@ -827,24 +828,11 @@ export class AMP extends Protocol {
       }
       const at = i << 2;
       if (arg === INTEGER) {
-        // Canonical text of up to 15 digits, read in place (Integer.decode's own fast path).
-        const pos = pairs[at + 2] as number;
-        const len = pairs[at + 3] as number;
-        if (len > 0 && len <= 15) {
-          const neg = buf[pos] === 45;
-          let j = neg ? 1 : 0;
-          let v = 0;
-          if (j < len) {
-            for (; j < len; j++) {
-              const d = (buf[pos + j] as number) - 48;
-              if (d < 0 || d > 9) break;
-              v = v * 10 + d;
-            }
-            if (j === len) {
-              out[name] = neg ? (v === 0 ? 0 : -v) : v;
-              continue;
-            }
-          }
+        // Integer.decode's own fast path, read in place (no view).
+        const v = smallInteger(buf, pairs[at + 2] as number, pairs[at + 3] as number);
+        if (!Number.isNaN(v)) {
+          out[name] = v;
+          continue;
         }
       }
       try {
