@@ -720,7 +720,8 @@ export function encodeLengthPrefix(
 
 const textEncoder = new TextEncoder();
 
-function toBytes(data: Uint8Array | string): Uint8Array {
+/** `data` as bytes (a string UTF-8 encoded). Shared with the netstring encoder. */
+export function toBytes(data: Uint8Array | string): Uint8Array {
   return typeof data === "string" ? textEncoder.encode(data) : data;
 }
 
@@ -740,8 +741,11 @@ export function encodeLengthPrefixed(
   return out;
 }
 
-/** Payloads up to this size are sent as one concatenated write; larger ones as pieces. */
-const SMALL_WRITE = 4096;
+/**
+ * Payloads up to this size are sent as one concatenated write; larger ones as pieces. Shared with
+ * `NetstringReceiver`.
+ */
+export const SMALL_WRITE = 4096;
 
 /**
  * A protocol receiving length-prefixed frames (the general form of Twisted's

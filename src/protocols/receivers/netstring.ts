@@ -9,7 +9,14 @@ import { WeftError } from "../../core/errors.js";
 import type { Producer } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
 import type { DecoderFactory, DecoderSink } from "./decoder.js";
-import { checkMaxLength, FrameAssembly, FramingDecoder, keepShape } from "./length-prefixed.js";
+import {
+  checkMaxLength,
+  FrameAssembly,
+  FramingDecoder,
+  keepShape,
+  SMALL_WRITE,
+  toBytes,
+} from "./length-prefixed.js";
 
 /** What was wrong with a netstring stream. */
 export type NetstringErrorKind =
@@ -293,10 +300,6 @@ keepShape(shapeKeeper);
 
 const textEncoder = new TextEncoder();
 
-function toBytes(data: Uint8Array | string): Uint8Array {
-  return typeof data === "string" ? textEncoder.encode(data) : data;
-}
-
 /** The header `<length>:` of a netstring carrying `length` bytes. */
 export function netstringHeader(length: number): Uint8Array {
   return textEncoder.encode(`${length}:`);
@@ -314,9 +317,6 @@ export function encodeNetstring(data: Uint8Array | string): Uint8Array {
 }
 
 const COMMA_PIECE = Uint8Array.of(COMMA_BYTE);
-
-/** Payloads up to this size are sent as one concatenated write; larger ones as pieces. */
-const SMALL_WRITE = 4096;
 
 /**
  * Twisted's `NetstringReceiver`. Override `stringReceived(data)`; send with `sendString(data)`.
