@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import { type Deferred, DeferredList } from "../core/deferred.js";
 import { createReactor, type Reactor } from "../core/reactor.js";
+import type { ClientEndpointLike } from "../services/client.js";
 import { getPoem, type PoetryVia } from "../services/poetry/clients.js";
 import { TransformProxy, type TransformVia } from "../services/transform/clients.js";
 import {
@@ -42,6 +43,7 @@ export async function getPoetry(
 ): Promise<number> {
   let proxy: TransformProxy | null = null;
   let transformName = "";
+  let poetryEndpoints: ClientEndpointLike[];
   try {
     if (options.transform !== undefined) {
       const at = options.transform.indexOf("@");
@@ -54,7 +56,7 @@ export async function getPoetry(
         clock: reactor,
       });
     }
-    for (const e of endpoints) clientEndpoint(reactor, e); // validate every endpoint before starting
+    poetryEndpoints = endpoints.map((e) => clientEndpoint(reactor, e)); // all valid before starting
   } catch (err) {
     io.stderr(`weft get-poetry: ${describeError(err)}\n`);
     return EXIT_USAGE;
@@ -62,7 +64,7 @@ export async function getPoetry(
   const started = reactor.seconds();
   const tasks = endpoints.map((text, i): Deferred<string | null> => {
     const task = i + 1;
-    const d: Deferred<string> = getPoem(clientEndpoint(reactor, text), {
+    const d: Deferred<string> = getPoem(poetryEndpoints[i] as ClientEndpointLike, {
       via: options.poemVia,
       timeout: options.timeout,
       clock: reactor,
