@@ -129,6 +129,24 @@ function pipeline(client: net.Socket, data: Buffer): void {
   for (let at = 0; at < data.length; at += MiB) client.write(data.subarray(at, at + MiB));
 }
 
+/**
+ * A line server paused for a full buffer: a raw client pipelined 16 MiB of requests and reads
+ * nothing, until the server stopped reading with the client's writes backed up.
+ */
+async function pausedLineServer(): Promise<{
+  client: net.Socket;
+  server: LineEcho;
+  t: SocketTransport;
+}> {
+  const { port, server: made } = await lineServer();
+  const client = await rawClient(port);
+  const server = await made;
+  const t = server.socketTransport;
+  pipeline(client, requests((16 * MiB) / LINE).data);
+  await until(port, "paused", () => t.readingPausedForBuffer && client.writableLength > 0);
+  return { client, server, t };
+}
+
 /** Starts reading; resolves with the sha256 of exactly `length` bytes received. */
 function readReplies(client: net.Socket, length: number): Promise<string> {
   const hash = createHash("sha256");
@@ -303,13 +321,8 @@ describe("SocketTransport read-side backpressure", () => {
 
   it("notices a peer that destroys its socket while the server is paused for a full buffer", async () => {
     for (const how of ["destroy", "resetAndDestroy"] as const) {
-      const { port, server: made } = await lineServer();
-      const client = await rawClient(port);
+      const { client, server, t } = await pausedLineServer();
       client.on("error", () => {});
-      const server = await made;
-      const t = server.socketTransport;
-      pipeline(client, requests((16 * MiB) / LINE).data);
-      await until(port, "paused", () => t.readingPausedForBuffer && client.writableLength > 0);
       if (how === "destroy") client.destroy();
       else client.resetAndDestroy();
       const reason = await server.lost;
@@ -319,13 +332,7 @@ describe("SocketTransport read-side backpressure", () => {
   });
 
   it("loseConnection while paused for a full buffer sends every reply, then the FIN", async () => {
-    const { port, server: made } = await lineServer();
-    const client = await rawClient(port);
-    const server = await made;
-    const t = server.socketTransport;
-    const { data } = requests((16 * MiB) / LINE);
-    pipeline(client, data);
-    await until(port, "paused", () => t.readingPausedForBuffer && client.writableLength > 0);
+    const { client, server, t } = await pausedLineServer();
     const answered = server.lines;
     t.loseConnection();
     expect(t.disconnecting).toBe(true);
@@ -349,13 +356,8 @@ describe("SocketTransport read-side backpressure", () => {
 
   it("abortConnection and stopProducing still end a connection paused for a full buffer", async () => {
     for (const how of ["abort", "stopProducing"] as const) {
-      const { port, server: made } = await lineServer();
-      const client = await rawClient(port);
+      const { client, server, t } = await pausedLineServer();
       client.on("error", () => {});
-      const server = await made;
-      const t = server.socketTransport;
-      pipeline(client, requests((16 * MiB) / LINE).data);
-      await until(port, "paused", () => t.readingPausedForBuffer && client.writableLength > 0);
       if (how === "abort") {
         t.abortConnection();
         expect(await server.lost).toBeInstanceOf(ConnectionLost);
