@@ -12,6 +12,21 @@ import { MemoryTransport } from "../../src/testing/memory.js";
 
 const latin1 = (u: Uint8Array): string => Buffer.from(u).toString("latin1");
 
+/**
+ * Up to 150 bytes, biased towards the delimiter's bytes and the script's `letters`, cut into up to
+ * 12 chunks.
+ */
+function chunkedScript(d: Buffer, letters: number[]): fc.Arbitrary<Uint8Array[]> {
+  const byte = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...d) },
+    { weight: 3, arbitrary: fc.constantFrom(...letters) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
+  );
+  return fc
+    .array(byte, { maxLength: 150 })
+    .chain((bs) => chunked(Uint8Array.from(bs), { maxChunks: 12 }));
+}
+
 interface Receiver {
   log: string[];
   MAX_LENGTH: number;
@@ -126,17 +141,10 @@ describe("LineReceiver = naive model of Twisted's loop", () => {
   for (const delim of ["\n", "\r\n", "XYZ"]) {
     it(`same events for any bytes and chunking (delimiter ${JSON.stringify(delim)})`, () => {
       const d = Buffer.from(delim);
-      const byte = fc.oneof(
-        { weight: 3, arbitrary: fc.constantFrom(...d) },
-        { weight: 3, arbitrary: fc.constantFrom(0x72, 0x63, 0x69, 0x6b, 0x70, 0x61, 0x62) },
-        { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
-      );
       fc.assert(
         fc.property(
           fc.integer({ min: 0, max: 10 }),
-          fc
-            .array(byte, { maxLength: 150 })
-            .chain((bs) => chunked(Uint8Array.from(bs), { maxChunks: 12 })),
+          chunkedScript(d, [0x72, 0x63, 0x69, 0x6b, 0x70, 0x61, 0x62]),
           (max, chunks) => {
             const model = new Model(d, max);
             const real = new Scripted();
@@ -222,17 +230,10 @@ describe("LineOnlyReceiver = model of Twisted's LineOnlyReceiver", () => {
   for (const delim of ["\n", "\r\n", "XYZ"]) {
     it(`same events for any bytes and chunking (delimiter ${JSON.stringify(delim)})`, () => {
       const d = Buffer.from(delim);
-      const byte = fc.oneof(
-        { weight: 3, arbitrary: fc.constantFrom(...d) },
-        { weight: 3, arbitrary: fc.constantFrom(0x71, 0x61, 0x62) },
-        { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
-      );
       fc.assert(
         fc.property(
           fc.integer({ min: 0, max: 10 }),
-          fc
-            .array(byte, { maxLength: 150 })
-            .chain((bs) => chunked(Uint8Array.from(bs), { maxChunks: 12 })),
+          chunkedScript(d, [0x71, 0x61, 0x62]),
           (max, chunks) => {
             const model = new LineOnlyModel(d, max);
             const real = new ScriptedLineOnly();
