@@ -135,7 +135,11 @@ export class BoxDecoder implements Decoder {
     this.sink.onError(error);
   }
 
-  private key(buf: Uint8Array, start: number, len: number): string {
+  /**
+   * The key `buf[start, start + len)` (len ≥ 1) as a string, from this decoder's cache when it was
+   * seen before. Internal: also used by the AMP protocol's in-place reader.
+   */
+  key(buf: Uint8Array, start: number, len: number): string {
     if (len > KEY_CACHE_MAX_LEN) return latin1(buf, start, len);
     const last = buf[start + len - 1]!;
     const slot =

@@ -848,13 +848,10 @@ export class AMP extends Protocol {
   #slowBox(buf: Uint8Array): void {
     const box: AmpBox = new Map();
     const pairs = this.#pairs;
+    const decoder = this.#decoder; // its key strings, cached
     for (let i = 0; i < this.#npairs; i++) {
       const at = i << 2;
-      const kpos = pairs[at] as number;
-      const klen = pairs[at + 1] as number;
-      let key = "";
-      for (let j = 0; j < klen; j++) key += String.fromCharCode(buf[kpos + j] as number);
-      box.set(key, this.#view(buf, at));
+      box.set(decoder.key(buf, pairs[at] as number, pairs[at + 1] as number), this.#view(buf, at));
     }
     this.#onBox(box);
   }
