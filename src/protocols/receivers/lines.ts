@@ -33,7 +33,6 @@
  * ```
  */
 import { Buffer } from "node:buffer";
-import type { Socket } from "node:net";
 import type { Transform } from "node:stream";
 import type { TransformStream } from "node:stream/web";
 import { InvalidArgumentError, NotImplementedError, WeftError } from "../../core/errors.js";
@@ -43,6 +42,7 @@ import type { Decoder, DecoderFactory, DecoderSink } from "./decoder.js";
 import { keepShape } from "./length-prefixed.js";
 import { delimiterBytes, EXCEEDED, LineScanner, type LineTarget, MORE } from "./lines-scanner.js";
 import {
+  type ChunkSource,
   decodeIterable,
   type StreamAdapterOptions,
   toNodeTransform,
@@ -276,7 +276,7 @@ export function lineTransformStream(
  * loop after the lines before it.
  */
 export function decodeLines(
-  source: AsyncIterable<Uint8Array | string> | Socket,
+  source: ChunkSource,
   options: LineDecoderOptions & StreamAdapterOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
   return decodeIterable(lineDecoder(pickLines(options)), source, options);
@@ -287,7 +287,7 @@ export function decodeLines(
  * iterable of chunks. Each line is decoded whole, so characters split across chunks are intact.
  */
 export async function* decodeTextLines(
-  source: AsyncIterable<Uint8Array | string> | Socket,
+  source: ChunkSource,
   options: LineDecoderOptions = {},
 ): AsyncGenerator<string, void, undefined> {
   const text = new TextDecoder();
