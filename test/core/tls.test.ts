@@ -9,7 +9,7 @@ import { clientFromString, connectProtocol, serverFromString } from "../../src/c
 import { ConnectError, ConnectionDone } from "../../src/core/errors.js";
 import { ClientFactory, Factory } from "../../src/core/factory.js";
 import { Protocol } from "../../src/core/protocol.js";
-import { createReactor } from "../../src/core/reactor.js";
+import { createReactor, type Reactor, type SocketPort } from "../../src/core/reactor.js";
 
 let dir = "";
 let certDir = "";
@@ -82,15 +82,21 @@ class Roundtrip extends Protocol {
   }
 }
 
+/** An Echo server on 127.0.0.1 with the self-signed certificate, closed after the test. */
+async function listenTLSEcho(reactor: Reactor): Promise<SocketPort> {
+  const port = await reactor.listenTLS(0, Factory.forProtocol(Echo), {
+    cert: readFileSync(certFile),
+    key: readFileSync(keyFile),
+    interface: "127.0.0.1",
+  });
+  cleanups.push(() => port.stopListening({ closeConnections: true }));
+  return port;
+}
+
 describe("TLS", () => {
   it("echoes 1 MiB over listenTLS/connectTLS with a self-signed certificate", async () => {
     const reactor = createReactor();
-    const port = await reactor.listenTLS(0, Factory.forProtocol(Echo), {
-      cert: readFileSync(certFile),
-      key: readFileSync(keyFile),
-      interface: "127.0.0.1",
-    });
-    cleanups.push(() => port.stopListening({ closeConnections: true }));
+    const port = await listenTLSEcho(reactor);
     const payload = randomBytes(1024 * 1024);
     const proto = new Roundtrip(payload);
     const f = new ClientFactory<Roundtrip>();
@@ -127,12 +133,7 @@ describe("TLS", () => {
 
   it("refuses an untrusted certificate with a typed ConnectError carrying the TLS error", async () => {
     const reactor = createReactor();
-    const port = await reactor.listenTLS(0, Factory.forProtocol(Echo), {
-      cert: readFileSync(certFile),
-      key: readFileSync(keyFile),
-      interface: "127.0.0.1",
-    });
-    cleanups.push(() => port.stopListening({ closeConnections: true }));
+    const port = await listenTLSEcho(reactor);
     const err = await clientFromString(reactor, `tls:127.0.0.1:${port.getHost().port}`)
       .connect(Factory.forProtocol(Echo))
       .then(
