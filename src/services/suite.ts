@@ -27,7 +27,12 @@
  * non-zero TCP/TLS port.
  */
 import { resolve } from "node:path";
-import { type EndpointReactor, parseDescription, serverFromString } from "../core/endpoints.js";
+import {
+  type EndpointReactor,
+  parseDescription,
+  type ServerEndpoint,
+  serverFromString,
+} from "../core/endpoints.js";
 import { WeftError } from "../core/errors.js";
 import type { Factory } from "../core/factory.js";
 import type { Address, DelayedCall, ReactorTime } from "../core/interfaces.js";
@@ -552,6 +557,7 @@ export async function startSuite(
     service: ServiceName;
     protocol: string;
     endpoint: string;
+    server: ServerEndpoint;
     factory: Factory;
   }> = [];
   for (const service of ["poetry", "transform", "calculator"] as const) {
@@ -564,8 +570,9 @@ export async function startSuite(
           `config.services.${service}.listen[${index}]: unknown protocol ${entry.protocol}`,
         );
       const endpoint = resolveServerEndpoint(entry.endpoint, host, offset);
+      let server: ServerEndpoint;
       try {
-        serverFromString(reactor, endpoint); // validates the description before anything listens
+        server = serverFromString(reactor, endpoint); // validated before anything listens
       } catch (err) {
         throw new ConfigError(
           `config.services.${service}.listen[${index}].endpoint: ${(err as Error).message}`,
@@ -582,14 +589,14 @@ export async function startSuite(
           { cause: err },
         );
       }
-      planned.push({ service, protocol: entry.protocol, endpoint, factory });
+      planned.push({ service, protocol: entry.protocol, endpoint, server, factory });
     });
   }
 
   const started: RunningFrontEnd[] = [];
   try {
-    for (const p of planned) {
-      const port = await serverFromString(reactor, p.endpoint).listen(p.factory);
+    for (const { server, ...p } of planned) {
+      const port = await server.listen(p.factory);
       started.push({ ...p, address: port.getHost(), port });
       logger.info(
         { service: p.service, protocol: p.protocol, address: formatAddress(port.getHost()) },
