@@ -943,29 +943,20 @@ function runInline<T>(
     let got = false;
     let gotValue: unknown;
     let gotFailed = false;
+    const settled = (v: unknown, failed: boolean): undefined => {
+      if (waiting) {
+        got = true;
+        gotValue = v;
+        gotFailed = failed;
+      } else {
+        d.waitingOn = null;
+        runInline(gen, d, v, failed);
+      }
+      return undefined;
+    };
     awaited.addCallbacks(
-      (v) => {
-        if (waiting) {
-          got = true;
-          gotValue = v;
-          gotFailed = false;
-        } else {
-          d.waitingOn = null;
-          runInline(gen, d, v, false);
-        }
-        return undefined;
-      },
-      (e) => {
-        if (waiting) {
-          got = true;
-          gotValue = e;
-          gotFailed = true;
-        } else {
-          d.waitingOn = null;
-          runInline(gen, d, e, true);
-        }
-        return undefined;
-      },
+      (v) => settled(v, false),
+      (e) => settled(e, true),
     );
     waiting = false;
     if (!got) {
