@@ -7,7 +7,6 @@
  * key order and key headers of a command's answer are computed once, and answers are encoded
  * straight into a shared slab that is handed to the transport as one segment per flush.
  */
-import { TooLong } from "./errors.js";
 
 /** Header bytes of one key: `00 klen key`. */
 function keyHeader(key: string): Uint8Array {
@@ -231,9 +230,4 @@ export class OutBatch {
     this.#start = this.#pos;
     return out;
   }
-}
-
-/** Throws the TooLong Twisted raises for a value over 65,535 bytes under `key`. */
-export function valueTooLong(key: string, value: Uint8Array): TooLong {
-  return new TooLong(false, true, value, key);
 }

@@ -41,7 +41,7 @@ import {
   MalformedAmpBox,
   NoEmptyBoxes,
   RemoteAmpError,
-  type TooLong,
+  TooLong,
 } from "./errors.js";
 import {
   type CompiledEntry,
@@ -50,7 +50,6 @@ import {
   layoutOf,
   OutBatch,
   type OutValue,
-  valueTooLong,
 } from "./protocol-encode.js";
 
 // Module-level aliases of the imports used per call: under a CommonJS transform (tsx, bundlers) an
@@ -446,7 +445,7 @@ export class AMP extends Protocol {
       }
       if (bytes.length > 0xffff) {
         if (e.big || this.#bigValues) return null;
-        tooLong ??= valueTooLong(e.name, bytes);
+        tooLong ??= new TooLong(false, true, bytes, e.name); // as encodeBox reports it
       }
       values[i] = bytes;
       total += bytes.length;
