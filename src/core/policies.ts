@@ -3,7 +3,6 @@
  * object any Protocol can own ({@link IdleTimeout}) and as a wrapper that adds it to an existing
  * protocol instance ({@link withIdleTimeout}).
  */
-import { AlreadyCalledError, AlreadyCancelledError } from "./errors.js";
 import type { DelayedCall, ReactorTime } from "./interfaces.js";
 import type { Protocol } from "./protocol.js";
 
@@ -53,11 +52,7 @@ export class IdleTimeout {
     const call = this._call;
     if (call !== null) {
       if (period === null) {
-        try {
-          call.cancel();
-        } catch (e) {
-          if (!(e instanceof AlreadyCancelledError || e instanceof AlreadyCalledError)) throw e;
-        }
+        if (call.active()) call.cancel();
         this._call = null;
       } else if (call.active()) {
         call.reset(period);
