@@ -226,9 +226,13 @@ describe.each(specs)("$kind interop with Twisted", (spec) => {
       await peer.exited;
     });
 
+    let connections = 0;
+    const lostCount = () => peer.events.filter((e) => e["event"] === "lost").length;
+
     async function connect(): Promise<AnyReceiver & Recorded> {
       const p = recording(spec.base, spec.max, waiter, false);
       await connectProtocol(clientFromString(reactor, `tcp:127.0.0.1:${port}`), p);
+      connections += 1;
       return p;
     }
 
@@ -254,6 +258,12 @@ describe.each(specs)("$kind interop with Twisted", (spec) => {
 
     it("a malformed frame from weft makes Twisted close the connection", async () => {
       const p = await connect();
+      // Twisted may report an earlier test's connection lost late: wait for it, so the events
+      // after `before` are this connection's only.
+      await waiter.until(
+        () => lostCount() === connections - 1,
+        "earlier connections to be reported",
+      );
       const before = peer.events.length;
       p.transport.write(spec.malformed);
       await waiter.until(() => p.lost !== null, "Twisted to close");
