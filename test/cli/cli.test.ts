@@ -13,27 +13,24 @@ import { CalculatorClient } from "../../src/services/calculator/client.js";
 import { getPoem } from "../../src/services/poetry/clients.js";
 import { PoetryService } from "../../src/services/poetry/service.js";
 import { TransformProxy, type TransformVia } from "../../src/services/transform/clients.js";
-import { deadPort, endpoint, exchange, lines } from "../services/helpers.js";
+import {
+  type ChildOutput,
+  childOutput,
+  deadPort,
+  endpoint,
+  exchange,
+  lines,
+} from "../services/helpers.js";
 
 const CLI = ["--import", "tsx", "src/cli/main.ts"];
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = ChildOutput;
 
 function runCli(args: string[], stdin?: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? "");
-  });
+  const child = spawn(process.execPath, [...CLI, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  const out = childOutput(child);
+  child.stdin.end(stdin ?? "");
+  return out;
 }
 
 let dir = "";

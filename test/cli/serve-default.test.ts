@@ -18,7 +18,7 @@ import { getPoem } from "../../src/services/poetry/clients.js";
 import { bundledPoemsDirectory, PoetryService } from "../../src/services/poetry/service.js";
 import { defaultSuiteConfig } from "../../src/services/suite.js";
 import { TransformProxy, type TransformVia } from "../../src/services/transform/clients.js";
-import { endpoint, exchange, lines } from "../services/helpers.js";
+import { childOutput, endpoint, exchange, lines } from "../services/helpers.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** tsx by absolute URL: the child's working directory is a temp folder without node_modules. */
@@ -243,29 +243,21 @@ describe("weft serve without --config", () => {
   });
 
   it("weft get-poetry fetches from it and transforms through it", async () => {
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          [
-            "--import",
-            TSX,
-            MAIN,
-            "get-poetry",
-            "--transform",
-            `cummingsify@${portOf("transform/netstring")}`,
-            String(portOf("poetry/fast")),
-            `127.0.0.1:${portOf("poetry/slow")}`,
-          ],
-          { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
-        );
-        let stdout = "";
-        let stderr = "";
-        child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-        child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code, stdout, stderr }));
-      },
+    const r = await childOutput(
+      spawn(
+        process.execPath,
+        [
+          "--import",
+          TSX,
+          MAIN,
+          "get-poetry",
+          "--transform",
+          `cummingsify@${portOf("transform/netstring")}`,
+          String(portOf("poetry/fast")),
+          `127.0.0.1:${portOf("poetry/slow")}`,
+        ],
+        { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
+      ),
     );
     expect(r.code).toBe(0);
     const poem = (await PoetryService.bundled()).defaultPoem.text.toLowerCase();

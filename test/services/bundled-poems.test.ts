@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundledPoemsDirectory, PoetryService } from "../../src/services/poetry/service.js";
+import { type ChildOutput, childOutput } from "./helpers.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
@@ -19,23 +20,17 @@ let project = "";
 let installed = "";
 
 /** In a child process with cwd `project`: the bundled poems folder and names of the installed copy. */
-function probe(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function probe(): Promise<ChildOutput> {
   const module = pathToFileURL(join(installed, "src", "services", "poetry", "service.ts")).href;
   const code = `const m = await import(${JSON.stringify(module)});
 const p = await m.PoetryService.bundled();
 console.log(JSON.stringify({ dir: m.bundledPoemsDirectory(), names: p.names() }));`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", TSX, "--input-type=module", "-e", code], {
+  return childOutput(
+    spawn(process.execPath, ["--import", TSX, "--input-type=module", "-e", code], {
       cwd: project,
       stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (c) => resolve({ code: c, stdout, stderr }));
-  });
+    }),
+  );
 }
 
 beforeAll(async () => {

@@ -3,6 +3,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
+import { type ChildOutput, childOutput } from "./helpers.js";
 
 const children: ChildProcess[] = [];
 afterAll(async () => {
@@ -35,21 +36,12 @@ function startServer(script: string, args: string[]): Promise<number[]> {
   });
 }
 
-function runClient(
-  script: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `examples/${script}`, ...args], {
+function runClient(script: string, args: string[]): Promise<ChildOutput> {
+  return childOutput(
+    spawn(process.execPath, ["--import", "tsx", `examples/${script}`, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+    }),
+  );
 }
 
 describe("examples", () => {
