@@ -1,4 +1,4 @@
-/** Byte helpers of the arbitraries (internal: not re-exported by the testing barrel). */
+/** Byte helpers of weft/testing (internal: not re-exported by the testing barrel). */
 
 /** The bytes of `parts`, one after another, in a new array. */
 export function concat(parts: readonly Uint8Array[]): Uint8Array {

@@ -25,6 +25,7 @@ import type {
   ListenTLSOptions,
 } from "../core/reactor.js";
 import { ProducerAlreadyRegisteredError } from "../core/transport.js";
+import { concat } from "./bytes.js";
 
 /** A memory transport was used in a way a real one would not allow (Twisted's RuntimeError). */
 export class TransportStateError extends WeftError {
@@ -37,16 +38,6 @@ const encoder = new TextEncoder();
 
 function toBytes(data: Uint8Array | string): Uint8Array {
   return typeof data === "string" ? encoder.encode(data) : data;
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** Options of {@link MemoryTransport}. */
@@ -88,7 +79,7 @@ export class MemoryTransport implements Transport {
   /** Everything written since the last `clear()`. */
   value(): Uint8Array {
     if (this.chunks.length > 1) {
-      const all = concat(this.chunks, this.size);
+      const all = concat(this.chunks);
       this.chunks = [all];
     }
     return this.chunks[0] ?? new Uint8Array(0);
@@ -283,10 +274,7 @@ export class PipeTransport implements Transport {
     if (out.length === 0) return null;
     this.outgoing = [];
     if (out.length === 1) return out[0] as Uint8Array;
-    return concat(
-      out,
-      out.reduce((n, c) => n + c.length, 0),
-    );
+    return concat(out);
   }
 
   /** @internal Delivers connectionLost once. */
