@@ -68,7 +68,6 @@ export class MemoryTransport implements Transport {
   peerAddress: Address;
   private readonly lenient: boolean;
   private chunks: Uint8Array[] = [];
-  private size = 0;
 
   constructor(options: MemoryTransportOptions = {}) {
     this.hostAddress = options.hostAddress ?? { type: "TCP", host: "10.0.0.1", port: 12345 };
@@ -93,14 +92,12 @@ export class MemoryTransport implements Transport {
   /** Forgets what was written so far. */
   clear(): void {
     this.chunks = [];
-    this.size = 0;
   }
 
   write(data: Uint8Array | string): void {
     const bytes = toBytes(data);
     if (bytes.length === 0) return;
     this.chunks.push(new Uint8Array(bytes)); // a copy: the caller may reuse its buffer
-    this.size += bytes.length;
   }
 
   writeSequence(data: Iterable<Uint8Array | string>): void {
