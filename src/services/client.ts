@@ -79,11 +79,9 @@ export function oneShot<T>(
   d.addTimeout(options.timeout ?? 30, options.clock ?? defaultClock());
   try {
     connecting = endpoint.connect(factory);
-    connecting.then(undefined, (err: unknown) =>
-      outcome.reject(err instanceof Error ? err : new Error(String(err))),
-    );
+    connecting.then(undefined, (err: unknown) => outcome.reject(asError(err)));
   } catch (err) {
-    outcome.reject(err instanceof Error ? err : new Error(String(err)));
+    outcome.reject(asError(err));
   }
   return d;
 }
@@ -140,10 +138,10 @@ export class KeptConnection<P extends Protocol> {
     try {
       this.#endpoint.connect(factory as unknown as Factory).then(
         (proto) => settle(proto as P, null),
-        (err: unknown) => settle(null, err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => settle(null, asError(err)),
       );
     } catch (err) {
-      settle(null, err instanceof Error ? err : new Error(String(err)));
+      settle(null, asError(err));
     }
     return d;
   }
@@ -155,4 +153,9 @@ export class KeptConnection<P extends Protocol> {
     this.#proto = null;
     if (p?.connected) p.transport.loseConnection();
   }
+}
+
+/** A thrown or rejected value as an Error (non-Errors are wrapped with their string form). */
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
