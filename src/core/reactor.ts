@@ -74,6 +74,12 @@ function hasConnectionMadeHook(f: object): f is ConnectionMadeHook {
 }
 
 /** Options shared by every listen call. */
+/**
+ * Default listen backlog: Node's 511, not Twisted's 50 (which overflows when 64 clients connect at
+ * once and stalls some of them for a SYN retransmit).
+ */
+const DEFAULT_BACKLOG = 511;
+
 export interface ListenOptions {
   /** Pending-connection queue length. Default 511 (Node's). */
   backlog?: number;
@@ -634,7 +640,7 @@ export class Reactor implements ReactorTime {
       factory,
       "unix",
       "connection",
-      { path, backlog: options.backlog ?? 511 },
+      { path, backlog: options.backlog ?? DEFAULT_BACKLOG },
       path,
     );
   }
@@ -725,11 +731,11 @@ export class Reactor implements ReactorTime {
   }
 }
 
-/** Node's listen options for a TCP or TLS port (backlog 511 unless given). */
+/** Node's listen options for a TCP or TLS port (backlog {@link DEFAULT_BACKLOG} unless given). */
 function tcpListen(port: number, options: ListenTCPOptions): net.ListenOptions {
   return {
     port,
-    backlog: options.backlog ?? 511,
+    backlog: options.backlog ?? DEFAULT_BACKLOG,
     ...(options.interface !== undefined ? { host: options.interface } : {}),
   };
 }
