@@ -27,6 +27,7 @@
 import type { AmpBox } from "./box.js";
 import { BoxDecoder, encodeBox } from "./box.js";
 import { ArgumentError } from "./errors.js";
+import { smallIntegerAt } from "./internal.js";
 
 /** An AMP argument type: how one value is written as the bytes of a box value, and read back. */
 export interface Argument<T> {
@@ -117,28 +118,8 @@ function describe(value: unknown): string {
 export const MAX_INTEGER_DIGITS = 4300;
 // Python int(bytes): ASCII whitespace around, an optional sign, digits with single underscores.
 const INTEGER_RE = /^[ \t\n\v\f\r]*([+-]?)([0-9](?:_?[0-9])*)[ \t\n\v\f\r]*$/;
-
-/**
- * Integer.decode's fast path, on `buf[pos, pos + len)` in place: the value of plain decimal text of
- * 1–15 digits with an optional `-` (always a safe integer; `-0` gives 0), else NaN (the caller falls
- * back to the full parse). Shared by Integer.decode and the AMP protocol's in-place reader.
- */
-export function smallIntegerAt(buf: Uint8Array, pos: number, len: number): number {
-  if (len > 0 && len <= 15) {
-    const neg = buf[pos] === 45;
-    let j = neg ? 1 : 0;
-    if (j < len) {
-      let v = 0;
-      for (; j < len; j++) {
-        const d = (buf[pos + j] as number) - 48;
-        if (d < 0 || d > 9) break;
-        v = v * 10 + d;
-      }
-      if (j === len) return neg ? (v === 0 ? 0 : -v) : v;
-    }
-  }
-  return Number.NaN;
-}
+// A module-level alias: under a CommonJS transform an imported binding is a lookup on every use.
+const smallInteger = smallIntegerAt;
 
 /**
  * Integer of any size (Twisted's `Integer`). Encodes canonical decimal (`-` sign, no leading zeros);
@@ -166,7 +147,7 @@ export const Integer: Argument<number | bigint> = {
     return asciiBytes(text);
   },
   decode(bytes: Uint8Array): number | bigint {
-    const small = smallIntegerAt(bytes, 0, bytes.length);
+    const small = smallInteger(bytes, 0, bytes.length);
     if (!Number.isNaN(small)) return small;
     const m = INTEGER_RE.exec(ascii(bytes));
     if (m === null) throw new ArgumentError("Integer", `invalid integer ${show(bytes)}.`);

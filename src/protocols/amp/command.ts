@@ -8,13 +8,13 @@
 import type { Argument, ArgValue } from "./arguments.js";
 import { type AmpBox, MAX_VALUE_LENGTH } from "./box.js";
 import {
-  AmpError,
   ArgumentError,
   InvalidSignature,
   RemoteAmpError,
   UnhandledCommand,
   UnknownRemoteError,
 } from "./errors.js";
+import { decodeFailure, encodeFailure } from "./internal.js";
 import { compileSchema } from "./protocol-encode.js";
 
 /**
@@ -246,29 +246,6 @@ export function objectsToBox(
     }
   }
   return box;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** What to throw when `arg` cannot encode the value of `name`: its own AmpError, else an ArgumentError. */
-export function encodeFailure(arg: AnyArgument, name: string, err: unknown): Error {
-  if (err instanceof AmpError) return err;
-  return new ArgumentError(arg.name, `cannot encode ${name}: ${errorText(err)}`, { cause: err });
-}
-
-/** What to throw when `arg` cannot decode the value of `name` (a `what`, e.g. "argument"). */
-export function decodeFailure(
-  arg: AnyArgument,
-  name: string,
-  err: unknown,
-  what = "argument",
-): Error {
-  if (err instanceof AmpError) return err;
-  return new ArgumentError(arg.name, `cannot decode ${what} ${name}: ${errorText(err)}`, {
-    cause: err,
-  });
 }
 
 function splitBig(name: string, bytes: Uint8Array, box: AmpBox): void {

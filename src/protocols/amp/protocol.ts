@@ -15,7 +15,7 @@ import { ClientFactory } from "../../core/factory.js";
 import type { Address } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
 import type { DecoderSink } from "../receivers/decoder.js";
-import { Integer, smallIntegerAt } from "./arguments.js";
+import { Integer } from "./arguments.js";
 import { type AmpBox, BoxDecoder, type BoxDecoderOptions, copyBox, encodeBox } from "./box.js";
 import {
   type AnyCommand,
@@ -25,8 +25,6 @@ import {
   CommandLocator,
   checkArguments,
   codeForError,
-  decodeFailure,
-  encodeFailure,
   errorForCode,
   type LocatedResponder,
   objectsToBox,
@@ -43,6 +41,7 @@ import {
   RemoteAmpError,
   TooLong,
 } from "./errors.js";
+import { decodeFailure, encodeFailure, smallIntegerAt } from "./internal.js";
 import {
   type CompiledEntry,
   type CompiledSchema,
