@@ -1,8 +1,10 @@
 import type { Address, Connector } from "./interfaces.js";
 import type { Protocol } from "./protocol.js";
 
-/** A zero-argument constructor of protocols. */
-export type ProtocolClass<P extends Protocol = Protocol> = new () => P;
+/** A constructor of protocols, taking `A` as its arguments. */
+export type ProtocolClass<P extends Protocol = Protocol, A extends unknown[] = []> = new (
+  ...args: A
+) => P;
 
 /**
  * Builds a protocol per connection (Twisted's `Factory`). Subclass and override `buildProtocol`,
@@ -14,11 +16,20 @@ export class Factory<P extends Protocol = Protocol> {
   /** How many ports/connectors currently use this factory. */
   numPorts = 0;
 
-  /** A factory that builds `protocolClass` for every connection. */
-  static forProtocol<Q extends Protocol>(protocolClass: ProtocolClass<Q>): Factory<Q> {
-    const factory = new Factory<Q>();
-    factory.protocol = protocolClass;
-    return factory;
+  /**
+   * A factory that builds `new protocolClass(...args)` for every connection (the same `args`
+   * each time: pass shared state, not per-connection state).
+   */
+  static forProtocol<Q extends Protocol, A extends unknown[]>(
+    protocolClass: ProtocolClass<Q, A>,
+    ...args: A
+  ): Factory<Q> {
+    if (args.length === 0) {
+      const factory = new Factory<Q>();
+      factory.protocol = protocolClass as ProtocolClass<Q>;
+      return factory;
+    }
+    return new ArgumentsFactory(protocolClass, args);
   }
 
   doStart(): void {
@@ -44,9 +55,29 @@ export class Factory<P extends Protocol = Protocol> {
    */
   buildProtocol(_addr: Address): P | null {
     if (this.protocol === null) return null;
-    const p = new this.protocol();
-    (p as Protocol).factory = this as unknown as Factory;
-    return p;
+    return this.adopt(new this.protocol());
+  }
+
+  /** Sets `protocol.factory` to this factory and returns the protocol (for `buildProtocol`s). */
+  adopt(protocol: P): P {
+    protocol.factory = this;
+    return protocol;
+  }
+}
+
+/** What {@link Factory.forProtocol} builds for a class whose constructor takes arguments. */
+class ArgumentsFactory<P extends Protocol, A extends unknown[]> extends Factory<P> {
+  readonly #protocolClass: ProtocolClass<P, A>;
+  readonly #args: A;
+
+  constructor(protocolClass: ProtocolClass<P, A>, args: A) {
+    super();
+    this.#protocolClass = protocolClass;
+    this.#args = args;
+  }
+
+  override buildProtocol(_addr: Address): P | null {
+    return this.adopt(new this.#protocolClass(...this.#args));
   }
 }
 

@@ -2,18 +2,23 @@ import type { Factory } from "./factory.js";
 import type { Transport } from "./interfaces.js";
 
 /**
- * The base of every protocol (Twisted's `Protocol`). A transport calls `makeConnection` once,
+ * The base of every protocol (Twisted's `Protocol`), generic in the factory that builds it. A transport calls `makeConnection` once,
  * `dataReceived` for every chunk read, and `connectionLost` once at the end.
  *
  * `dataReceived` must never throw: a transport that catches an exception from it logs it and tears
  * the connection down at once (Twisted's behaviour), but every weft receiver handles bad input
  * itself with a typed error and `loseConnection()`.
  */
-export class Protocol {
+export class Protocol<F extends object = object> {
   /** Set by `makeConnection`; using it before the connection is made is a programming error. */
   transport!: Transport;
-  /** The factory that built this protocol, if any. */
-  factory: Factory | null = null;
+  /**
+   * The factory that built this protocol, typed by the class's type parameter
+   * (`class Echo extends Protocol<EchoFactory>` makes `this.factory` an `EchoFactory`). Set by
+   * {@link Factory.buildProtocol} before `makeConnection`; a protocol made without a factory (for
+   * example by `connectProtocol`) has none, and reading it then is a programming error.
+   */
+  factory!: F;
   /** True between `makeConnection` and `connectionLost`. */
   connected = false;
 

@@ -8,16 +8,16 @@ import { AMP, AMPFactory } from "../protocols/amp/protocol.js";
 import { type FrontEndOptions, logConnection, type ServiceLogger, silentLogger } from "./log.js";
 
 /** An AMP connection of a service front-end (logs its connection events). */
-export class ServiceAMP extends AMP {
+export class ServiceAMP extends AMP<ServiceAMPFactory> {
   override connectionMade(): void {
     super.connectionMade();
-    const f = this.factory as unknown as ServiceAMPFactory;
+    const f = this.factory;
     logConnection(f.logger, "connection made", f.serviceName, "amp", this);
   }
 
   override connectionLost(reason: Error): void {
     super.connectionLost(reason);
-    const f = this.factory as unknown as ServiceAMPFactory;
+    const f = this.factory;
     logConnection(f.logger, "connection lost", f.serviceName, "amp", this, reason);
   }
 }
@@ -36,7 +36,7 @@ export class ServiceAMPFactory extends AMPFactory {
 
   override buildProtocol(_addr: Address): AMP {
     const p = new ServiceAMP({ ...this.options, locator: this.locator });
-    p.factory = this as never;
+    p.factory = this;
     return p;
   }
 }

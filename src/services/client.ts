@@ -121,7 +121,7 @@ export class KeptConnection<P extends Protocol> {
     const factory = new ClientFactory<P>();
     factory.buildProtocol = () => {
       const proto = this.#build();
-      proto.factory = factory as unknown as Factory;
+      proto.factory = factory;
       return proto;
     };
     const settle = (proto: P | null, error: Error | null): void => {
@@ -136,7 +136,7 @@ export class KeptConnection<P extends Protocol> {
       if (proto !== null && closing) proto.transport.loseConnection();
     };
     try {
-      this.#endpoint.connect(factory as unknown as Factory).then(
+      this.#endpoint.connect(factory).then(
         (proto) => settle(proto as P, null),
         (err: unknown) => settle(null, asError(err)),
       );

@@ -19,7 +19,7 @@ export function streamer(
   total: number,
   chunk: Uint8Array,
   onPause?: (sent: number) => void,
-): { Streamer: typeof Protocol; stats: StreamerStats } {
+): { Streamer: new () => Protocol; stats: StreamerStats } {
   const stats: StreamerStats = { maxBuffered: 0, pauses: 0 };
   class Streamer extends Protocol implements Producer {
     sent = 0;

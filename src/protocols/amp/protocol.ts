@@ -274,7 +274,7 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  * const { total } = await amp.callRemote(Sum, { a: 1, b: 2 });
  * ```
  */
-export class AMP extends Protocol {
+export class AMP<F extends object = object> extends Protocol<F> {
   /**
    * The decoder's sink: one class with prototype methods rather than per-connection arrow
    * functions, so V8's optimised decoder code does not embed (and lose, at every GC) a closure of
@@ -1165,7 +1165,7 @@ export class AMPFactory extends ClientFactory<AMP> {
 
   override buildProtocol(_addr: Address): AMP {
     const p = new AMP({ ...this.options, locator: this.locator });
-    p.factory = this as unknown as ClientFactory;
+    p.factory = this;
     return p;
   }
 }

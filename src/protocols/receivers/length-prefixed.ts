@@ -762,7 +762,10 @@ export const SMALL_WRITE = 4096;
  * - Pausable: `pauseProducing()` holds buffered frames (and pauses the transport) until
  *   `resumeProducing()`.
  */
-export class LengthPrefixedReceiver extends Protocol implements Producer {
+export class LengthPrefixedReceiver<F extends object = object>
+  extends Protocol<F>
+  implements Producer
+{
   /** Prefix width in bytes or `"varint"`. Default 4. */
   prefix: LengthPrefix = 4;
   /** Byte order of the prefix. Default `"big"`. */
@@ -878,17 +881,17 @@ export class LengthPrefixedReceiver extends Protocol implements Producer {
  * Twisted's `Int8StringReceiver`: 1-byte unsigned prefix (frames up to 255 bytes), `MAX_LENGTH`
  * 99999.
  */
-export class Int8StringReceiver extends LengthPrefixedReceiver {
+export class Int8StringReceiver<F extends object = object> extends LengthPrefixedReceiver<F> {
   override prefix: LengthPrefix = 1;
 }
 
 /** Twisted's `Int16StringReceiver`: 2-byte unsigned big-endian prefix, `MAX_LENGTH` 99999. */
-export class Int16StringReceiver extends LengthPrefixedReceiver {
+export class Int16StringReceiver<F extends object = object> extends LengthPrefixedReceiver<F> {
   override prefix: LengthPrefix = 2;
 }
 
 /** Twisted's `Int32StringReceiver`: 4-byte unsigned big-endian prefix, `MAX_LENGTH` 99999. */
-export class Int32StringReceiver extends LengthPrefixedReceiver {
+export class Int32StringReceiver<F extends object = object> extends LengthPrefixedReceiver<F> {
   override prefix: LengthPrefix = 4;
 }
 

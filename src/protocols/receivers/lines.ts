@@ -346,7 +346,7 @@ class LineOnlyReceiverTarget implements LineTarget {
  * TypeScript an `async` handler's Promise would be truthy); `dataReceived` ignores new bytes once
  * the transport is disconnecting; `lineLengthExceeded` also receives the typed error.
  */
-export class LineReceiver extends Protocol implements Producer {
+export class LineReceiver<F extends object = object> extends Protocol<F> implements Producer {
   /** Line terminator, bytes or a string (UTF-8). Default `"\r\n"`. */
   delimiter: Uint8Array | string = DEFAULT_LINE_DELIMITER;
   /** Longest accepted line in bytes, delimiter excluded. Default 16384. */
@@ -500,7 +500,7 @@ export class LineReceiver extends Protocol implements Producer {
  * Unlike Twisted, the cost is linear in the bytes received and the buffer is emptied after an
  * unterminated line exceeded the limit.
  */
-export class LineOnlyReceiver extends Protocol {
+export class LineOnlyReceiver<F extends object = object> extends Protocol<F> {
   /** Line terminator, bytes or a string (UTF-8). Default `"\r\n"`. */
   delimiter: Uint8Array | string = DEFAULT_LINE_DELIMITER;
   /** Longest accepted line in bytes, delimiter excluded. Default 16384. */

@@ -331,7 +331,7 @@ const COMMA_PIECE = Uint8Array.of(COMMA_BYTE);
  *   (Twisted delivers them).
  * - Pausable (an addition): `pauseProducing()`/`resumeProducing()` hold and release frames.
  */
-export class NetstringReceiver extends Protocol implements Producer {
+export class NetstringReceiver<F extends object = object> extends Protocol<F> implements Producer {
   /** Largest accepted payload in bytes. Default 99999. */
   MAX_LENGTH = 99999;
   /** True once the peer sent a malformed netstring. */

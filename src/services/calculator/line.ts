@@ -15,7 +15,7 @@ import { type Calculation, type CalculatorService, parseDecimalInt } from "./ser
 const INTEGER = /^-?\d{1,4300}$/;
 
 /** Server protocol: `A B` → `OK SUM SERVER`, in request order. */
-export class CalculatorLineProtocol extends LineReceiver {
+export class CalculatorLineProtocol extends LineReceiver<CalculatorLineFactory> {
   /** Replies in request order; a null line is a calculation still waiting for its delay. */
   readonly #queue: Array<{ line: string | null }> = [];
 
@@ -75,7 +75,7 @@ export class CalculatorLineProtocol extends LineReceiver {
   }
 
   #factory(): CalculatorLineFactory {
-    return this.factory as unknown as CalculatorLineFactory;
+    return this.factory;
   }
 }
 

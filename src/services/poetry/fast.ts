@@ -8,10 +8,10 @@ import { type FrontEndOptions, logConnection, type ServiceLogger, silentLogger }
 import type { Poem, PoetryService } from "./service.js";
 
 /** Writes the poem, then closes. */
-export class FastPoetryProtocol extends Protocol {
+export class FastPoetryProtocol extends Protocol<FastPoetryFactory> {
   override connectionMade(): void {
     super.connectionMade();
-    const f = this.factory as unknown as FastPoetryFactory;
+    const f = this.factory;
     logConnection(f.logger, "connection made", "poetry", "fast", this);
     this.transport.write(f.poem.bytes);
     this.transport.loseConnection();
@@ -19,14 +19,7 @@ export class FastPoetryProtocol extends Protocol {
 
   override connectionLost(reason: Error): void {
     super.connectionLost(reason);
-    logConnection(
-      (this.factory as unknown as FastPoetryFactory).logger,
-      "connection lost",
-      "poetry",
-      "fast",
-      this,
-      reason,
-    );
+    logConnection(this.factory.logger, "connection lost", "poetry", "fast", this, reason);
   }
 }
 

@@ -10,7 +10,7 @@ import { decodeUtf8 } from "../text.js";
 import type { PoetryService } from "./service.js";
 
 /** Server protocol: one name in, one poem out, close. */
-export class PoetryNetstringProtocol extends NetstringReceiver {
+export class PoetryNetstringProtocol extends NetstringReceiver<PoetryNetstringFactory> {
   #answered = false;
 
   override connectionMade(): void {
@@ -40,7 +40,7 @@ export class PoetryNetstringProtocol extends NetstringReceiver {
   }
 
   #factory(): PoetryNetstringFactory {
-    return this.factory as unknown as PoetryNetstringFactory;
+    return this.factory;
   }
 }
 

@@ -12,7 +12,7 @@ import type { PoemFrontEndOptions } from "./fast.js";
 import type { Poem, PoetryService } from "./service.js";
 
 /** Sends the poem in timed slices. */
-export class SlowPoetryProtocol extends Protocol {
+export class SlowPoetryProtocol extends Protocol<SlowPoetryFactory> {
   #offset = 0;
   #timer: DelayedCall | null = null;
 
@@ -51,7 +51,7 @@ export class SlowPoetryProtocol extends Protocol {
   }
 
   #factory(): SlowPoetryFactory {
-    return this.factory as unknown as SlowPoetryFactory;
+    return this.factory;
   }
 }
 

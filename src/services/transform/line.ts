@@ -41,7 +41,7 @@ interface Slot {
  * `maxLineLength` + 1 bytes are ever kept between chunks, and only new bytes are ever searched, so
  * the cost stays linear however the requests are cut.
  */
-export class TransformLineProtocol extends Protocol {
+export class TransformLineProtocol extends Protocol<TransformLineFactory> {
   /** Replies not yet sent because an earlier asynchronous one is still running; null when none. */
   #queue: Slot[] | null = null;
   /** Replies produced while handling the current chunk (sent as one write at its end); null outside. */
@@ -271,7 +271,7 @@ export class TransformLineProtocol extends Protocol {
   }
 
   #factory(): TransformLineFactory {
-    return this.factory as unknown as TransformLineFactory;
+    return this.factory;
   }
 }
 

@@ -14,7 +14,7 @@ import type { TransformService } from "./service.js";
 const DOT = 0x2e;
 
 /** Server protocol: one request, one reply, close. */
-export class TransformNetstringProtocol extends NetstringReceiver {
+export class TransformNetstringProtocol extends NetstringReceiver<TransformNetstringFactory> {
   #answered = false;
 
   override connectionMade(): void {
@@ -87,7 +87,7 @@ export class TransformNetstringProtocol extends NetstringReceiver {
   }
 
   #factory(): TransformNetstringFactory {
-    return this.factory as unknown as TransformNetstringFactory;
+    return this.factory;
   }
 }
 
