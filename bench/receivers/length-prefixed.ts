@@ -10,8 +10,8 @@ import {
   encodeLengthPrefixed,
   LengthPrefixedDecoder,
   type LengthPrefixedOptions,
-} from "../../src/protocols/receivers/length-prefixed.js";
-import { lengthPrefixedTransform } from "../../src/protocols/receivers/streams.js";
+  lengthPrefixedTransform,
+} from "../../src/protocols/receivers/index.js";
 import {
   allocFrame,
   chunk,

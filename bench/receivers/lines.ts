@@ -18,7 +18,7 @@ import {
   LineOnlyReceiver,
   LineReceiver,
   lineTransform,
-} from "../../src/protocols/receivers/lines.js";
+} from "../../src/protocols/receivers/index.js";
 import { MemoryTransport } from "../../src/testing/memory.js";
 import {
   chunk,

@@ -5,8 +5,11 @@
 import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import { makeNetstringReader } from "@endo/netstring";
-import { encodeNetstring, NetstringDecoder } from "../../src/protocols/receivers/netstring.js";
-import { netstringTransform } from "../../src/protocols/receivers/streams.js";
+import {
+  encodeNetstring,
+  NetstringDecoder,
+  netstringTransform,
+} from "../../src/protocols/receivers/index.js";
 import {
   allocFrame,
   chunk,

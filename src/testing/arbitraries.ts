@@ -20,9 +20,10 @@
 import fc from "fast-check";
 import {
   encodeLengthPrefixed,
+  encodeNetstring,
   type LengthPrefixedOptions,
-} from "../protocols/receivers/length-prefixed.js";
-import { encodeNetstring, type NetstringErrorKind } from "../protocols/receivers/netstring.js";
+  type NetstringErrorKind,
+} from "../protocols/receivers/index.js";
 import { concat } from "./bytes.js";
 
 /** A byte stream and the frames (payloads or lines) it encodes. */

@@ -11,7 +11,7 @@ import { Factory } from "../../src/core/factory.js";
 import { Protocol } from "../../src/core/protocol.js";
 import { createReactor, type ReactorOptions, type SocketPort } from "../../src/core/reactor.js";
 import type { SocketTransport } from "../../src/core/transport.js";
-import { LineReceiver } from "../../src/protocols/receivers/lines.js";
+import { LineReceiver } from "../../src/protocols/receivers/index.js";
 import { streamer } from "./streamer.js";
 
 const MiB = 1024 * 1024;

@@ -16,7 +16,7 @@ import {
   DEFAULT_MAX_LINE_LENGTH,
   type LineLengthExceededError,
   LineReceiver,
-} from "../../src/protocols/receivers/lines.js";
+} from "../../src/protocols/receivers/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PYTHON = "/usr/bin/python3";

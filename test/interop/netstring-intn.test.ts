@@ -15,12 +15,13 @@ import type { Protocol } from "../../src/core/protocol.js";
 import { createReactor, type SocketPort } from "../../src/core/reactor.js";
 import {
   encodeLengthPrefixed,
+  encodeNetstring,
   Int8StringReceiver,
   Int16StringReceiver,
   Int32StringReceiver,
   type LengthPrefixedReceiver,
-} from "../../src/protocols/receivers/length-prefixed.js";
-import { encodeNetstring, NetstringReceiver } from "../../src/protocols/receivers/netstring.js";
+  NetstringReceiver,
+} from "../../src/protocols/receivers/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PYTHON = "/usr/bin/python3";

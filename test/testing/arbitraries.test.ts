@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { LengthPrefixedDecoder } from "../../src/protocols/receivers/length-prefixed.js";
 import {
+  LengthPrefixedDecoder,
   NetstringDecoder,
   type NetstringParseError,
-} from "../../src/protocols/receivers/netstring.js";
+} from "../../src/protocols/receivers/index.js";
 import {
   chunked,
   MALFORMED_NETSTRING_KINDS,

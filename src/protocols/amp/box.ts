@@ -7,8 +7,8 @@
  * pair := keylen(uint16 BE, 1..255) key  vallen(uint16 BE, 0..65535) value
  * ```
  */
-import type { Decoder, DecoderFactory, DecoderSink } from "../receivers/decoder.js";
-import { keepShape } from "../receivers/length-prefixed.js";
+import type { Decoder, DecoderFactory, DecoderSink } from "../framing/decoder.js";
+import { keepShape } from "../framing/v8.js";
 import { BoxTooLarge, MalformedAmpBox, TooLong } from "./errors.js";
 
 /**

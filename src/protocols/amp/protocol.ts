@@ -14,7 +14,7 @@ import { ConnectionDone } from "../../core/errors.js";
 import { ClientFactory } from "../../core/factory.js";
 import type { Address } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
-import type { DecoderSink } from "../receivers/decoder.js";
+import type { DecoderSink } from "../framing/decoder.js";
 import { Integer } from "./arguments.js";
 import { type AmpBox, BoxDecoder, type BoxDecoderOptions, copyBox, encodeBox } from "./box.js";
 import {

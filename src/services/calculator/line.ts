@@ -4,7 +4,7 @@
  * reply `OK SP RESULT SP SERVER`, or `ERROR SP ERR_BAD_REQUEST SP MESSAGE` for anything else.
  * Persistent and pipelined; replies keep request order even when the calculator is delayed.
  */
-import { LineReceiver } from "../../protocols/receivers/lines.js";
+import { LineReceiver } from "../../protocols/receivers/index.js";
 import { BadRequestError } from "../errors.js";
 import { ServiceServerFactory } from "../front-end.js";
 import { type FrontEndOptions, logConnection } from "../log.js";

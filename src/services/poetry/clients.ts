@@ -5,7 +5,7 @@ import type { Deferred } from "../../core/deferred.js";
 import { ConnectionDone } from "../../core/errors.js";
 import { Protocol } from "../../core/protocol.js";
 import { AMP } from "../../protocols/amp/protocol.js";
-import { NetstringReceiver } from "../../protocols/receivers/netstring.js";
+import { NetstringReceiver } from "../../protocols/receivers/index.js";
 import { type ClientEndpointLike, type ClientOptions, type Outcome, oneShot } from "../client.js";
 import { BadReplyError, NoReplyError, PoemIncompleteError } from "../errors.js";
 import { decodeUtf8 } from "../text.js";

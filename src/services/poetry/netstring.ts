@@ -3,7 +3,7 @@
  * name (empty: the default poem), the server replies with one netstring holding the poem (UTF-8)
  * and closes. An unknown name, a name that is not UTF-8 or a malformed netstring: closed without reply.
  */
-import { NetstringReceiver } from "../../protocols/receivers/netstring.js";
+import { NetstringReceiver } from "../../protocols/receivers/index.js";
 import { ServiceServerFactory } from "../front-end.js";
 import { debugEnabled, type FrontEndOptions, logConnection } from "../log.js";
 import { decodeUtf8 } from "../text.js";

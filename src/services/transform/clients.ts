@@ -4,8 +4,7 @@
 import { Deferred, fail } from "../../core/deferred.js";
 import { ConnectionDone, type WeftError } from "../../core/errors.js";
 import { AMP } from "../../protocols/amp/protocol.js";
-import { LineReceiver } from "../../protocols/receivers/lines.js";
-import { NetstringReceiver } from "../../protocols/receivers/netstring.js";
+import { LineReceiver, NetstringReceiver } from "../../protocols/receivers/index.js";
 import {
   type ClientEndpointLike,
   type ClientOptions,

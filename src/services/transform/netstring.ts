@@ -5,7 +5,7 @@
  * is not UTF-8, or an unknown or failing transform: the server closes without a reply. Requests are
  * limited to `MAX_LENGTH` (NetstringReceiver's, 99,999 bytes) as in Twisted.
  */
-import { NetstringReceiver } from "../../protocols/receivers/netstring.js";
+import { NetstringReceiver } from "../../protocols/receivers/index.js";
 import { ServiceServerFactory } from "../front-end.js";
 import { debugEnabled, type FrontEndOptions, logConnection, type ServiceLogger } from "../log.js";
 import { decodeUtf8 } from "../text.js";

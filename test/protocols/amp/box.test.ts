@@ -11,7 +11,7 @@ import {
   encodeBoxes,
 } from "../../../src/protocols/amp/box.js";
 import { BoxTooLarge, MalformedAmpBox, TooLong } from "../../../src/protocols/amp/errors.js";
-import { decodeIterable, toNodeTransform } from "../../../src/protocols/receivers/streams.js";
+import { decodeIterable, toNodeTransform } from "../../../src/protocols/framing/streams.js";
 
 /** Hand-written wire bytes: numbers are single bytes, strings are their latin1 bytes. */
 function b(...parts: (number | string | Uint8Array)[]): Uint8Array {

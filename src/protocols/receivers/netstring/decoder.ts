@@ -1,22 +1,16 @@
 /**
  * Netstrings (D. J. Bernstein's `<length>:<payload>,`, as Twisted's `NetstringReceiver` speaks
- * them): a sans-I/O decoder and encoder, and the `NetstringReceiver` protocol.
+ * them): the sans-I/O decoder.
  *
  * Grammar accepted, exactly: `length ":" payload ","` where `length` is `0` or `[1-9][0-9]*`
  * (ASCII digits, no sign, no spaces, no leading zero) and `payload` is exactly `length` bytes.
  */
-import { WeftError } from "../../core/errors.js";
-import type { Producer } from "../../core/interfaces.js";
-import { Protocol } from "../../core/protocol.js";
-import type { DecoderFactory, DecoderSink } from "./decoder.js";
-import {
-  checkMaxLength,
-  FrameAssembly,
-  FramingDecoder,
-  keepShape,
-  SMALL_WRITE,
-  toBytes,
-} from "./length-prefixed.js";
+import { WeftError } from "../../../core/errors.js";
+import { FrameAssembly } from "../../framing/assembly.js";
+import type { DecoderFactory, DecoderSink } from "../../framing/decoder.js";
+import { FramingDecoder } from "../../framing/framing-decoder.js";
+import { checkMaxLength } from "../../framing/limits.js";
+import { keepShape, keepShapesOnce } from "../../framing/v8.js";
 
 /** What was wrong with a netstring stream. */
 export type NetstringErrorKind =
@@ -66,7 +60,7 @@ const PAYLOAD = 2; // assembling a payload that spans chunks
 const COMMA = 3; // payload complete, expecting ","
 
 const COLON = 0x3a;
-const COMMA_BYTE = 0x2c;
+export const COMMA_BYTE = 0x2c;
 const ZERO = 0x30;
 
 function describe(byte: number): string {
@@ -94,6 +88,7 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
       options.maxLength ?? 99999,
       Math.floor(Number.MAX_SAFE_INTEGER / 10),
     );
+    keepShapesOnce(NetstringDecoder, keepShapes);
   }
 
   protected partialBytes(): number {
@@ -288,139 +283,11 @@ export function netstringDecoder(options: NetstringOptions = {}): DecoderFactory
 }
 
 /**
- * A decoder kept alive for the life of the process, so that V8 keeps the hidden classes ("maps")
- * netstring decoders go through as their fields are set: V8 holds them only weakly, and once every
- * decoder has died a GC frees them and discards all optimised code that checks them ("weak
- * objects" in `--trace-deopt`); the next decoder would start over in unoptimised code. It is fed a
- * partial netstring (its assembly fields get set) and delivers nothing.
+ * The shape keeper of {@link NetstringDecoder} (see `framing/v8.ts`): fed a partial netstring (its
+ * assembly fields get set), it delivers nothing.
  */
-const shapeKeeper = new NetstringDecoder({ onFrame() {}, onError() {} });
-shapeKeeper.feed(new Uint8Array([0x35, 0x3a, 0x61, 0x62])); // "5:ab"
-keepShape(shapeKeeper);
-
-const textEncoder = new TextEncoder();
-
-/** The header `<length>:` of a netstring carrying `length` bytes. */
-export function netstringHeader(length: number): Uint8Array {
-  return textEncoder.encode(`${length}:`);
-}
-
-/** The wire bytes of one netstring (`<len>:<data>,`), in one new buffer. */
-export function encodeNetstring(data: Uint8Array | string): Uint8Array {
-  const bytes = toBytes(data);
-  const head = netstringHeader(bytes.length);
-  const out = new Uint8Array(head.length + bytes.length + 1);
-  out.set(head, 0);
-  out.set(bytes, head.length);
-  out[out.length - 1] = COMMA_BYTE;
-  return out;
-}
-
-const COMMA_PIECE = Uint8Array.of(COMMA_BYTE);
-
-/**
- * Twisted's `NetstringReceiver`. Override `stringReceived(data)`; send with `sendString(data)`.
- * `MAX_LENGTH` (default 99999 bytes) is read at the first `dataReceived`.
- *
- * - Each payload is a view valid only during `stringReceived` (`.slice()` to keep it).
- * - On malformed input `framingError(error)` is called with the {@link NetstringParseError}
- *   (default: `transport.loseConnection()`), `brokenPeer` becomes true and nothing more is
- *   delivered on this connection.
- * - Divergence from Twisted: once `transport.disconnecting` is true (e.g. `stringReceived` called
- *   `loseConnection()`), further netstrings already received in the same chunk are NOT delivered
- *   (Twisted delivers them).
- * - Pausable (an addition): `pauseProducing()`/`resumeProducing()` hold and release frames.
- */
-export class NetstringReceiver<F extends object = object> extends Protocol<F> implements Producer {
-  /** Largest accepted payload in bytes. Default 99999. */
-  MAX_LENGTH = 99999;
-  /** True once the peer sent a malformed netstring. */
-  brokenPeer = false;
-  /** True while paused by `pauseProducing`. */
-  paused = false;
-  #decoder: NetstringDecoder | null = null;
-
-  /**
-   * The decoder's sink: one small object per connection whose `onFrame`/`onError` are prototype
-   * methods, so the decoder's hot call site sees the same functions for every connection
-   * (per-connection arrow functions get inlined into the decoder's optimised code as constants,
-   * and every connection closed then throws that code away: "weak objects" in `--trace-deopt`).
-   */
-  static readonly #Sink = class implements DecoderSink<Uint8Array> {
-    readonly owner: NetstringReceiver;
-    constructor(owner: NetstringReceiver) {
-      this.owner = owner;
-    }
-    onFrame(frame: Uint8Array): void {
-      const r = this.owner;
-      r.stringReceived(frame);
-      if (r.transport.disconnecting) r.#decoder?.stop();
-    }
-    onError(error: Error): void {
-      this.owner.brokenPeer = true;
-      this.owner.framingError(error as NetstringParseError);
-    }
-  };
-
-  static {
-    keepShape(new NetstringReceiver.#Sink(new NetstringReceiver()));
-  }
-
-  #getDecoder(): NetstringDecoder {
-    if (this.#decoder === null) {
-      this.#decoder = new NetstringDecoder(new NetstringReceiver.#Sink(this), {
-        maxLength: this.MAX_LENGTH,
-      });
-      if (this.paused) this.#decoder.pause();
-    }
-    return this.#decoder;
-  }
-
-  /** Bytes received and not yet delivered. */
-  get bufferedBytes(): number {
-    return this.#decoder?.bufferedBytes ?? 0;
-  }
-
-  override dataReceived(data: Uint8Array): void {
-    this.#getDecoder().feed(data);
-  }
-
-  /** Called with each netstring's payload. Override it. */
-  stringReceived(_data: Uint8Array): void {}
-
-  /** Called once on malformed input. Default: `transport.loseConnection()`. */
-  framingError(_error: NetstringParseError): void {
-    this.transport.loseConnection();
-  }
-
-  /**
-   * Sends `data` (a string is UTF-8 encoded) as one netstring in one transport call (a small one
-   * concatenated, a large one as pieces through `writeSequence`). No `MAX_LENGTH` check on send.
-   */
-  sendString(data: Uint8Array | string): void {
-    const bytes = toBytes(data);
-    if (bytes.length <= SMALL_WRITE) this.transport.write(encodeNetstring(bytes));
-    else this.transport.writeSequence([netstringHeader(bytes.length), bytes, COMMA_PIECE]);
-  }
-
-  /** Stop delivering netstrings and pause the transport. */
-  pauseProducing(): void {
-    this.paused = true;
-    this.#decoder?.pause();
-    this.transport.pauseProducing();
-  }
-
-  /** Resume the transport and deliver what was held back. */
-  resumeProducing(): void {
-    this.paused = false;
-    this.transport.resumeProducing();
-    this.#decoder?.resume();
-  }
-
-  /** Deliver nothing more and stop the transport. */
-  stopProducing(): void {
-    this.paused = true;
-    this.#getDecoder().stop();
-    this.transport.stopProducing();
-  }
+function keepShapes(): void {
+  const keeper = new NetstringDecoder({ onFrame() {}, onError() {} });
+  keeper.feed(new Uint8Array([0x35, 0x3a, 0x61, 0x62])); // "5:ab"
+  keepShape(keeper);
 }

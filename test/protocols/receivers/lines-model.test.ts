@@ -6,9 +6,9 @@
 // chunks, and must log exactly the same events.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { LineOnlyReceiver, LineReceiver } from "../../src/protocols/receivers/lines.js";
-import { chunked } from "../../src/testing/arbitraries.js";
-import { MemoryTransport } from "../../src/testing/memory.js";
+import { LineOnlyReceiver, LineReceiver } from "../../../src/protocols/receivers/index.js";
+import { chunked } from "../../../src/testing/arbitraries.js";
+import { MemoryTransport } from "../../../src/testing/memory.js";
 
 const latin1 = (u: Uint8Array): string => Buffer.from(u).toString("latin1");
 

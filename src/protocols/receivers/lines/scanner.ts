@@ -14,7 +14,8 @@
  * `unterminatedLimit + L` bytes while lines are being parsed.
  */
 import { Buffer } from "node:buffer";
-import { InvalidArgumentError } from "../../core/errors.js";
+import { InvalidArgumentError } from "../../../core/errors.js";
+import { asBuffer } from "../../framing/bytes.js";
 
 /** `next()` outcomes. */
 export const MORE = 0;
@@ -44,11 +45,6 @@ export function delimiterBytes(delimiter: Uint8Array | string): Buffer {
   return b;
 }
 
-/** A Buffer over the same memory (no copy). */
-export function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}
-
 /**
  * Where {@link LineScanner.run} delivers lines: `lineFound` returns true to stop the scan. A
  * prototype method on a small per-owner object, not a per-instance closure: V8 inlines the target
@@ -60,33 +56,33 @@ export interface LineTarget {
 }
 
 export class LineScanner {
-  private delim: Buffer;
-  private L: number;
-  private d0: number;
+  #delim: Buffer;
+  #L: number;
+  #d0: number;
   /** Longest acceptable line (delimiter excluded). */
   max: number;
   /** An unterminated buffer of at least this many bytes exceeds the limit. */
   unterminatedLimit: number;
-  private readonly extra: number;
+  readonly #extra: number;
 
   // Owned bytes: own[start..end); own[start..scanned) holds no delimiter start.
-  private own: Buffer | null = null;
-  private start = 0;
-  private end = 0;
-  private scanned = 0;
+  #own: Buffer | null = null;
+  #start = 0;
+  #end = 0;
+  #scanned = 0;
   /** A view of `own` was handed out: never move bytes inside it again. */
-  private lent = false;
+  #lent = false;
 
   // Foreign segments: cur[pos..], then rest[restHead..].
-  private cur: Buffer | null = null;
-  private pos = 0;
-  private rest: Buffer[] = [];
-  private restHead = 0;
+  #cur: Buffer | null = null;
+  #pos = 0;
+  #rest: Buffer[] = [];
+  #restHead = 0;
   /**
    * Bumped by every public call that moves the read position other than `push` (which only
    * queues): `run` compares it after each callback to see whether the callback disturbed the scan.
    */
-  private gen = 0;
+  #gen = 0;
 
   /** The line found by the last `next()` that returned LINE (a view; valid until the next call). */
   line: Uint8Array = EMPTY;
@@ -100,53 +96,53 @@ export class LineScanner {
    *   LineReceiver rule (exceeded at `max + L`), `1` its LineOnlyReceiver rule (exceeded past `max`).
    */
   constructor(delimiter: Buffer, max: number, extra: "delimiter" | 1) {
-    this.delim = delimiter;
-    this.L = delimiter.length;
-    this.d0 = delimiter[0]!;
+    this.#delim = delimiter;
+    this.#L = delimiter.length;
+    this.#d0 = delimiter[0]!;
     this.max = max;
-    this.extra = extra === 1 ? 1 : -1;
-    this.unterminatedLimit = max + (this.extra === 1 ? 1 : this.L);
+    this.#extra = extra === 1 ? 1 : -1;
+    this.unterminatedLimit = max + (this.#extra === 1 ? 1 : this.#L);
   }
 
   /** Changes the delimiter and/or the limit; buffered bytes are searched again. */
   configure(delimiter: Buffer, max: number): void {
-    this.gen++;
-    if (delimiter !== this.delim) {
-      this.delim = delimiter;
-      this.L = delimiter.length;
-      this.d0 = delimiter[0]!;
-      this.scanned = this.start;
+    this.#gen++;
+    if (delimiter !== this.#delim) {
+      this.#delim = delimiter;
+      this.#L = delimiter.length;
+      this.#d0 = delimiter[0]!;
+      this.#scanned = this.#start;
     }
     this.max = max;
-    this.unterminatedLimit = max + (this.extra === 1 ? 1 : this.L);
+    this.unterminatedLimit = max + (this.#extra === 1 ? 1 : this.#L);
   }
 
   get delimiter(): Buffer {
-    return this.delim;
+    return this.#delim;
   }
 
   /** Bytes not yet part of a delivered line. */
   get bufferedBytes(): number {
-    let n = this.end - this.start;
-    if (this.cur !== null) n += this.cur.length - this.pos;
-    for (let i = this.restHead; i < this.rest.length; i++) n += this.rest[i]!.length;
+    let n = this.#end - this.#start;
+    if (this.#cur !== null) n += this.#cur.length - this.#pos;
+    for (let i = this.#restHead; i < this.#rest.length; i++) n += this.#rest[i]!.length;
     return n;
   }
 
   /** True while some fed chunk is still referenced (only inside a feeding call). */
   get holdsForeign(): boolean {
-    return this.cur !== null;
+    return this.#cur !== null;
   }
 
   /** Queue a chunk after everything buffered. Not copied: call `settle()` before the chunk may change. */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     const b = asBuffer(chunk);
-    if (this.cur === null) {
-      this.cur = b;
-      this.pos = 0;
+    if (this.#cur === null) {
+      this.#cur = b;
+      this.#pos = 0;
     } else {
-      this.rest.push(b);
+      this.#rest.push(b);
     }
   }
 
@@ -155,91 +151,91 @@ export class LineScanner {
    * EXCEEDED: the next line is too long; nothing was consumed (see `exceededLength`).
    */
   next(): ScanResult {
-    this.gen++;
-    const L = this.L;
+    this.#gen++;
+    const L = this.#L;
     for (;;) {
-      const own = this.own;
-      if (own !== null && this.start < this.end) {
-        const start = this.start;
-        const end = this.end;
-        const from = this.scanned < start ? start : this.scanned;
+      const own = this.#own;
+      if (own !== null && this.#start < this.#end) {
+        const start = this.#start;
+        const end = this.#end;
+        const from = this.#scanned < start ? start : this.#scanned;
         if (end - from >= L) {
-          const p = this.findIn(own, from, end);
+          const p = this.#findIn(own, from, end);
           if (p >= 0) {
             const len = p - start;
-            if (len > this.max) return this.exceeded(len, true);
+            if (len > this.max) return this.#exceeded(len, true);
             this.line = new Uint8Array(own.buffer, own.byteOffset + start, len);
-            this.start = this.scanned = p + L;
-            this.lendOwn();
+            this.#start = this.#scanned = p + L;
+            this.#lendOwn();
             return LINE;
           }
-          this.scanned = end - L + 1;
+          this.#scanned = end - L + 1;
         }
-        const s = this.cur;
+        const s = this.#cur;
         if (s === null) {
-          if (end - start >= this.unterminatedLimit) return this.exceeded(end - start, false);
+          if (end - start >= this.unterminatedLimit) return this.#exceeded(end - start, false);
           return MORE;
         }
-        const pos = this.pos;
+        const pos = this.#pos;
         const avail = s.length - pos;
         if (L > 1) {
           if (avail < L - 1) {
             // Too short to tell whether a delimiter straddles: absorb it (fewer than L bytes).
-            this.appendOwn(s, pos, avail);
-            this.advance();
+            this.#appendOwn(s, pos, avail);
+            this.#advance();
             continue;
           }
           // A delimiter that starts in own's last L-1 bytes and ends in s.
           for (let c = end - L + 1 > start ? end - L + 1 : start; c < end; c++) {
-            if (this.straddles(own, c, end, s, pos)) {
+            if (this.#straddles(own, c, end, s, pos)) {
               const len = c - start;
-              if (len > this.max) return this.exceeded(len, true);
+              if (len > this.max) return this.#exceeded(len, true);
               this.line = new Uint8Array(own.buffer, own.byteOffset + start, len);
-              this.start = this.end;
-              this.lendOwn();
-              this.pos = pos + L - (end - c);
-              if (this.pos === s.length) this.advance();
+              this.#start = this.#end;
+              this.#lendOwn();
+              this.#pos = pos + L - (end - c);
+              if (this.#pos === s.length) this.#advance();
               return LINE;
             }
           }
         }
-        const q = this.find(s, pos);
+        const q = this.#find(s, pos);
         if (q >= 0) {
           const len = end - start + (q - pos);
-          if (len > this.max) return this.exceeded(len, true);
-          this.appendOwn(s, pos, q - pos);
-          const o = this.own!;
-          this.line = new Uint8Array(o.buffer, o.byteOffset + this.start, len);
-          this.start = this.end;
-          this.lendOwn();
-          this.pos = q + L;
-          if (this.pos === s.length) this.advance();
+          if (len > this.max) return this.#exceeded(len, true);
+          this.#appendOwn(s, pos, q - pos);
+          const o = this.#own!;
+          this.line = new Uint8Array(o.buffer, o.byteOffset + this.#start, len);
+          this.#start = this.#end;
+          this.#lendOwn();
+          this.#pos = q + L;
+          if (this.#pos === s.length) this.#advance();
           return LINE;
         }
         const total = end - start + avail;
-        if (total >= this.unterminatedLimit) return this.exceeded(total, false);
-        this.appendOwn(s, pos, avail);
-        this.scanned = this.end - L + 1;
-        this.advance();
+        if (total >= this.unterminatedLimit) return this.#exceeded(total, false);
+        this.#appendOwn(s, pos, avail);
+        this.#scanned = this.#end - L + 1;
+        this.#advance();
         continue;
       }
-      const s = this.cur;
+      const s = this.#cur;
       if (s === null) return MORE;
-      const pos = this.pos;
-      const q = this.find(s, pos);
+      const pos = this.#pos;
+      const q = this.#find(s, pos);
       if (q >= 0) {
         const len = q - pos;
-        if (len > this.max) return this.exceeded(len, true);
+        if (len > this.max) return this.#exceeded(len, true);
         this.line = new Uint8Array(s.buffer, s.byteOffset + pos, len);
-        this.pos = q + L;
-        if (this.pos === s.length) this.advance();
+        this.#pos = q + L;
+        if (this.#pos === s.length) this.#advance();
         return LINE;
       }
       const avail = s.length - pos;
-      if (avail >= this.unterminatedLimit) return this.exceeded(avail, false);
-      this.appendOwn(s, pos, avail);
-      this.scanned = this.end - L + 1;
-      this.advance();
+      if (avail >= this.unterminatedLimit) return this.#exceeded(avail, false);
+      this.#appendOwn(s, pos, avail);
+      this.#scanned = this.#end - L + 1;
+      this.#advance();
     }
   }
 
@@ -250,53 +246,53 @@ export class LineScanner {
    */
   run(target: LineTarget): ScanResult {
     for (;;) {
-      const s = this.cur;
-      if (s !== null && this.start === this.end) {
-        const L = this.L;
+      const s = this.#cur;
+      if (s !== null && this.#start === this.#end) {
+        const L = this.#L;
         const max = this.max;
         const n = s.length;
         const ab = s.buffer;
         const bo = s.byteOffset;
-        const d0 = this.d0;
-        const delim = this.delim;
-        let pos = this.pos;
+        const d0 = this.#d0;
+        const delim = this.#delim;
+        let pos = this.#pos;
         let disturbed = false;
-        const gen = this.gen;
+        const gen = this.#gen;
         if (L === 1) {
           // One-byte delimiter (the common case): the native search straight away, the JS loop
           // only for a short tail.
-          let q = n - pos < SMALL_SEARCH ? this.scanLoop(s, pos, n) : s.indexOf(d0, pos);
+          let q = n - pos < SMALL_SEARCH ? this.#scanLoop(s, pos, n) : s.indexOf(d0, pos);
           while (q >= 0) {
             const len = q - pos;
-            if (len > max) return this.exceeded(len, true);
+            if (len > max) return this.#exceeded(len, true);
             const line = new Uint8Array(ab, bo + pos, len);
             pos = q + 1;
-            this.pos = pos;
+            this.#pos = pos;
             if (target.lineFound(line)) {
-              if (this.gen === gen && pos === n) this.advance();
+              if (this.#gen === gen && pos === n) this.#advance();
               return STOP;
             }
             // The callback cleared, consumed or settled the buffer: take the general path.
-            if (this.gen !== gen) {
+            if (this.#gen !== gen) {
               disturbed = true;
               break;
             }
-            q = n - pos < SMALL_SEARCH ? this.scanLoop(s, pos, n) : s.indexOf(d0, pos);
+            q = n - pos < SMALL_SEARCH ? this.#scanLoop(s, pos, n) : s.indexOf(d0, pos);
           }
         } else {
           for (;;) {
-            const q = n - pos < SMALL_SEARCH ? this.scanLoop(s, pos, n) : s.indexOf(delim, pos);
+            const q = n - pos < SMALL_SEARCH ? this.#scanLoop(s, pos, n) : s.indexOf(delim, pos);
             if (q < 0) break;
             const len = q - pos;
-            if (len > max) return this.exceeded(len, true);
+            if (len > max) return this.#exceeded(len, true);
             const line = new Uint8Array(ab, bo + pos, len);
             pos = q + L;
-            this.pos = pos;
+            this.#pos = pos;
             if (target.lineFound(line)) {
-              if (this.gen === gen && pos === n) this.advance();
+              if (this.#gen === gen && pos === n) this.#advance();
               return STOP;
             }
-            if (this.gen !== gen) {
+            if (this.#gen !== gen) {
               disturbed = true;
               break;
             }
@@ -304,14 +300,14 @@ export class LineScanner {
         }
         if (disturbed) continue;
         if (pos === n) {
-          this.advance();
+          this.#advance();
           continue;
         }
         const avail = n - pos;
-        if (avail >= this.unterminatedLimit) return this.exceeded(avail, false);
-        this.appendOwn(s, pos, avail);
-        this.scanned = this.end - L + 1;
-        this.advance();
+        if (avail >= this.unterminatedLimit) return this.#exceeded(avail, false);
+        this.#appendOwn(s, pos, avail);
+        this.#scanned = this.#end - L + 1;
+        this.#advance();
         continue;
       }
       const r = this.next();
@@ -327,17 +323,17 @@ export class LineScanner {
    * piece (of a fed chunk, or of a buffer the scanner gives up), a fresh copy otherwise.
    */
   takeAll(): Uint8Array {
-    const ownLen = this.end - this.start;
-    const hasRest = this.restHead < this.rest.length;
+    const ownLen = this.#end - this.#start;
+    const hasRest = this.#restHead < this.#rest.length;
     let out: Uint8Array;
-    if (this.cur === null) {
+    if (this.#cur === null) {
       out =
         ownLen === 0
           ? EMPTY
-          : new Uint8Array(this.own!.buffer, this.own!.byteOffset + this.start, ownLen);
+          : new Uint8Array(this.#own!.buffer, this.#own!.byteOffset + this.#start, ownLen);
     } else if (ownLen === 0 && !hasRest) {
-      const s = this.cur;
-      out = new Uint8Array(s.buffer, s.byteOffset + this.pos, s.length - this.pos);
+      const s = this.#cur;
+      out = new Uint8Array(s.buffer, s.byteOffset + this.#pos, s.length - this.#pos);
     } else {
       out = this.take(this.bufferedBytes);
     }
@@ -347,138 +343,138 @@ export class LineScanner {
 
   /** A fresh copy of the next `n` buffered bytes (n ≤ bufferedBytes), consumed. */
   take(n: number): Uint8Array {
-    this.gen++;
+    this.#gen++;
     const out = new Uint8Array(n);
     let o = 0;
-    const ownLen = this.end - this.start;
+    const ownLen = this.#end - this.#start;
     if (ownLen > 0) {
       const k = ownLen < n ? ownLen : n;
-      out.set(this.own!.subarray(this.start, this.start + k), 0);
+      out.set(this.#own!.subarray(this.#start, this.#start + k), 0);
       o = k;
     }
-    while (o < n && this.cur !== null) {
-      const s = this.cur;
-      const k = Math.min(n - o, s.length - this.pos);
-      out.set(s.subarray(this.pos, this.pos + k), o);
+    while (o < n && this.#cur !== null) {
+      const s = this.#cur;
+      const k = Math.min(n - o, s.length - this.#pos);
+      out.set(s.subarray(this.#pos, this.#pos + k), o);
       o += k;
-      this.pos += k;
-      if (this.pos === s.length) this.advance();
+      this.#pos += k;
+      if (this.#pos === s.length) this.#advance();
     }
-    this.skipOwn(ownLen < n ? ownLen : n);
+    this.#skipOwn(ownLen < n ? ownLen : n);
     return out;
   }
 
   /** Drops the next `n` buffered bytes. */
   skip(n: number): void {
-    this.gen++;
-    const ownLen = this.end - this.start;
+    this.#gen++;
+    const ownLen = this.#end - this.#start;
     const k = ownLen < n ? ownLen : n;
-    this.skipOwn(k);
+    this.#skipOwn(k);
     n -= k;
-    while (n > 0 && this.cur !== null) {
-      const s = this.cur;
-      const m = Math.min(n, s.length - this.pos);
-      this.pos += m;
+    while (n > 0 && this.#cur !== null) {
+      const s = this.#cur;
+      const m = Math.min(n, s.length - this.#pos);
+      this.#pos += m;
       n -= m;
-      if (this.pos === s.length) this.advance();
+      if (this.#pos === s.length) this.#advance();
     }
   }
 
   /** Empties the buffer and lets go of every chunk and of the owned buffer. */
   clear(): void {
-    this.gen++;
+    this.#gen++;
     this.line = EMPTY;
-    this.own = null;
-    this.start = this.end = this.scanned = 0;
-    this.lent = false;
-    this.cur = null;
-    this.pos = 0;
-    this.rest = [];
-    this.restHead = 0;
+    this.#own = null;
+    this.#start = this.#end = this.#scanned = 0;
+    this.#lent = false;
+    this.#cur = null;
+    this.#pos = 0;
+    this.#rest = [];
+    this.#restHead = 0;
   }
 
   /** Copies whatever is still in fed chunks into the owned buffer, so no chunk is referenced. */
   settle(): void {
-    this.gen++;
+    this.#gen++;
     this.line = EMPTY;
-    while (this.cur !== null) {
-      const s = this.cur;
-      this.appendOwn(s, this.pos, s.length - this.pos);
-      this.advance();
+    while (this.#cur !== null) {
+      const s = this.#cur;
+      this.#appendOwn(s, this.#pos, s.length - this.#pos);
+      this.#advance();
     }
   }
 
-  private exceeded(length: number, terminated: boolean): ScanResult {
+  #exceeded(length: number, terminated: boolean): ScanResult {
     this.exceededLength = length;
     this.exceededTerminated = terminated;
     return EXCEEDED;
   }
 
-  private skipOwn(k: number): void {
+  #skipOwn(k: number): void {
     if (k === 0) return;
-    this.start += k;
-    if (this.scanned < this.start) this.scanned = this.start;
-    if (this.start === this.end) {
-      this.own = null;
-      this.start = this.end = this.scanned = 0;
-      this.lent = false;
+    this.#start += k;
+    if (this.#scanned < this.#start) this.#scanned = this.#start;
+    if (this.#start === this.#end) {
+      this.#own = null;
+      this.#start = this.#end = this.#scanned = 0;
+      this.#lent = false;
     }
   }
 
   /** A view of own was handed out: give the buffer up once empty, never move its bytes. */
-  private lendOwn(): void {
-    if (this.start === this.end) {
-      this.own = null;
-      this.start = this.end = this.scanned = 0;
-      this.lent = false;
+  #lendOwn(): void {
+    if (this.#start === this.#end) {
+      this.#own = null;
+      this.#start = this.#end = this.#scanned = 0;
+      this.#lent = false;
     } else {
-      this.lent = true;
+      this.#lent = true;
     }
   }
 
-  private advance(): void {
-    if (this.restHead < this.rest.length) {
-      this.cur = this.rest[this.restHead]!;
-      this.rest[this.restHead++] = EMPTY_BUF;
-      if (this.restHead === this.rest.length) {
-        this.rest = [];
-        this.restHead = 0;
+  #advance(): void {
+    if (this.#restHead < this.#rest.length) {
+      this.#cur = this.#rest[this.#restHead]!;
+      this.#rest[this.#restHead++] = EMPTY_BUF;
+      if (this.#restHead === this.#rest.length) {
+        this.#rest = [];
+        this.#restHead = 0;
       }
     } else {
-      this.cur = null;
+      this.#cur = null;
     }
-    this.pos = 0;
+    this.#pos = 0;
   }
 
-  private appendOwn(src: Buffer, pos: number, n: number): void {
+  #appendOwn(src: Buffer, pos: number, n: number): void {
     if (n === 0) return;
-    let own = this.own;
+    let own = this.#own;
     if (own === null) {
-      own = this.own = Buffer.allocUnsafe(n < MIN_OWN / 2 ? MIN_OWN : this.capacityFor(n, 0));
-      this.start = this.end = this.scanned = 0;
-      this.lent = false;
-    } else if (this.end + n > own.length) {
-      const live = this.end - this.start;
-      if (!this.lent && live + n <= own.length && this.start > 0) {
-        own.copyWithin(0, this.start, this.end);
+      own = this.#own = Buffer.allocUnsafe(n < MIN_OWN / 2 ? MIN_OWN : this.#capacityFor(n, 0));
+      this.#start = this.#end = this.#scanned = 0;
+      this.#lent = false;
+    } else if (this.#end + n > own.length) {
+      const live = this.#end - this.#start;
+      if (!this.#lent && live + n <= own.length && this.#start > 0) {
+        own.copyWithin(0, this.#start, this.#end);
       } else {
-        const grown = Buffer.allocUnsafe(this.capacityFor(live + n, own.length));
-        own.copy(grown, 0, this.start, this.end);
-        own = this.own = grown;
-        this.lent = false;
+        const grown = Buffer.allocUnsafe(this.#capacityFor(live + n, own.length));
+        own.copy(grown, 0, this.#start, this.#end);
+        own = this.#own = grown;
+        this.#lent = false;
       }
-      this.scanned -= this.start;
-      if (this.scanned < 0) this.scanned = 0;
-      this.start = 0;
-      this.end = live;
+      this.#scanned -= this.#start;
+      if (this.#scanned < 0) this.#scanned = 0;
+      this.#start = 0;
+      this.#end = live;
     }
-    const e = this.end;
+    const e = this.#end;
     if (n < SMALL_COPY) {
       for (let i = 0; i < n; i++) own[e + i] = src[pos + i]!;
     } else {
       src.copy(own, e, pos, pos + n);
     }
-    this.end = e + n;
+    this.#end = e + n;
   }
 
   /**
@@ -488,37 +484,37 @@ export class LineScanner {
    * not memory, while every regrowth would allocate fresh memory and copy the whole line again
    * (doubling made a 16 MiB line 5-20× slower than one `Buffer.concat`).
    */
-  private capacityFor(needed: number, current: number): number {
+  #capacityFor(needed: number, current: number): number {
     if (needed * 2 <= LARGE_OWN) return Math.max(current * 2, needed * 2);
-    const ceiling = this.unterminatedLimit + this.L;
+    const ceiling = this.unterminatedLimit + this.#L;
     if (ceiling <= HUGE_OWN) return Math.max(needed, ceiling);
     return Math.max(needed, Math.min(ceiling, Math.max(needed * 16, current * 2)));
   }
 
   /** First delimiter starting at or after `from` in a whole fed chunk. */
-  private find(b: Buffer, from: number): number {
+  #find(b: Buffer, from: number): number {
     const n = b.length;
-    if (n - from < SMALL_SEARCH) return this.scanLoop(b, from, n);
-    return this.L === 1 ? b.indexOf(this.d0, from) : b.indexOf(this.delim, from);
+    if (n - from < SMALL_SEARCH) return this.#scanLoop(b, from, n);
+    return this.#L === 1 ? b.indexOf(this.#d0, from) : b.indexOf(this.#delim, from);
   }
 
   /** First delimiter lying wholly inside b[from..to). */
-  private findIn(b: Buffer, from: number, to: number): number {
-    if (to - from < SMALL_SEARCH) return this.scanLoop(b, from, to);
+  #findIn(b: Buffer, from: number, to: number): number {
+    if (to - from < SMALL_SEARCH) return this.#scanLoop(b, from, to);
     const sub = b.subarray(from, to);
-    const i = this.L === 1 ? sub.indexOf(this.d0) : sub.indexOf(this.delim);
+    const i = this.#L === 1 ? sub.indexOf(this.#d0) : sub.indexOf(this.#delim);
     return i < 0 ? -1 : from + i;
   }
 
-  private scanLoop(b: Buffer, from: number, to: number): number {
-    const d0 = this.d0;
-    const L = this.L;
+  #scanLoop(b: Buffer, from: number, to: number): number {
+    const d0 = this.#d0;
+    const L = this.#L;
     const last = to - L;
     if (L === 1) {
       for (let i = from; i <= last; i++) if (b[i] === d0) return i;
       return -1;
     }
-    const d = this.delim;
+    const d = this.#delim;
     outer: for (let i = from; i <= last; i++) {
       if (b[i] !== d0) continue;
       for (let k = 1; k < L; k++) if (b[i + k] !== d[k]) continue outer;
@@ -528,11 +524,11 @@ export class LineScanner {
   }
 
   /** Whether a delimiter starts at own[c] (c < end) and finishes in s[pos..]; s has ≥ L-1 bytes. */
-  private straddles(own: Buffer, c: number, end: number, s: Buffer, pos: number): boolean {
-    const d = this.delim;
+  #straddles(own: Buffer, c: number, end: number, s: Buffer, pos: number): boolean {
+    const d = this.#delim;
     const inOwn = end - c;
     for (let k = 0; k < inOwn; k++) if (own[c + k] !== d[k]) return false;
-    for (let k = inOwn; k < this.L; k++) if (s[pos + k - inOwn] !== d[k]) return false;
+    for (let k = inOwn; k < this.#L; k++) if (s[pos + k - inOwn] !== d[k]) return false;
     return true;
   }
 }

@@ -1,15 +1,15 @@
 // LineReceiver / LineOnlyReceiver conformance: every case of section 8.1 of the reference
 // (Twisted's protocols/test/test_basic.py), written fresh, plus the boundaries of 1.2–1.6.
 import { describe, expect, it } from "vitest";
-import { Clock } from "../../src/core/clock.js";
-import { NotImplementedError } from "../../src/core/errors.js";
-import type { Producer } from "../../src/core/interfaces.js";
+import { Clock } from "../../../src/core/clock.js";
+import { NotImplementedError } from "../../../src/core/errors.js";
+import type { Producer } from "../../../src/core/interfaces.js";
 import {
   LineLengthExceededError,
   LineOnlyReceiver,
   LineReceiver,
-} from "../../src/protocols/receivers/lines.js";
-import { MemoryTransport } from "../../src/testing/memory.js";
+} from "../../../src/protocols/receivers/index.js";
+import { MemoryTransport } from "../../../src/testing/memory.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

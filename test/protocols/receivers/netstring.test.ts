@@ -1,14 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { WeftError } from "../../src/core/errors.js";
+import { WeftError } from "../../../src/core/errors.js";
 import {
   encodeNetstring,
   NetstringDecoder,
   NetstringParseError,
   NetstringReceiver,
-} from "../../src/protocols/receivers/netstring.js";
-import { chunked, malformedNetstrings, validNetstrings } from "../../src/testing/arbitraries.js";
-import { MemoryTransport } from "../../src/testing/memory.js";
+} from "../../../src/protocols/receivers/index.js";
+import { chunked, malformedNetstrings, validNetstrings } from "../../../src/testing/arbitraries.js";
+import { MemoryTransport } from "../../../src/testing/memory.js";
 
 /** Twisted's StringTransport, counting transport calls. */
 class FakeTransport extends MemoryTransport {

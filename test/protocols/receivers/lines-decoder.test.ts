@@ -5,7 +5,7 @@ import { createServer, connect as netConnect, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../../src/core/errors.js";
+import { InvalidArgumentError } from "../../../src/core/errors.js";
 import {
   decodeLines,
   decodeTextLines,
@@ -19,9 +19,9 @@ import {
   lineTransform,
   lineTransformStream,
   UnterminatedLineError,
-} from "../../src/protocols/receivers/lines.js";
-import { chunked, validLines } from "../../src/testing/arbitraries.js";
-import { MemoryTransport } from "../../src/testing/memory.js";
+} from "../../../src/protocols/receivers/index.js";
+import { chunked, validLines } from "../../../src/testing/arbitraries.js";
+import { MemoryTransport } from "../../../src/testing/memory.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -3,8 +3,8 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { LineDecoder, LineReceiver } from "../../src/protocols/receivers/lines.js";
-import { MemoryTransport } from "../../src/testing/memory.js";
+import { LineDecoder, LineReceiver } from "../../../src/protocols/receivers/index.js";
+import { MemoryTransport } from "../../../src/testing/memory.js";
 
 setFlagsFromString("--expose_gc");
 const gc = runInNewContext("gc") as () => void;

@@ -5,26 +5,22 @@ import { pipeline } from "node:stream/promises";
 import { ReadableStream } from "node:stream/web";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  encodeLengthPrefixed,
-  LengthPrefixedError,
-  lengthPrefixedDecoder,
-} from "../../src/protocols/receivers/length-prefixed.js";
-import {
-  encodeNetstring,
-  NetstringParseError,
-  netstringDecoder,
-} from "../../src/protocols/receivers/netstring.js";
-import {
   decodeIterable,
   decodeLengthPrefixed,
   decodeNetstrings,
+  encodeLengthPrefixed,
+  encodeNetstring,
+  LengthPrefixedError,
+  lengthPrefixedDecoder,
   lengthPrefixedTransform,
   lengthPrefixedTransformStream,
+  NetstringParseError,
+  netstringDecoder,
   netstringTransform,
   netstringTransformStream,
   toNodeTransform,
   toWebTransformStream,
-} from "../../src/protocols/receivers/streams.js";
+} from "../../../src/protocols/receivers/index.js";
 
 const b = (s: string): Uint8Array => Buffer.from(s, "latin1");
 const str = (u: Uint8Array): string => Buffer.from(u).toString("latin1");

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError, WeftError } from "../../src/core/errors.js";
+import { InvalidArgumentError, WeftError } from "../../../src/core/errors.js";
 import {
   encodeLengthPrefix,
   encodeLengthPrefixed,
@@ -13,9 +13,9 @@ import {
   type LengthPrefixedOptions,
   LengthPrefixedReceiver,
   StringTooLongError,
-} from "../../src/protocols/receivers/length-prefixed.js";
-import { chunked, validLengthPrefixedFrames } from "../../src/testing/arbitraries.js";
-import { MemoryTransport } from "../../src/testing/memory.js";
+} from "../../../src/protocols/receivers/index.js";
+import { chunked, validLengthPrefixedFrames } from "../../../src/testing/arbitraries.js";
+import { MemoryTransport } from "../../../src/testing/memory.js";
 
 const b = (s: string): Uint8Array => Buffer.from(s, "latin1");
 const str = (u: Uint8Array): string => Buffer.from(u).toString("latin1");
