@@ -4,29 +4,25 @@
  * reply `OK SP RESULT SP SERVER`, or `ERROR SP ERR_BAD_REQUEST SP MESSAGE` for anything else.
  * Persistent and pipelined; replies keep request order even when the calculator is delayed.
  */
-import { LineReceiver } from "../../protocols/receivers/index.js";
 import { BadRequestError } from "../errors.js";
 import { ServiceServerFactory } from "../front-end.js";
+import { errorLine, LineFrontEnd } from "../line-front-end.js";
 import { type FrontEndOptions, logConnection } from "../log.js";
 import { decodeUtf8 } from "../text.js";
-import { errorLine } from "../transform/line.js";
 import { type Calculation, type CalculatorService, parseDecimalInt } from "./service.js";
 
 const INTEGER = /^-?\d{1,4300}$/;
 
 /** Server protocol: `A B` → `OK SUM SERVER`, in request order. */
-export class CalculatorLineProtocol extends LineReceiver<CalculatorLineFactory> {
-  /** Replies in request order; a null line is a calculation still waiting for its delay. */
-  readonly #queue: Array<{ line: string | null }> = [];
-
+export class CalculatorLineProtocol extends LineFrontEnd<CalculatorLineFactory> {
   override connectionMade(): void {
     super.connectionMade();
     this.MAX_LENGTH = 8700; // two 4300-digit integers (AMP's Integer limit), a sign each and a space
-    logConnection(this.#factory().logger, "connection made", "calculator", "line", this);
+    logConnection(this.factory.logger, "connection made", "calculator", "line", this);
   }
 
   override lineReceived(line: Uint8Array): void {
-    const f = this.#factory();
+    const f = this.factory;
     const text = decodeUtf8(line);
     const parts = text?.split(" ");
     if (
@@ -35,7 +31,7 @@ export class CalculatorLineProtocol extends LineReceiver<CalculatorLineFactory> 
       !INTEGER.test(parts[0] as string) ||
       !INTEGER.test(parts[1] as string)
     ) {
-      this.#push(errorLine(new BadRequestError("Expected A SP B (two decimal integers).")));
+      this.reply(errorLine(new BadRequestError("Expected A SP B (two decimal integers).")));
       return;
     }
     const answer = f.service.calculate(
@@ -43,39 +39,13 @@ export class CalculatorLineProtocol extends LineReceiver<CalculatorLineFactory> 
       parseDecimalInt(parts[1] as string),
       f.serverId,
     );
-    if (!(answer instanceof Promise)) {
-      this.#push(okLine(answer));
-      return;
-    }
-    const slot = { line: null as string | null };
-    this.#queue.push(slot);
-    answer.then((a) => {
-      slot.line = okLine(a);
-      this.#flush();
-    });
+    if (answer instanceof Promise) this.replyLater(answer.then(okLine));
+    else this.reply(okLine(answer));
   }
 
   override connectionLost(reason: Error): void {
-    this.#queue.length = 0;
     super.connectionLost(reason);
-    logConnection(this.#factory().logger, "connection lost", "calculator", "line", this, reason);
-  }
-
-  #push(line: string): void {
-    if (this.#queue.length === 0) this.sendLine(line);
-    else this.#queue.push({ line });
-  }
-
-  #flush(): void {
-    let out = "";
-    while (this.#queue.length > 0 && (this.#queue[0] as { line: string | null }).line !== null) {
-      out += `${(this.#queue.shift() as { line: string }).line}\r\n`;
-    }
-    if (out !== "" && this.connected) this.transport.write(out);
-  }
-
-  #factory(): CalculatorLineFactory {
-    return this.factory;
+    logConnection(this.factory.logger, "connection lost", "calculator", "line", this, reason);
   }
 }
 
