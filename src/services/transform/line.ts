@@ -25,7 +25,6 @@ import { isUtf8 } from "../text.js";
 import { escapeLine, unescapeLine } from "./line-codec.js";
 import type { TransformService } from "./service.js";
 
-const SP = 0x20;
 const CR = 0x0d;
 
 /** Server protocol: one reply line per request line, in order. */
@@ -56,19 +55,22 @@ export class TransformLineProtocol extends LineFrontEnd<TransformLineFactory> {
   override lineReceived(line: Uint8Array): void {
     const f = this.factory;
     const end = line.length;
-    const sp = line.indexOf(SP);
+    // One native slice of the whole line, then the split on the string: cheaper than finding the
+    // space in the bytes and slicing twice.
+    const request = utf8Slice(line, 0, end);
+    const sp = request.indexOf(" ");
     if (sp < 0) {
       this.reply(errorLine(new BadRequestError("Expected NAME SP TEXT.")));
       return;
     }
-    const name = utf8Slice(line, 0, sp);
-    const raw = utf8Slice(line, sp + 1, end);
     // The slicer turns invalid UTF-8 into U+FFFD, so only a line showing one needs validating
     // (cheaper than validating every line: most requests are plain text).
-    if ((name.indexOf("\uFFFD") >= 0 || raw.indexOf("\uFFFD") >= 0) && !isUtf8(line)) {
+    if (request.indexOf("\uFFFD") >= 0 && !isUtf8(line)) {
       this.reply(errorLine(new BadRequestError("The request is not valid UTF-8.")));
       return;
     }
+    const name = request.slice(0, sp);
+    const raw = request.slice(sp + 1);
     const text = unescapeLine(raw);
     if (this.#debug) {
       f.logger.debug({ service: "transform", protocol: "line", name, bytes: end }, "request");

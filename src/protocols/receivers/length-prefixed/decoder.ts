@@ -74,6 +74,8 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
   #vShift = 1;
   // payload being assembled across chunks
   #asm = new FrameAssembly();
+  /** Whether `parse` takes the {@link LengthPrefixedDecoder.#fastFrames} path (see `usesFastPath`). */
+  readonly #fast: boolean;
 
   constructor(sink: DecoderSink<Uint8Array>, options: LengthPrefixedOptions = {}) {
     super(sink);
@@ -91,7 +93,17 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
     this.littleEndian = endian === "little";
     this.maxLength = checkMaxLength(options.maxLength ?? 99999);
     this.#width = prefix === "varint" ? 0 : prefix;
+    this.#fast = prefix !== 8 && this.usesFastPath();
     keepShapesOnce(LengthPrefixedDecoder, keepShapes);
+  }
+
+  /**
+   * @internal Whether to take the fast path (`#fastFrames`) for whole frames lying in a chunk. Only
+   * a test overrides it (to `false`): the differential property in
+   * `test/protocols/receivers/fast-paths.test.ts` pins the fast path to the general loop.
+   */
+  protected usesFastPath(): boolean {
+    return true;
   }
 
   protected partialBytes(): number {
@@ -168,9 +180,10 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
   }
 
   /**
-   * The hot loop: whole frames with a 1-, 2- or 4-byte prefix (or a one-byte varint) lying inside
-   * the chunk, delivered as views. Returns where it stopped; anything else (a partial frame, an
-   * error, 8-byte prefixes, longer varints) is left to the general loop in `parse`.
+   * The fast path of `parse`'s loop: whole frames with a 1-, 2- or 4-byte prefix (or a one-byte
+   * varint) lying inside the chunk, delivered as views, with the loop state in locals. Returns where
+   * it stopped; anything else (a partial frame, an error, 8-byte prefixes, longer varints) is left
+   * to the general loop, which handles every input alone (see `usesFastPath`).
    */
   #fastFrames(c: Uint8Array, start: number): number {
     const n = c.length;
@@ -214,7 +227,7 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
     const n = c.length;
     const max = this.maxLength;
     const width = this.#width;
-    const fast = width !== 8;
+    const fast = this.#fast;
     let i = 0;
     while (i < n) {
       if (fast && this.#state === HEADER && this.#hdrLen === 0) {

@@ -242,7 +242,8 @@ export class LineScanner {
   /**
    * Delivers every complete line to `target.lineFound` until no complete line is buffered (MORE) or
    * a line is too long (EXCEEDED, nothing consumed), or `lineFound` returns true (STOP). Equivalent to calling
-   * `next()` in a loop, with a tight inner loop for the lines lying inside one chunk.
+   * `next()` in a loop (the one grammar), with a fast path for the lines lying inside one chunk;
+   * the differential property in `test/protocols/receivers/fast-paths.test.ts` pins the two.
    */
   run(target: LineTarget): ScanResult {
     for (;;) {
@@ -254,7 +255,6 @@ export class LineScanner {
         const ab = s.buffer;
         const bo = s.byteOffset;
         const d0 = this.#d0;
-        const delim = this.#delim;
         let pos = this.#pos;
         let disturbed = false;
         const gen = this.#gen;
@@ -281,7 +281,7 @@ export class LineScanner {
           }
         } else {
           for (;;) {
-            const q = n - pos < SMALL_SEARCH ? this.#scanLoop(s, pos, n) : s.indexOf(delim, pos);
+            const q = n - pos < SMALL_SEARCH ? this.#scanLoop(s, pos, n) : this.#search(s, pos, n);
             if (q < 0) break;
             const len = q - pos;
             if (len > max) return this.#exceeded(len, true);
@@ -495,7 +495,28 @@ export class LineScanner {
   #find(b: Buffer, from: number): number {
     const n = b.length;
     if (n - from < SMALL_SEARCH) return this.#scanLoop(b, from, n);
-    return this.#L === 1 ? b.indexOf(this.#d0, from) : b.indexOf(this.#delim, from);
+    return this.#L === 1 ? b.indexOf(this.#d0, from) : this.#search(b, from, n);
+  }
+
+  /**
+   * First delimiter (of two or more bytes) lying wholly inside `b[from..to)`, `to` being the end
+   * of `b`: the native search for its first byte, then the rest compared in JS. Searching for a
+   * number (memchr) costs far less per call than searching for a byte string, and a delimiter's
+   * first byte is rare in most content (CR in CRLF text).
+   */
+  #search(b: Buffer, from: number, to: number): number {
+    const d = this.#delim;
+    const d0 = this.#d0;
+    const L = this.#L;
+    const last = to - L;
+    let i = b.indexOf(d0, from);
+    while (i >= 0 && i <= last) {
+      let k = 1;
+      while (k < L && b[i + k] === d[k]) k++;
+      if (k === L) return i;
+      i = b.indexOf(d0, i + 1);
+    }
+    return -1;
   }
 
   /** First delimiter lying wholly inside b[from..to). */

@@ -81,6 +81,8 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
   #len = 0;
   #asm = new FrameAssembly();
   #digits = 0;
+  /** Whether `parse` takes the `#fastFrames` path (see `usesFastPath`). */
+  readonly #fast: boolean;
 
   constructor(sink: DecoderSink<Uint8Array>, options: NetstringOptions = {}) {
     super(sink);
@@ -88,7 +90,17 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
       options.maxLength ?? 99999,
       Math.floor(Number.MAX_SAFE_INTEGER / 10),
     );
+    this.#fast = this.usesFastPath();
     keepShapesOnce(NetstringDecoder, keepShapes);
+  }
+
+  /**
+   * @internal Whether to take the fast path (`#fastFrames`) for whole netstrings lying in a chunk.
+   * Only a test overrides it (to `false`): the differential property in
+   * `test/protocols/receivers/fast-paths.test.ts` pins the fast path to the state machine.
+   */
+  protected usesFastPath(): boolean {
+    return true;
   }
 
   protected partialBytes(): number {
@@ -128,7 +140,8 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
   }
 
   /**
-   * The hot loop: whole, well-formed netstrings lying inside the chunk, delivered as views.
+   * The fast path of `parse`'s loop: whole, well-formed netstrings lying inside the chunk,
+   * delivered as views, with the loop state in locals (see `usesFastPath`).
    * Returns where it stopped; anything else (a partial netstring, any malformation, reported with
    * its exact kind and offset) is left to the state machine in `parse`, which starts over from that
    * netstring's first byte.
@@ -178,7 +191,7 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
     const max = this.maxLength;
     let i = 0;
     while (i < n) {
-      if (this.#state === LEN_START) {
+      if (this.#fast && this.#state === LEN_START) {
         i = this.#fastFrames(c, i);
         if (this.halted || i === n) return i;
       }
