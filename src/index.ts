@@ -8,7 +8,7 @@
  * `weft/services` entry; test helpers (the manual `Clock`, memory transports, arbitraries) are
  * `weft/testing`. `test/package/api.test.ts` holds the sorted list of every entry's names.
  *
- * @packageDocumentation
+ * @module weft
  */
 
 // ---- core: time, Deferred and its helpers -----------------------------------------------------

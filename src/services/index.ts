@@ -5,7 +5,7 @@
  *
  * This list is the public API of `weft/services`, written out name by name.
  *
- * @packageDocumentation
+ * @module weft/services
  */
 
 // ---- shared: front-end bases, clients, logging, errors ------------------------------------------

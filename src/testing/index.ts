@@ -8,7 +8,7 @@
  *
  * This list is the public API of `weft/testing`, written out name by name.
  *
- * @packageDocumentation
+ * @module weft/testing
  */
 export { Clock } from "../core/clock.js";
 export { flushUnhandledErrors } from "../core/deferred.js";
