@@ -15,7 +15,8 @@ function newest(dir) {
 const out = "dist/cli.js";
 if (
   !existsSync(out) ||
-  statSync(out).mtimeMs < Math.max(newest("src"), statSync("package.json").mtimeMs)
+  statSync(out).mtimeMs <
+    Math.max(newest("src"), statSync("package.json").mtimeMs, statSync("tsup.config.ts").mtimeMs)
 ) {
   process.stderr.write("weft: building dist/ …\n");
   rmSync("dist", { recursive: true, force: true });

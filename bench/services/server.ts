@@ -15,17 +15,16 @@ import { createInterface } from "node:readline";
 // weft as users run it: the built bundle (dist/, built by run.ts through scripts/ensure-build.mjs).
 // Under tsx every cross-module call of the sources goes through an export getter, which would bill
 // weft for the loader, not for its code. BENCH_SRC=1 (or no dist/) loads the sources instead.
-const fromDist = process.env["BENCH_SRC"] !== "1" && existsSync("dist/index.js");
+const fromDist = process.env["BENCH_SRC"] !== "1" && existsSync("dist/services.js");
 const weft = (await import(
   fromDist ? `${process.cwd()}/dist/index.js` : "../../src/index.js"
 )) as typeof import("../../src/index.js");
-const {
-  createReactor,
-  TransformAMPFactory,
-  TransformLineFactory,
-  TransformNetstringFactory,
-  TransformService,
-} = weft;
+const services = (await import(
+  fromDist ? `${process.cwd()}/dist/services.js` : "../../src/services/index.js"
+)) as typeof import("../../src/services/index.js");
+const { createReactor } = weft;
+const { TransformAMPFactory, TransformLineFactory, TransformNetstringFactory, TransformService } =
+  services;
 
 const kind = process.argv[2] ?? "";
 const service = new TransformService();

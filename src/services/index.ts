@@ -1,25 +1,97 @@
 /**
- * Layer 3: protocol-independent services (poetry, transform, calculator), their wire front-ends and
- * clients, and a suite runner that serves them from a configuration.
+ * `weft/services`: the protocol-independent services (poetry, transform, calculator), their wire
+ * front-ends and clients, the bases for writing your own front-ends, and the suite runner that
+ * serves them from a configuration (what `weft serve` runs).
+ *
+ * This list is the public API of `weft/services`, written out name by name.
+ *
+ * @module weft/services
  */
-export * from "./amp-base.js";
-export * from "./calculator/amp.js";
-export * from "./calculator/client.js";
-export * from "./calculator/line.js";
-export * from "./calculator/service.js";
-export * from "./client.js";
-export * from "./errors.js";
-export * from "./log.js";
-export * from "./poetry/amp.js";
-export * from "./poetry/clients.js";
-export * from "./poetry/fast.js";
-export * from "./poetry/netstring.js";
-export * from "./poetry/service.js";
-export * from "./poetry/slow.js";
-export * from "./suite.js";
-export * from "./transform/amp.js";
-export * from "./transform/clients.js";
-export * from "./transform/line.js";
-export * from "./transform/line-codec.js";
-export * from "./transform/netstring.js";
-export * from "./transform/service.js";
+
+// ---- shared: front-end bases, clients, logging, errors ------------------------------------------
+export { ServiceAMP, ServiceAMPFactory } from "./amp-base.js";
+// ---- calculator ----------------------------------------------------------------------------------
+export {
+  Calculate,
+  CalculatorAMPFactory,
+  type CalculatorAMPOptions,
+  calculatorLocator,
+} from "./calculator/amp.js";
+export { CalculatorClient } from "./calculator/client.js";
+export {
+  CalculatorLineFactory,
+  type CalculatorLineOptions,
+  CalculatorLineProtocol,
+} from "./calculator/line.js";
+export {
+  type Calculation,
+  CalculatorService,
+  type CalculatorServiceOptions,
+  type Int,
+} from "./calculator/service.js";
+export {
+  type ClientEndpointLike,
+  type ClientOptions,
+  KeptConnection,
+  type Outcome,
+  oneShot,
+} from "./client.js";
+export {
+  BadReplyError,
+  BadRequestError,
+  ConfigError,
+  NoReplyError,
+  PoemIncompleteError,
+  PoemNotFoundError,
+  RemoteServiceError,
+  TransformFailedError,
+  UnknownTransformError,
+} from "./errors.js";
+export { ServiceServerFactory } from "./front-end.js";
+export { type FrontEndOptions, type ServiceLogger, silentLogger } from "./log.js";
+// ---- poetry --------------------------------------------------------------------------------------
+export { GetPoem, PoetryAMPFactory, poetryLocator } from "./poetry/amp.js";
+export { type GetPoemOptions, getPoem, type PoetryVia } from "./poetry/clients.js";
+export { FastPoetryFactory, FastPoetryProtocol, type PoemFrontEndOptions } from "./poetry/fast.js";
+export { PoetryNetstringFactory, PoetryNetstringProtocol } from "./poetry/netstring.js";
+export { type Poem, PoetryService, type PoetryServiceOptions } from "./poetry/service.js";
+export { SlowPoetryFactory, type SlowPoetryOptions, SlowPoetryProtocol } from "./poetry/slow.js";
+// ---- the suite runner (`weft serve`) -------------------------------------------------------------
+export {
+  type CalculatorConfig,
+  defaultSuiteConfig,
+  type FrontEndContext,
+  type FrontEndKind,
+  type ListenConfig,
+  type PoetryConfig,
+  type RunningFrontEnd,
+  type RunningSuite,
+  registerFrontEnd,
+  type ServiceName,
+  type StartSuiteOptions,
+  type SuiteConfig,
+  type SuiteServices,
+  startSuite,
+  type TransformConfig,
+  validateSuiteConfig,
+} from "./suite.js";
+// ---- transform -----------------------------------------------------------------------------------
+export { Transform, TransformAMPFactory, transformLocator } from "./transform/amp.js";
+export {
+  TransformLineClientProtocol,
+  TransformProxy,
+  type TransformProxyOptions,
+  type TransformVia,
+} from "./transform/clients.js";
+export {
+  TransformLineFactory,
+  type TransformLineOptions,
+  TransformLineProtocol,
+} from "./transform/line.js";
+export { TransformNetstringFactory, TransformNetstringProtocol } from "./transform/netstring.js";
+export {
+  BUILTIN_TRANSFORMS,
+  type TransformFn,
+  TransformService,
+  type TransformServiceOptions,
+} from "./transform/service.js";

@@ -1,8 +1,59 @@
 /**
- * `weft/testing`: helpers for testing protocols without sockets or real time.
- * The fast-check arbitraries use `fast-check`, a dependency of weft.
+ * `weft/testing`: helpers for testing protocols without sockets or real time — the manual `Clock`,
+ * memory transports and reactors, a connected pair of protocols, `flushUnhandledErrors`, and
+ * fast-check arbitraries (fast-check is a dependency of weft, `^4`).
+ *
+ * The manual `Clock` lives here only: production code takes a `ReactorTime` (the reactor, or a
+ * `NodeClock`, both from `weft`), and a test hands it a `Clock` and advances time by hand.
+ *
+ * This list is the public API of `weft/testing`, written out name by name.
+ *
+ * @module weft/testing
  */
 export { Clock } from "../core/clock.js";
-export * from "./amp-arbitraries.js";
-export * from "./arbitraries.js";
-export * from "./memory.js";
+export { flushUnhandledErrors } from "../core/deferred.js";
+export {
+  type AmpArgumentCase,
+  type AmpBoxOptions,
+  type AmpBoxStream,
+  ampArgumentCases,
+  ampBox,
+  ampBoxStream,
+  ampDateTimeValue,
+  ampDecimalValue,
+  ampFloatValue,
+  ampIntegerValue,
+  ampKey,
+  ampUnicodeValue,
+  ampValue,
+  type MalformedAmpBoxCase,
+  type MalformedAmpBoxKind,
+  malformedAmpBoxes,
+  rawBoxBytes,
+} from "./amp-arbitraries.js";
+export {
+  chunked,
+  type FramedStream,
+  MALFORMED_NETSTRING_KINDS,
+  type MalformedNetstringCase,
+  type MalformedNetstringKind,
+  malformedNetstring,
+  malformedNetstrings,
+  type ValidStreamOptions,
+  validLengthPrefixedFrames,
+  validLines,
+  validNetstrings,
+} from "./arbitraries.js";
+export {
+  type ConnectedPair,
+  connectedPair,
+  MemoryConnector,
+  MemoryListeningPort,
+  MemoryReactor,
+  MemoryTransport,
+  type MemoryTransportOptions,
+  MemoryTransportWithDisconnection,
+  PipeTransport,
+  type Pump,
+  TransportStateError,
+} from "./memory.js";

@@ -1,129 +1,317 @@
 /**
- * The package as a user gets it: the built `dist/` (ESM, CJS, types), the `exports` map for `weft`
- * and `weft/testing`, the `weft` bin, and the README's example run exactly as printed.
+ * The package as a user gets it, installed from its tarball (see helpers.ts): the files it ships,
+ * the exact public API of `weft`, `weft/testing` and `weft/services`, one copy of every class in
+ * ESM and CJS (the CLI included), the dependencies the library entries load, the `weft` bin, and
+ * the README's and docs/' code samples, run and type-checked against the installed package.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  declaredExports,
+  ensureBuilt,
+  type Installed,
+  installPacked,
+  node,
+  pkg,
+  root,
+} from "./helpers.js";
+import { PUBLIC_API } from "./public-api.js";
 
-const root = resolve(import.meta.dirname, "../..");
+const ENTRIES = [
+  { name: "weft", file: "index" },
+  { name: "weft/testing", file: "testing" },
+  { name: "weft/services", file: "services" },
+] as const;
 
-function node(
-  args: string[],
-  cwd = root,
-): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, args, { cwd, encoding: "utf8", timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+let installed: Installed;
 
 beforeAll(() => {
-  // Builds dist/ only when it is missing or older than src/.
-  execFileSync(process.execPath, ["scripts/ensure-build.mjs"], { cwd: root, stdio: "pipe" });
-}, 120_000);
+  ensureBuilt(); // dist/ only when it is missing or older than src/
+  installed = installPacked();
+}, 600_000);
 
-describe("built package", () => {
-  it("ships ESM, CJS and type declarations for both entry points", () => {
-    for (const f of [
-      "index.js",
-      "index.cjs",
-      "index.d.ts",
-      "index.d.cts",
-      "testing.js",
-      "testing.cjs",
-      "testing.d.ts",
-      "testing.d.cts",
-      "cli.js",
-    ]) {
-      expect(existsSync(join(root, "dist", f)), f).toBe(true);
+afterAll(() => installed?.dispose());
+
+/** Runs an ES module script in the scratch project; returns its parsed JSON output. */
+function runScript(source: string, ext: "mjs" | "cjs"): unknown {
+  const file = join(installed.dir, `script-${Math.random().toString(36).slice(2)}.${ext}`);
+  writeFileSync(file, source);
+  const r = node([file], installed.dir);
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+describe("the tarball", () => {
+  it("ships ESM, CJS and type declarations for every entry, and every chunk they import", () => {
+    for (const { file } of ENTRIES) {
+      for (const ext of ["js", "cjs", "d.ts", "d.cts"]) {
+        expect(installed.files, `${file}.${ext}`).toContain(`dist/${file}.${ext}`);
+      }
     }
-  });
-
-  it("resolves `weft` and `weft/testing` through the exports map, from ESM and CJS", () => {
-    const esm = node([
-      "--input-type=module",
-      "-e",
-      `const w = await import("weft"); const t = await import("weft/testing");
-       console.log([typeof w.Deferred, typeof w.Protocol, typeof w.createReactor, typeof w.NetstringReceiver,
-         typeof w.LineReceiver, typeof w.Int32StringReceiver, typeof w.TransformService,
-         typeof t.Clock, typeof t.MemoryTransport].join(","));`,
-    ]);
-    expect(esm.stderr).toBe("");
-    expect(esm.stdout.trim()).toBe(Array(9).fill("function").join(","));
-    const cjs = node([
-      "-e",
-      `const w = require("weft"); const t = require("weft/testing");
-       console.log([typeof w.Deferred, typeof w.AMP, typeof t.Clock, typeof t.connectedPair].join(","));`,
-    ]);
-    expect(cjs.stderr).toBe("");
-    expect(cjs.stdout.trim()).toBe("function,function,function,function");
-  });
-
-  it("has a working `weft` bin", () => {
-    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
-      bin: { weft: string };
-    };
-    const help = node([pkg.bin.weft, "--help"]);
-    expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(/serve/);
-    expect(readFileSync(join(root, pkg.bin.weft), "utf8").startsWith("#!/usr/bin/env node")).toBe(
-      true,
-    );
+    expect(installed.files).toContain(pkg.bin["weft"]?.replace(/^\.\//, ""));
+    for (const f of readdirSync(join(root, "dist"))) {
+      if (!f.endsWith(".map")) expect(installed.files, f).toContain(`dist/${f}`);
+    }
   });
 });
 
-describe("README", () => {
-  const readme = readFileSync(join(root, "README.md"), "utf8");
+describe("public API", () => {
+  it("each entry declares exactly the names of test/package/public-api.ts, in .d.ts and .d.cts", () => {
+    const files = ENTRIES.flatMap(({ file }) => [
+      join(installed.weft, "dist", `${file}.d.ts`),
+      join(installed.weft, "dist", `${file}.d.cts`),
+    ]);
+    const declared = declaredExports(files);
+    ENTRIES.forEach(({ name }, i) => {
+      expect(declared[2 * i], `${name} (.d.ts)`).toEqual(PUBLIC_API[name]);
+      expect(declared[2 * i + 1], `${name} (.d.cts)`).toEqual(PUBLIC_API[name]);
+    });
+  });
 
-  it("starts with the two commands a newcomer runs", () => {
+  it("each entry's runtime exports, from import and from require, are the declared values", () => {
+    const names = JSON.stringify(ENTRIES.map((e) => e.name));
+    const esm = runScript(
+      `const out = [];
+       for (const name of ${names}) out.push(Object.keys(await import(name)).sort());
+       console.log(JSON.stringify(out));`,
+      "mjs",
+    );
+    const cjs = runScript(
+      `console.log(JSON.stringify(${names}.map((name) => Object.keys(require(name)).sort())));`,
+      "cjs",
+    );
+    const values = ENTRIES.map(({ name }) =>
+      PUBLIC_API[name].filter((n) => !n.startsWith("type ")).sort(),
+    );
+    expect(esm).toEqual(values);
+    expect(cjs).toEqual(values);
+  });
+
+  it("has one home for each name: no name is exported by two entries", () => {
+    const seen = new Map<string, string>();
+    for (const { name } of ENTRIES) {
+      for (const n of PUBLIC_API[name]) {
+        expect(seen.get(n), `${n} in ${name}`).toBeUndefined();
+        seen.set(n, name);
+      }
+    }
+  });
+});
+
+/** Class identity checks, the same from ESM and CJS: every entry's classes are weft's. */
+const IDENTITY_CHECKS = `
+  let reason;
+  class Side extends w.Protocol {
+    connectionLost(r) { reason = r; }
+  }
+  const pair = t.connectedPair(new Side(), new Side());
+  pair.clientTransport.loseConnection();
+  pair.pump.flush();
+  const fired = [];
+  const clock = new t.Clock();
+  w.deferLater(clock, 1, () => fired.push(1));
+  clock.advance(1);
+  const checks = {
+    "connectedPair's ConnectionDone is weft's": reason instanceof w.ConnectionDone,
+    "... and a WeftError": reason instanceof w.WeftError,
+    "a service front-end is a weft Factory": new s.TransformLineFactory(new s.TransformService()) instanceof w.Factory,
+    "a service AMP is weft's AMP": s.ServiceAMP.prototype instanceof w.AMP,
+    "a services error is a WeftError": new s.ConfigError("x") instanceof w.WeftError,
+    "weft/testing's Clock drives weft's deferLater": fired.length === 1,
+    "import and require give the same weft": ew.Deferred === w.Deferred && ew.AMP === w.AMP,
+    "... the same weft/testing": et.Clock === t.Clock && et.MemoryTransport === t.MemoryTransport,
+    "... the same weft/services": es.TransformService === s.TransformService,
+  };
+  console.log(JSON.stringify(checks));
+`;
+
+describe("one copy of every class", () => {
+  const allTrue = (checks: unknown): void => {
+    expect(Object.keys(checks as object).length).toBeGreaterThan(5);
+    for (const [what, ok] of Object.entries(checks as object)) expect(ok, what).toBe(true);
+  };
+
+  it("across weft, weft/testing and weft/services, from ESM", () => {
+    allTrue(
+      runScript(
+        `import * as w from "weft"; import * as t from "weft/testing"; import * as s from "weft/services";
+         import { createRequire } from "node:module";
+         const require = createRequire(import.meta.url);
+         const ew = require("weft"), et = require("weft/testing"), es = require("weft/services");
+         ${IDENTITY_CHECKS}`,
+        "mjs",
+      ),
+    );
+  });
+
+  it("across weft, weft/testing and weft/services, from CJS", () => {
+    allTrue(
+      runScript(
+        `const w = require("weft"), t = require("weft/testing"), s = require("weft/services");
+         (async () => {
+           const ew = await import("weft"), et = await import("weft/testing"), es = await import("weft/services");
+           ${IDENTITY_CHECKS}
+         })();`,
+        "cjs",
+      ),
+    );
+  });
+
+  /** A user module registers a front-end through `weft/services`; `weft serve` must serve it. */
+  function serveRegistered(kind: "mjs" | "cjs"): unknown {
+    const config = join(installed.dir, `suite-${kind}.json`);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        services: { transform: { listen: [{ protocol: "hello", endpoint: "tcp:0" }] } },
+      }),
+    );
+    const register = `
+      class Hello extends w.Protocol {
+        connectionMade() { this.transport.write("hello"); this.transport.loseConnection(); }
+      }
+      s.registerFrontEnd({
+        service: "transform", protocol: "hello", defaultPort: 0, description: "says hello",
+        build: () => w.Factory.forProtocol(Hello),
+      });`;
+    const serve = `
+      const cli = await import(${JSON.stringify(join(installed.weft, pkg.bin["weft"] ?? ""))});
+      let out = "";
+      const io = {
+        stdout: (text) => {
+          out += text;
+          if (/hello/.test(out)) setImmediate(() => process.kill(process.pid, "SIGINT"));
+        },
+        stderr: () => {},
+      };
+      const code = await cli.run(["serve", "--config", ${JSON.stringify(config)}, "--log-level", "silent"], io);
+      console.log(JSON.stringify({ code, served: /transform\\s+hello/.test(out) }));`;
+    return kind === "mjs"
+      ? runScript(
+          `import * as w from "weft"; import * as s from "weft/services"; ${register} ${serve}`,
+          "mjs",
+        )
+      : runScript(
+          `const w = require("weft"), s = require("weft/services"); ${register}
+           (async () => { ${serve} })();`,
+          "cjs",
+        );
+  }
+
+  it("the CLI shares the registry of weft/services: a module's front-end is served (ESM)", () => {
+    expect(serveRegistered("mjs")).toEqual({ code: 0, served: true });
+  });
+
+  it("the CLI shares the registry of weft/services: a module's front-end is served (CJS)", () => {
+    expect(serveRegistered("cjs")).toEqual({ code: 0, served: true });
+  });
+});
+
+describe("dependencies", () => {
+  /** The packages (by folder under node_modules) that CommonJS has loaded after `imports`. */
+  const loadedAfter = (imports: string): unknown =>
+    runScript(
+      `${imports}
+       import { createRequire } from "node:module";
+       const cache = Object.keys(createRequire(import.meta.url).cache);
+       const names = cache.map((f) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(f)?.[1]).filter(Boolean);
+       console.log(JSON.stringify([...new Set(names)].sort()));`,
+      "mjs",
+    );
+
+  it("weft, weft/testing and weft/services load neither commander nor pino; the CLI loads both", () => {
+    const library = loadedAfter(
+      `await import("weft"); await import("weft/testing"); await import("weft/services");`,
+    );
+    expect(library).not.toContain("commander");
+    expect(library).not.toContain("pino");
+    // The method sees them when they are loaded: the CLI's bin does.
+    const cli = loadedAfter(
+      `await import(${JSON.stringify(join(installed.weft, pkg.bin["weft"] ?? ""))});`,
+    );
+    expect(cli).toContain("commander");
+    expect(cli).toContain("pino");
+  });
+
+  it("does not claim `sideEffects: false`: the built chunks run code when loaded", () => {
+    // Shape-keeping instances are built and fed at load, and the front-end registry is filled as
+    // an import side effect, so a bundler must not drop a chunk whose exports look unused.
+    const chunks = readdirSync(join(root, "dist")).filter((f) => f.endsWith(".js"));
+    const topLevelCalls = chunks.filter((f) =>
+      /^[A-Za-z_$][\w$.]*\(.*\);$/m.test(readFileSync(join(root, "dist", f), "utf8")),
+    );
+    expect(topLevelCalls.length).toBeGreaterThan(0);
+    expect(pkg.sideEffects).not.toBe(false);
+  });
+
+  it("depends on fast-check ^4 (the arbitraries' doc says so)", () => {
+    expect(pkg.dependencies["fast-check"]).toMatch(/^\^4\./);
+    const doc = readFileSync(join(root, "src", "testing", "arbitraries.ts"), "utf8");
+    expect(doc).toContain(`\`${pkg.dependencies["fast-check"]}\``);
+  });
+});
+
+describe("the weft bin", () => {
+  it("prints its help", () => {
+    const full = node([join(installed.weft, pkg.bin["weft"] ?? ""), "--help"]);
+    expect(full.status).toBe(0);
+    expect(full.stdout).toMatch(/serve/);
+    expect(
+      readFileSync(join(root, pkg.bin["weft"] ?? ""), "utf8").startsWith("#!/usr/bin/env node"),
+    ).toBe(true);
+  });
+});
+
+describe("README and docs/", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const docs = existsSync(join(root, "docs"))
+    ? readdirSync(join(root, "docs"))
+        .filter((f) => f.endsWith(".md"))
+        .sort()
+        .map((f) => ({ name: `docs/${f}`, text: readFileSync(join(root, "docs", f), "utf8") }))
+    : [];
+  const sources = [{ name: "README.md", text: readme }, ...docs];
+  const blocks = sources.flatMap(({ name, text }) =>
+    [...text.matchAll(/```ts( example)?\n([\s\S]*?)```/g)].map((m, i) => ({
+      name: `${name.replace(/[/.]/g, "-")}-${i}`,
+      runnable: m[1] !== undefined,
+      code: m[2] ?? "",
+    })),
+  );
+
+  it("the README starts with the two commands a newcomer runs", () => {
     const head = readme.split("\n").slice(0, 12).join("\n");
     expect(head).toContain("npm ci && npm start");
     expect(head).toContain("npm ci && npm test");
   });
 
-  const dir = join(root, "test", "package", ".readme-run");
-  const blocks = [...readme.matchAll(/```ts( example)?\n([\s\S]*?)```/g)].map((m) => ({
-    runnable: m[1] !== undefined,
-    code: m[2] ?? "",
-  }));
-
-  /** Runs `fn` with a fresh scratch folder inside the package (so `weft` resolves to it). */
-  function inScratchDir(fn: () => void): void {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    try {
-      fn();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
-  it("runs its examples as printed", () => {
+  it("runs the examples as printed, against the installed package", () => {
     const expected = ["hello, weft\n", "3\ntrue\n"];
     const runnable = blocks.filter((b) => b.runnable);
     expect(runnable).toHaveLength(expected.length);
-    inScratchDir(() => {
-      runnable.forEach((block, i) => {
-        const file = join(dir, `example-${i}.ts`);
-        writeFileSync(file, block.code);
-        const r = node(["--import", "tsx", file]);
-        expect(r.stderr).toBe("");
-        expect(r.status).toBe(0);
-        expect(r.stdout).toBe(expected[i]);
-      });
+    runnable.forEach((block, i) => {
+      const file = join(installed.dir, `example-${block.name}.ts`);
+      writeFileSync(file, block.code);
+      const r = node(["--import", "tsx", file], installed.dir);
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(expected[i]);
     });
   });
 
-  it("has TypeScript snippets that type-check against the built package", () => {
-    inScratchDir(() => {
-      const files = blocks.map((block, i) => {
-        const file = join(dir, `snippet-${i}.ts`);
-        // `export {}` makes each snippet a module of its own, so their names don't collide.
-        writeFileSync(file, `${block.code}\nexport {};\n`);
-        return file;
-      });
-      const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
-      const r = node([
+  it("has TypeScript samples that type-check against the installed package", () => {
+    expect(docs.length).toBeGreaterThanOrEqual(2);
+    const files = blocks.map((block) => {
+      const file = join(installed.dir, `snippet-${block.name}.ts`);
+      // `export {}` makes each sample a module of its own, so their names don't collide.
+      writeFileSync(file, `${block.code}\nexport {};\n`);
+      return file;
+    });
+    const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+    const r = node(
+      [
         tsc,
         "--noEmit",
         "--ignoreConfig",
@@ -141,9 +329,10 @@ describe("README", () => {
         "node",
         "--skipLibCheck",
         ...files,
-      ]);
-      expect(r.stdout + r.stderr).toBe("");
-      expect(r.status).toBe(0);
-    });
+      ],
+      installed.dir,
+    );
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
   });
 });
