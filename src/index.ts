@@ -190,12 +190,24 @@ export {
   type RateLimitedLoggerOptions,
   rateLimitedLogger,
 } from "./protocols/amp/protocol.js";
-// ---- receivers: the decoder contract and stream adapters --------------------------------------
-export type { Decoder, DecoderFactory, DecoderSink } from "./protocols/receivers/decoder.js";
-// ---- receivers: length-prefixed, netstrings, lines --------------------------------------------
+// ---- framing and receivers: the decoder contract, stream adapters, lines, netstrings, length prefixes
 export {
+  type ChunkSource,
+  DEFAULT_LINE_DELIMITER,
+  DEFAULT_MAX_LINE_LENGTH,
+  type Decoder,
+  type DecoderFactory,
+  type DecoderSink,
+  decodeIterable,
+  decodeLengthPrefixed,
+  decodeLines,
+  decodeNetstrings,
+  decodeTextLines,
   encodeLengthPrefix,
   encodeLengthPrefixed,
+  encodeLine,
+  encodeNetstring,
+  FramedReceiver,
   FramingDecoder,
   Int8StringReceiver,
   Int16StringReceiver,
@@ -206,27 +218,17 @@ export {
   type LengthPrefixedErrorKind,
   type LengthPrefixedOptions,
   LengthPrefixedReceiver,
-  lengthPrefixedDecoder,
-  StringTooLongError,
-} from "./protocols/receivers/length-prefixed.js";
-export {
-  DEFAULT_LINE_DELIMITER,
-  DEFAULT_MAX_LINE_LENGTH,
-  decodeLines,
-  decodeTextLines,
-  encodeLine,
   LineDecoder,
   type LineDecoderOptions,
   LineLengthExceededError,
   LineOnlyReceiver,
   LineReceiver,
+  lengthPrefixedDecoder,
+  lengthPrefixedTransform,
+  lengthPrefixedTransformStream,
   lineDecoder,
   lineTransform,
   lineTransformStream,
-  UnterminatedLineError,
-} from "./protocols/receivers/lines.js";
-export {
-  encodeNetstring,
   NetstringDecoder,
   type NetstringErrorKind,
   type NetstringOptions,
@@ -234,17 +236,12 @@ export {
   NetstringReceiver,
   netstringDecoder,
   netstringHeader,
-} from "./protocols/receivers/netstring.js";
-export {
-  type ChunkSource,
-  decodeIterable,
-  decodeLengthPrefixed,
-  decodeNetstrings,
-  lengthPrefixedTransform,
-  lengthPrefixedTransformStream,
   netstringTransform,
   netstringTransformStream,
+  PausableReceiver,
   type StreamAdapterOptions,
+  StringTooLongError,
   toNodeTransform,
   toWebTransformStream,
-} from "./protocols/receivers/streams.js";
+  UnterminatedLineError,
+} from "./protocols/receivers/index.js";
