@@ -16,7 +16,7 @@ export * from "./poetry/fast.js";
 export * from "./poetry/netstring.js";
 export * from "./poetry/service.js";
 export * from "./poetry/slow.js";
-export * from "./suite.js";
+export * from "./suite/index.js";
 export * from "./transform/amp.js";
 export * from "./transform/clients.js";
 export * from "./transform/line.js";
