@@ -78,7 +78,8 @@ export async function serve(
     });
   } catch (err) {
     if (err instanceof ConfigError) {
-      io.stderr(`weft serve: invalid configuration: ${err.message}\n`);
+      const where = options.config !== undefined ? `${options.config}: ` : "";
+      io.stderr(`weft serve: invalid configuration: ${where}${err.message}\n`);
       return EXIT_USAGE;
     }
     io.stderr(`weft serve: ${describeError(err)}\n`);
