@@ -42,7 +42,7 @@ export type PoetrySettings = v.InferInput<typeof poetrySettings>;
 const poemOf = (s: PoetrySettings) => (s.poem !== undefined ? { poem: s.poem } : {});
 
 /** Poems, fast or slow, or by name. */
-export const poetryService = defineService({
+export const poetryDefinition = defineService({
   name: "poetry",
   description: "serve poems: the default one at once or slowly, any one by name",
   settings: poetrySettings,
@@ -87,7 +87,7 @@ export const poetryService = defineService({
 });
 
 /** Named text transforms. */
-export const transformService = defineService({
+export const transformDefinition = defineService({
   name: "transform",
   description: "named text transforms (upper, reverse, cummingsify, …)",
   create: () => new TransformService(),
@@ -137,7 +137,7 @@ type CalculatorContext = FrontEndContext<
 const serverIdOf = (ctx: CalculatorContext) => ctx.options.serverId ?? ctx.index + 1;
 
 /** Adds integers, as several servers on several ports. */
-export const calculatorService = defineService({
+export const calculatorDefinition = defineService({
   name: "calculator",
   description: "adds integers, one server id a port",
   settings: calculatorSettings,
@@ -163,7 +163,7 @@ export const calculatorService = defineService({
 
 /** weft's built-in services as a module. */
 export const BUILTIN_MODULE = defineWeftModule({
-  services: [poetryService, transformService, calculatorService],
+  services: [poetryDefinition, transformDefinition, calculatorDefinition],
 });
 
 /** The registry of weft's built-in services (what a configuration without `"modules"` can name). */

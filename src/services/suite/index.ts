@@ -8,10 +8,10 @@ export {
   BUILTIN_REGISTRY,
   type CalculatorListenOptions,
   type CalculatorSettings,
-  calculatorService,
+  calculatorDefinition,
   type PoetrySettings,
-  poetryService,
-  transformService,
+  poetryDefinition,
+  transformDefinition,
 } from "./builtins.js";
 export {
   type CalculatorConfig,

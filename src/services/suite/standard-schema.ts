@@ -81,8 +81,8 @@ export function checkWith<O>(
   } catch (err) {
     return { ok: false, issues: [{ path: where, message: `the schema threw: ${String(err)}` }] };
   }
-  if (result instanceof Promise) {
-    result.catch(() => undefined);
+  if ("then" in result) {
+    result.then(undefined, () => undefined); // settled later: nobody waits for it
     return {
       ok: false,
       issues: [{ path: where, message: "the schema validates asynchronously (not supported)" }],
