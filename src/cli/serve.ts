@@ -2,20 +2,19 @@
  * `weft serve`: start the suite from a configuration (default: every service on its default ports,
  * bound to 127.0.0.1), print where each front-end listens, and shut down gracefully on SIGINT/SIGTERM.
  */
-import { readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { createReactor } from "../core/reactor.js";
 import { ConfigError } from "../services/errors.js";
 import {
+  BUILTIN_REGISTRY,
   defaultSuiteConfig,
-  FRONT_ENDS,
   formatAddress,
+  loadSuiteConfig,
   type RunningSuite,
+  type ServiceRegistry,
   type SuiteConfig,
   startSuite,
-  validateSuiteConfig,
-} from "../services/suite.js";
+} from "../services/suite/index.js";
 import {
   type CliIO,
   describeError,
@@ -37,27 +36,6 @@ export interface ServeOptions {
   logLevel: LogLevel;
 }
 
-/** Read and validate a JSON config file (ConfigError with the file name on any problem). */
-export async function loadConfig(file: string): Promise<SuiteConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    throw new ConfigError(`${file}: cannot read: ${(err as Error).message}`, { cause: err });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    return validateSuiteConfig(json);
-  } catch (err) {
-    throw new ConfigError(`${file}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
 /** The table printed on start: service, protocol, address. */
 export function formatTable(suite: RunningSuite): string {
   const rows = [["SERVICE", "PROTOCOL", "ADDRESS"]];
@@ -77,23 +55,22 @@ export async function serve(
   signals: NodeJS.Process = process,
 ): Promise<number> {
   const logger = createLogger(options.logLevel);
-  let config: SuiteConfig;
+  let config: SuiteConfig = defaultSuiteConfig();
+  let registry: ServiceRegistry = BUILTIN_REGISTRY;
   let baseDir = process.cwd();
-  try {
-    if (options.config !== undefined) {
-      config = await loadConfig(options.config);
-      baseDir = dirname(resolve(options.config));
-    } else {
-      config = defaultSuiteConfig();
+  if (options.config !== undefined) {
+    try {
+      ({ config, registry, baseDir } = await loadSuiteConfig(options.config));
+    } catch (err) {
+      io.stderr(`weft serve: invalid configuration: ${(err as Error).message}\n`);
+      return EXIT_USAGE;
     }
-  } catch (err) {
-    io.stderr(`weft serve: invalid configuration: ${(err as Error).message}\n`);
-    return EXIT_USAGE;
   }
   const reactor = createReactor();
   let suite: RunningSuite;
   try {
     suite = await startSuite(reactor, config, {
+      registry,
       logger,
       baseDir,
       ...(options.host !== undefined ? { host: options.host } : {}),
@@ -101,7 +78,8 @@ export async function serve(
     });
   } catch (err) {
     if (err instanceof ConfigError) {
-      io.stderr(`weft serve: invalid configuration: ${err.message}\n`);
+      const where = options.config !== undefined ? `${options.config}: ` : "";
+      io.stderr(`weft serve: invalid configuration: ${where}${err.message}\n`);
       return EXIT_USAGE;
     }
     io.stderr(`weft serve: ${describeError(err)}\n`);
@@ -140,16 +118,27 @@ export async function serve(
   });
 }
 
+/** `8992-8994` for consecutive `tcp:PORT` defaults, else the endpoints joined by commas. */
+function defaultPorts(endpoints: readonly string[] = []): string {
+  const ports = endpoints.map((e) => /^tcp:(\d+)$/.exec(e)?.[1]);
+  if (
+    ports.length > 1 &&
+    ports.every((p, i) => p !== undefined && Number(p) === Number(ports[0]) + i)
+  )
+    return `${ports[0]}-${ports[ports.length - 1]}`;
+  return endpoints.map((e, i) => ports[i] ?? e).join(",");
+}
+
 /** Register `weft serve` on `program`. */
 export function addServeCommand(
   program: Command,
   io: CliIO,
   setExit: (code: number) => void,
 ): void {
-  const kinds = [...FRONT_ENDS.values()]
+  const kinds = BUILTIN_REGISTRY.frontEnds()
     .map(
       (k) =>
-        `  ${k.service.padEnd(10)} ${k.protocol.padEnd(9)} ${String(k.defaultPort).padEnd(5)}  ${k.description}`,
+        `  ${k.service.padEnd(10)} ${k.protocol.padEnd(9)} ${defaultPorts(k.definition.defaultEndpoints).padEnd(9)}  ${k.definition.description}`,
     )
     .join("\n");
   program
@@ -176,8 +165,9 @@ export function addServeCommand(
     )
     .addHelpText(
       "after",
-      `\nFront-end kinds (service, protocol, default port):\n${kinds}\n\n` +
-        `Config example:\n  { "services": { "transform": { "listen": [ { "protocol": "line", "endpoint": "tcp:10002" } ] } } }\n\n` +
+      `\nFront-end kinds (service, protocol, default ports):\n${kinds}\n\n` +
+        `Config example:\n  { "services": { "transform": { "listen": [ { "protocol": "line", "endpoint": "tcp:10002" } ] } } }\n` +
+        `A config's "modules": ["./my-module.mjs"] (relative to the config file) add services and front-ends.\n\n` +
         "SIGINT/SIGTERM stop listening, let factories finish, close connections (aborting those still open\nafter --grace seconds) and exit 0; a repeated signal while stopping is ignored.\n" +
         "Exit codes: 0 stopped cleanly, 1 a port could not be opened, 2 invalid configuration.",
     )

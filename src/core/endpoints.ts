@@ -332,6 +332,30 @@ export function parseDescription(description: string): ParsedDescription {
   return { args, kwargs };
 }
 
+/**
+ * Escapes backslashes and colons so that `parseDescription` reads `value` back as one literal
+ * argument value (Twisted's `quoteStringArgument`): `tcp:80:interface=${quoteStringArgument("::1")}`.
+ */
+export function quoteStringArgument(value: string): string {
+  return value.replace(/[\\:]/g, "\\$&");
+}
+
+/**
+ * The description string of `parsed`, the inverse of {@link parseDescription}: every argument
+ * quoted, and `=` escaped too where it would otherwise split a positional argument or a key.
+ * `parseDescription(formatDescription(p))` equals `p` for any `p` with at least one positional
+ * argument.
+ */
+export function formatDescription(parsed: ParsedDescription): string {
+  const parts = parsed.args.map(quoteKey);
+  for (const [k, v] of parsed.kwargs) parts.push(`${quoteKey(k)}=${quoteStringArgument(v)}`);
+  return parts.join(":");
+}
+
+function quoteKey(value: string): string {
+  return value.replace(/[\\:=]/g, "\\$&");
+}
+
 interface Spec {
   /** Names of the positional arguments, in order (after the type). */
   positional: readonly string[];

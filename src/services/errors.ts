@@ -114,10 +114,26 @@ export class PoemIncompleteError extends WeftError {
   }
 }
 
-/** A suite configuration (JSON config of `weft serve`) is invalid; the message says where. */
+/** One problem of a suite configuration: where (a JSON path such as `config.services.poetry.listen[1].endpoint`) and what. */
+export interface ConfigIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * A suite configuration (JSON config of `weft serve`) or a module it loads is invalid; the message
+ * says where (`config.services.poetry.listen[1].endpoint: …`), one problem a line.
+ */
 export class ConfigError extends WeftError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("ERR_INVALID_CONFIG", message, options);
+  /** The problems found, each with its JSON path (empty when the error is not about one place). */
+  readonly issues: readonly ConfigIssue[];
+  constructor(message: string, options?: { cause?: unknown; issues?: readonly ConfigIssue[] }) {
+    super(
+      "ERR_INVALID_CONFIG",
+      message,
+      options?.cause !== undefined ? { cause: options.cause } : {},
+    );
+    this.issues = options?.issues ?? [];
   }
 }
 

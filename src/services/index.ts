@@ -56,25 +56,51 @@ export { FastPoetryFactory, FastPoetryProtocol, type PoemFrontEndOptions } from 
 export { PoetryNetstringFactory, PoetryNetstringProtocol } from "./poetry/netstring.js";
 export { type Poem, PoetryService, type PoetryServiceOptions } from "./poetry/service.js";
 export { SlowPoetryFactory, type SlowPoetryOptions, SlowPoetryProtocol } from "./poetry/slow.js";
-// ---- the suite runner (`weft serve`) -------------------------------------------------------------
+// ---- the suite runner (`weft serve`): registry, config, modules ----------------------------------
 export {
+  BUILTIN_MODULE,
+  BUILTIN_REGISTRY,
   type CalculatorConfig,
+  type CalculatorListenOptions,
+  type CalculatorSettings,
+  calculatorDefinition,
+  checkSuiteConfig,
   defaultSuiteConfig,
+  defineFrontEnd,
+  defineService,
+  defineWeftModule,
   type FrontEndContext,
-  type FrontEndKind,
+  type FrontEndDefinition,
+  type FrontEndEndpoint,
+  type FrontEndExtension,
   type ListenConfig,
+  type LoadedSuiteConfig,
+  loadSuiteConfig,
+  type PlannedListen,
+  type PlannedService,
   type PoetryConfig,
+  type PoetrySettings,
+  poetryDefinition,
+  type RegisteredFrontEnd,
   type RunningFrontEnd,
   type RunningSuite,
-  registerFrontEnd,
-  type ServiceName,
+  registryWithModules,
+  type SchemaOutput,
+  type ServiceConfig,
+  type ServiceContext,
+  type ServiceDefinition,
+  ServiceRegistry,
+  type StandardSchemaV1,
   type StartSuiteOptions,
   type SuiteConfig,
-  type SuiteServices,
+  type SuitePlan,
+  type SuiteReactor,
   startSuite,
   type TransformConfig,
+  transformDefinition,
   validateSuiteConfig,
-} from "./suite.js";
+  type WeftModule,
+} from "./suite/index.js";
 // ---- transform -----------------------------------------------------------------------------------
 export { Transform, TransformAMPFactory, transformLocator } from "./transform/amp.js";
 export {

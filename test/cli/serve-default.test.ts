@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CalculatorClient } from "../../src/services/calculator/client.js";
 import { getPoem } from "../../src/services/poetry/clients.js";
 import { bundledPoemsDirectory, PoetryService } from "../../src/services/poetry/service.js";
-import { defaultSuiteConfig } from "../../src/services/suite.js";
+import { defaultSuiteConfig } from "../../src/services/suite/index.js";
 import { TransformProxy, type TransformVia } from "../../src/services/transform/clients.js";
 import { childOutput, endpoint, exchange, lines } from "../services/helpers.js";
 

@@ -3,12 +3,12 @@ import { describe, expect, it } from "vitest";
 import { Clock } from "../../src/core/clock.js";
 import { ConfigError } from "../../src/services/errors.js";
 import {
+  BUILTIN_REGISTRY,
   defaultSuiteConfig,
-  FRONT_ENDS,
   resolveServerEndpoint,
   startSuite,
   validateSuiteConfig,
-} from "../../src/services/suite.js";
+} from "../../src/services/suite/index.js";
 import { exchange, lines, reactor } from "./helpers.js";
 
 describe("suite configuration", () => {
@@ -17,7 +17,8 @@ describe("suite configuration", () => {
     const served = Object.entries(config.services).flatMap(([service, s]) =>
       s.listen.map((l) => `${service}:${l.protocol}`),
     );
-    for (const key of FRONT_ENDS.keys()) expect(served).toContain(key);
+    for (const f of BUILTIN_REGISTRY.frontEnds())
+      expect(served).toContain(`${f.service}:${f.protocol}`);
     expect(config.services.calculator?.listen.map((l) => l.endpoint)).toEqual([
       "tcp:8992",
       "tcp:8993",

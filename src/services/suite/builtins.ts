@@ -1,0 +1,170 @@
+/**
+ * weft's own services and their front-ends: the built-in registry. This file is the one place a
+ * built-in front-end and its default ports are written; adding a protocol to a service is one
+ * entry in its `frontEnds` (and `defaultSuiteConfig()`, `weft serve --help` and the default
+ * `npm start` pick it up from here).
+ */
+import { resolve } from "node:path";
+import * as v from "valibot";
+import { CalculatorAMPFactory } from "../calculator/amp.js";
+import { CalculatorLineFactory } from "../calculator/line.js";
+import { CalculatorService } from "../calculator/service.js";
+import { PoetryAMPFactory } from "../poetry/amp.js";
+import { FastPoetryFactory } from "../poetry/fast.js";
+import { PoetryNetstringFactory } from "../poetry/netstring.js";
+import { PoetryService } from "../poetry/service.js";
+import { SlowPoetryFactory } from "../poetry/slow.js";
+import { TransformAMPFactory } from "../transform/amp.js";
+import { TransformLineFactory } from "../transform/line.js";
+import { TransformNetstringFactory } from "../transform/netstring.js";
+import { TransformService } from "../transform/service.js";
+import { defineService, defineWeftModule, type FrontEndContext } from "./definition.js";
+import { integer, nonEmptyString, seconds, strictObject } from "./fields.js";
+import { ServiceRegistry } from "./registry.js";
+
+const settingsOf = <const E extends v.ObjectEntries>(entries: E) =>
+  strictObject(entries, { alsoAllowed: ["listen"] });
+
+const poetrySettings = settingsOf({
+  /** Folder of `NAME.txt` poems (relative to the config file). Default: the bundled poems. */
+  poems: v.optional(nonEmptyString),
+  /** The poem the fast and slow front-ends serve. Default: the first name in sorted order. */
+  poem: v.optional(nonEmptyString),
+  /** Slow front-end pacing: bytes per slice (default 10), seconds between slices (default 0.1). */
+  slow: v.optional(
+    strictObject({ bytesPerTick: v.optional(integer(1)), interval: v.optional(seconds) }),
+  ),
+});
+
+/** The poetry service's settings (its keys besides `listen`). */
+export type PoetrySettings = v.InferInput<typeof poetrySettings>;
+
+const poemOf = (s: PoetrySettings) => (s.poem !== undefined ? { poem: s.poem } : {});
+
+/** Poems, fast or slow, or by name. */
+export const poetryDefinition = defineService({
+  name: "poetry",
+  description: "serve poems: the default one at once or slowly, any one by name",
+  settings: poetrySettings,
+  create: (s, ctx) => {
+    const options = s.poem !== undefined ? { defaultPoem: s.poem } : {};
+    return s.poems !== undefined
+      ? PoetryService.fromDirectory(resolve(ctx.baseDir, s.poems), options)
+      : PoetryService.bundled(options);
+  },
+  frontEnds: {
+    fast: {
+      description: "writes the default poem and closes",
+      defaultEndpoints: ["tcp:10000"],
+      build: ({ service, settings, logger }) =>
+        new FastPoetryFactory(service, { logger, ...poemOf(settings) }),
+    },
+    slow: {
+      description: "writes the default poem a few bytes at a time, then closes",
+      defaultEndpoints: ["tcp:10010"],
+      build: ({ service, settings, logger, clock }) =>
+        new SlowPoetryFactory(service, {
+          logger,
+          clock,
+          ...poemOf(settings),
+          ...(settings.slow?.bytesPerTick !== undefined
+            ? { bytesPerTick: settings.slow.bytesPerTick }
+            : {}),
+          ...(settings.slow?.interval !== undefined ? { interval: settings.slow.interval } : {}),
+        }),
+    },
+    netstring: {
+      description: "poem by name: one netstring in, one netstring out",
+      defaultEndpoints: ["tcp:10011"],
+      build: ({ service, logger }) => new PoetryNetstringFactory(service, { logger }),
+    },
+    amp: {
+      description: "AMP GetPoem(name) → poem",
+      defaultEndpoints: ["tcp:10012"],
+      build: ({ service, logger }) => new PoetryAMPFactory(service, { logger }),
+    },
+  },
+});
+
+/** Named text transforms. */
+export const transformDefinition = defineService({
+  name: "transform",
+  description: "named text transforms (upper, reverse, cummingsify, …)",
+  create: () => new TransformService(),
+  frontEnds: {
+    netstring: {
+      description: "the tutorial's protocol: netstring NAME.TEXT → netstring result, close",
+      defaultEndpoints: ["tcp:10001"],
+      build: ({ service, logger }) => new TransformNetstringFactory(service, { logger }),
+    },
+    line: {
+      description: "persistent lines: NAME SP TEXT → OK SP RESULT | ERROR SP CODE SP MESSAGE",
+      defaultEndpoints: ["tcp:10002"],
+      build: ({ service, logger }) => new TransformLineFactory(service, { logger }),
+    },
+    amp: {
+      description: "AMP Transform(name, text) → text",
+      defaultEndpoints: ["tcp:10003"],
+      build: ({ service, logger }) => new TransformAMPFactory(service, { logger }),
+    },
+  },
+});
+
+const calculatorSettings = settingsOf({
+  /** Simulated work per calculation, seconds. Default 0. */
+  delay: v.optional(seconds),
+});
+
+/** The calculator's settings (its keys besides `listen`). */
+export type CalculatorSettings = v.InferInput<typeof calculatorSettings>;
+
+const serverIdOption = strictObject(
+  {
+    /** The id this port answers with. Default: its position in `listen`, from 1. */
+    serverId: v.optional(integer()),
+  },
+  { alsoAllowed: ["protocol", "endpoint"] },
+);
+
+/** A calculator `listen` entry's own key. */
+export type CalculatorListenOptions = v.InferOutput<typeof serverIdOption>;
+
+type CalculatorContext = FrontEndContext<
+  CalculatorService,
+  CalculatorSettings,
+  CalculatorListenOptions
+>;
+const serverIdOf = (ctx: CalculatorContext) => ctx.options.serverId ?? ctx.index + 1;
+
+/** Adds integers, as several servers on several ports. */
+export const calculatorDefinition = defineService({
+  name: "calculator",
+  description: "adds integers, one server id a port",
+  settings: calculatorSettings,
+  create: (s, ctx) => new CalculatorService({ delay: s.delay ?? 0, clock: ctx.clock }),
+  frontEnds: {
+    amp: {
+      description:
+        "AMP Calculate(a, b) → result, server (server id: serverId, else position from 1)",
+      defaultEndpoints: ["tcp:8992", "tcp:8993", "tcp:8994"],
+      options: serverIdOption,
+      build: (ctx: CalculatorContext) =>
+        new CalculatorAMPFactory(ctx.service, { logger: ctx.logger, serverId: serverIdOf(ctx) }),
+    },
+    line: {
+      description: "lines: A SP B → OK SP SUM SP SERVER (server id 4 in the default config)",
+      defaultEndpoints: ["tcp:8995"],
+      options: serverIdOption,
+      build: (ctx: CalculatorContext) =>
+        new CalculatorLineFactory(ctx.service, { logger: ctx.logger, serverId: serverIdOf(ctx) }),
+    },
+  },
+});
+
+/** weft's built-in services as a module. */
+export const BUILTIN_MODULE = defineWeftModule({
+  services: [poetryDefinition, transformDefinition, calculatorDefinition],
+});
+
+/** The registry of weft's built-in services (what a configuration without `"modules"` can name). */
+export const BUILTIN_REGISTRY: ServiceRegistry = /* @__PURE__ */ ServiceRegistry.of(BUILTIN_MODULE);

@@ -1,0 +1,177 @@
+/**
+ * What a service and a front-end are to the suite, and the contract of a **weft module**: the file a
+ * configuration names in `"modules"` to serve its own services, or to serve existing services over
+ * its own protocols, without touching weft.
+ *
+ * ## The module contract
+ *
+ * A module is an ES module (`.mjs`, or `.js` in a `"type": "module"` package) whose **default export**
+ * is a {@link WeftModule}: `{ services?: ServiceDefinition[], frontEnds?: FrontEndExtension[] }`.
+ * `weft serve --config FILE` imports each path of the config's `"modules"` array, resolved relative
+ * to FILE's folder, in order, before it checks the `"services"` section; a service or front-end a
+ * module defines can then be named there like a built-in one.
+ *
+ * ```js
+ * // my-protocols.mjs, next to suite.json
+ * import { defineWeftModule } from "weft/services";
+ * import { LineOnlyReceiver, ServerFactory } from "weft";
+ *
+ * class Greeter { greet(name) { return `hello, ${name}`; } }
+ * class GreetLine extends LineOnlyReceiver {
+ *   lineReceived(line) { this.sendLine(this.factory.greeter.greet(line.toString())); }
+ * }
+ *
+ * export default defineWeftModule({
+ *   services: [{
+ *     name: "greeter",                               // the key under "services"
+ *     create: () => new Greeter(),                   // once per suite, before any port opens
+ *     frontEnds: {
+ *       line: {
+ *         description: "NAME → hello, NAME",
+ *         defaultEndpoints: ["tcp:7001"],            // used by defaultSuiteConfig(registry)
+ *         build: ({ service }) => Object.assign(ServerFactory.forProtocol(GreetLine), { greeter: service }),
+ *       },
+ *     },
+ *   }],
+ *   frontEnds: [{                                     // a new protocol for a service defined elsewhere
+ *     service: "transform", protocol: "shout",
+ *     description: "LINE → UPPERCASE LINE",
+ *     build: ({ service }) => makeShoutFactory(service),
+ *   }],
+ * });
+ * ```
+ *
+ * ```json
+ * { "modules": ["./my-protocols.mjs"],
+ *   "services": { "greeter": { "listen": [{ "protocol": "line", "endpoint": "tcp:7001" }] },
+ *                 "transform": { "listen": [{ "protocol": "shout", "endpoint": "tcp:7002" }] } } }
+ * ```
+ *
+ * Rules the suite enforces (a break is a ConfigError naming `config.modules[i]…`, exit 2):
+ * - the default export is an object with only `services` and `frontEnds`; every definition has only
+ *   the keys below (typos such as `defaultEndpoint` are caught), and names match `[A-Za-z][\w-]*`;
+ * - a module may not redefine a service or a `service`+`protocol` front-end that exists already
+ *   (built-in or from an earlier module); a front-end extension names a service defined by weft, by
+ *   an earlier module or by the same module;
+ * - `settings` (a service's keys besides `listen`) and `options` (a `listen` entry's keys besides
+ *   `protocol` and `endpoint`) are Standard Schemas — valibot, zod (3.24+), ArkType… — that
+ *   validate synchronously; without one, no such keys are accepted. Their issues are reported
+ *   under the JSON path of the value (`config.services.greeter.listen[0].serverId: …`);
+ * - `create` may be async and may throw (a ConfigError for the service, before anything listens);
+ *   `build` is called once per `listen` entry and returns the weft `Factory` for that port, or
+ *   throws (a ConfigError for that entry); `stop`, if given, runs on shutdown after every port of
+ *   the suite closed its connections (save state there).
+ *
+ * A module runs with the full rights of the process: load only files you trust, as with any code.
+ * Import weft's classes from the same `weft` package the command runs from.
+ */
+import type { EndpointReactor } from "../../core/endpoints.js";
+import type { Factory } from "../../core/factory.js";
+import type { ReactorTime } from "../../core/interfaces.js";
+import type { ListeningPort } from "../../core/reactor.js";
+import type { ServiceLogger } from "../log.js";
+import type { StandardSchemaV1 } from "./standard-schema.js";
+
+/** The reactor a suite runs on: endpoints to listen on and time for the services. */
+export type SuiteReactor = EndpointReactor & ReactorTime;
+
+/** What {@link ServiceDefinition.create} gets besides the settings. */
+export interface ServiceContext {
+  /** The folder relative paths in settings are resolved against (the config file's folder for `weft serve`). */
+  readonly baseDir: string;
+  /** The reactor's clock, or a manual Clock in tests. */
+  readonly clock: ReactorTime;
+  readonly logger: ServiceLogger;
+}
+
+/** What {@link FrontEndDefinition.build} gets: the built service and where it is served. */
+export interface FrontEndContext<S = unknown, C = unknown, O = unknown> {
+  /** The service object {@link ServiceDefinition.create} built (one per suite, shared by its front-ends). */
+  readonly service: S;
+  /** Its validated settings. */
+  readonly settings: C;
+  /** The validated options of this `listen` entry (its keys besides `protocol` and `endpoint`). */
+  readonly options: O;
+  /** The service's name and this front-end's protocol name. */
+  readonly serviceName: string;
+  readonly protocol: string;
+  /** Position of this entry in the service's `listen` array, from 0. */
+  readonly index: number;
+  /** The endpoint string listened on (host and port offset applied). */
+  readonly endpoint: string;
+  readonly logger: ServiceLogger;
+  readonly clock: ReactorTime;
+}
+
+/** The part of a server endpoint the suite uses: listen with what `build` returned. */
+export interface FrontEndEndpoint<P = Factory> {
+  listen(built: P): Promise<ListeningPort>;
+}
+
+/** One wire protocol of a service: how to build the factory for one port, and its default ports. */
+export interface FrontEndDefinition<S = unknown, C = unknown, O = unknown, P = Factory> {
+  /** One line for `weft serve --help` and the docs. */
+  readonly description: string;
+  /**
+   * Where the default configuration serves it, in order (`["tcp:8992", "tcp:8993"]` is two ports);
+   * absent or empty: not part of the default configuration. The one place default ports are written.
+   */
+  readonly defaultEndpoints?: readonly string[];
+  /** Validates a `listen` entry's keys besides `protocol`/`endpoint`. None accepted without it. */
+  readonly options?: StandardSchemaV1<unknown, O>;
+  /** The factory (or, with a custom `endpoint`, whatever that endpoint listens with) for one port. */
+  build(context: FrontEndContext<S, C, O>): P;
+  /**
+   * Parse (and check) the endpoint string; throw to reject it. Default: the stream server
+   * endpoints of `serverFromString` (`tcp:`, `unix:`, `tls:`), listening with a Factory. A
+   * front-end on another kind of endpoint (a datagram port, say) supplies its own.
+   */
+  endpoint?(reactor: SuiteReactor, description: string): FrontEndEndpoint<P>;
+}
+
+/** A service: its settings schema, how to build it, and its front-ends by protocol name. */
+export interface ServiceDefinition<S = unknown, C = unknown> {
+  /** The key under `"services"` in a configuration. */
+  readonly name: string;
+  /** One line for `weft serve --help` and the docs. */
+  readonly description?: string;
+  /** Validates the service's keys besides `listen`. None accepted without it. */
+  readonly settings?: StandardSchemaV1<unknown, C>;
+  /** Build the service object (once per suite, before any port opens). */
+  create(settings: C, context: ServiceContext): S | Promise<S>;
+  /** Its front-ends: protocol name → definition. */
+  readonly frontEnds: { readonly [protocol: string]: FrontEndDefinition<S, C> };
+  /** Called on shutdown once every port of the suite has closed its connections. */
+  stop?(service: S): void | Promise<void>;
+}
+
+/** A front-end for a service defined elsewhere (built into weft, or by another module). */
+export interface FrontEndExtension<S = unknown> extends FrontEndDefinition<S> {
+  /** The service it serves. */
+  readonly service: string;
+  /** Its protocol name (new for that service). */
+  readonly protocol: string;
+}
+
+/** What a weft module exports by default (see the module contract above). */
+export interface WeftModule {
+  readonly services?: readonly ServiceDefinition[];
+  readonly frontEnds?: readonly FrontEndExtension[];
+}
+
+/** Type a module's default export (the identity at run time). */
+export function defineWeftModule(module: WeftModule): WeftModule {
+  return module;
+}
+
+/** Type a service definition: `S` and `C` are inferred from `create` and `settings`. */
+export function defineService<S, C = Record<string, never>>(
+  definition: ServiceDefinition<S, C>,
+): ServiceDefinition<S, C> {
+  return definition;
+}
+
+/** Type a front-end for an existing service; name the service's type: `defineFrontEnd<TransformService>({…})`. */
+export function defineFrontEnd<S = unknown>(extension: FrontEndExtension<S>): FrontEndExtension<S> {
+  return extension;
+}
