@@ -15,7 +15,7 @@ import {
   UnknownRemoteError,
 } from "./errors.js";
 import { decodeFailure, encodeFailure } from "./internal.js";
-import { compileSchema } from "./protocol-encode.js";
+import { compileSchema } from "./schema.js";
 
 /**
  * Any argument type, for schemas (`encode` is a method, so `Argument<number>` is assignable to

@@ -12,12 +12,8 @@ import { Bytes, Integer, optional, Unicode } from "../../../src/protocols/amp/ar
 import type { AmpBox } from "../../../src/protocols/amp/box.js";
 import { CommandLocator, defineCommand } from "../../../src/protocols/amp/command.js";
 import { NoEmptyBoxes } from "../../../src/protocols/amp/errors.js";
-import {
-  AMP,
-  type AMPOptions,
-  type AmpLogger,
-  rateLimitedLogger,
-} from "../../../src/protocols/amp/protocol.js";
+import { type AmpLogger, rateLimitedLogger } from "../../../src/protocols/amp/logger.js";
+import { AMP, type AMPOptions } from "../../../src/protocols/amp/protocol.js";
 import { MemoryTransport } from "../../../src/testing/memory.js";
 
 const latin = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
