@@ -55,6 +55,9 @@ function latin1(buf: Uint8Array, start: number, len: number): string {
 export class BoxView {
   /** The bytes the box lies in: the chunk being fed, or the decoder's own copy of a cut box. */
   buf: Uint8Array = EMPTY;
+  // `buf`'s memory, read once per chunk: `.buffer` of a Node Buffer is a slow getter.
+  #ab: ArrayBufferLike = EMPTY.buffer;
+  #base = 0;
   /** Number of pairs. */
   count = 0;
   /** `[keyPos, keyLen, valuePos, valueLen]` per pair. */
@@ -66,6 +69,14 @@ export class BoxView {
    */
   transient = false;
   readonly #keyCache: (string | undefined)[] = new Array(KEY_CACHE_SIZE);
+
+  /** Points the view at `buf` (see {@link BoxView.transient}). */
+  reset(buf: Uint8Array, transient: boolean): void {
+    this.buf = buf;
+    this.#ab = buf.buffer;
+    this.#base = buf.byteOffset;
+    this.transient = transient;
+  }
 
   /** The index of the last pair whose key bytes are `key`, or -1. */
   find(key: Uint8Array): number {
@@ -85,8 +96,7 @@ export class BoxView {
   /** The value of pair `i`, as a view of `buf`. */
   value(i: number): Uint8Array {
     const at = i << 2;
-    const buf = this.buf;
-    return new Uint8Array(buf.buffer, buf.byteOffset + this.pairs[at + 2]!, this.pairs[at + 3]!);
+    return new Uint8Array(this.#ab, this.#base + this.pairs[at + 2]!, this.pairs[at + 3]!);
   }
 
   /** The key of pair `i` as latin1 text (cached: keys repeat from box to box). */
@@ -314,14 +324,13 @@ export class BoxDecoder {
   #parse(chunk: Uint8Array, pos: number): void {
     const n = chunk.length;
     const view = this.#view;
+    view.reset(chunk, false);
     while (pos < n) {
       const end = this.#scan(chunk, pos, n);
       if (end < 0) {
         if (end === INCOMPLETE) this.#startCarry(chunk, pos);
         return;
       }
-      view.buf = chunk;
-      view.transient = false;
       this.#sink.onBox(view);
       if (this.#failed) return;
       pos = end;
@@ -371,9 +380,8 @@ export class BoxDecoder {
       pos += take;
     }
     const view = this.#view;
-    view.buf = this.#carry;
     // A big carry buffer is let go of (the box's values may stay views of it); a small one is reused.
-    view.transient = this.#carry.length <= SMALL_CARRY;
+    view.reset(this.#carry, this.#carry.length <= SMALL_CARRY);
     if (!view.transient) this.#carry = EMPTY;
     this.#carryLen = 0;
     this.#sink.onBox(view);
