@@ -15,6 +15,11 @@
  * decoder would deliver and goes through `boxReceived`. Both ways give the same bytes out, closes and
  * logs (test/protocols/amp/protocol-fast.test.ts). Boxes sent while a chunk is handled leave in one
  * write at its end (`out-batch.ts`).
+ *
+ * Over 600 lines on purpose: it is one class, `AMP`, whose private state (the decoder, the call
+ * table, the output batch, the stopped/violation flags) the receive, call and answer paths share.
+ * What stands alone lives beside it: `logger.ts`, `calls.ts` (tags and calls in flight),
+ * `replies.ts` (error answers), `schema.ts` (compiled schemas), `out-batch.ts`.
  */
 import { Deferred, fail, succeed } from "../../core/deferred.js";
 import { ConnectionDone } from "../../core/errors.js";
@@ -43,12 +48,12 @@ import {
   type ResponderFn,
 } from "./command.js";
 import {
-  AmpError,
   BadLocalReturn,
   bytesRepr,
   InvalidSignature,
   MalformedAmpBox,
   NoEmptyBoxes,
+  NotConnected,
   RemoteAmpError,
 } from "./errors.js";
 import { type AmpLogger, sharedLogger } from "./logger.js";
@@ -95,13 +100,6 @@ export interface AMPOptions {
    * closes the connection; calls in flight fail with `BoxTooLarge`.
    */
   decoder?: BoxDecoderOptions;
-}
-
-/** `callRemote` was used before the connection was made. Code `ERR_AMP_NOT_CONNECTED`. */
-export class NotConnected extends AmpError {
-  constructor() {
-    super("ERR_AMP_NOT_CONNECTED", "AMP: callRemote before the connection was made.");
-  }
 }
 
 const ANSWER = "_answer";
