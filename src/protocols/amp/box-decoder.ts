@@ -4,7 +4,7 @@
  * {@link BoxDecoder} with a plain `DecoderSink` delivers each box as a Map (the stream adapters,
  * {@link decodeBoxes}, AmpList values).
  */
-import type { DecoderFactory, DecoderSink } from "../receivers/decoder.js";
+import type { Decoder, DecoderFactory, DecoderSink } from "../receivers/decoder.js";
 import { keepShape } from "../receivers/length-prefixed.js";
 import type { AmpBox } from "./box.js";
 import { BoxTooLarge, MalformedAmpBox, TooLong } from "./errors.js";
@@ -190,7 +190,7 @@ const FAILED = -2;
  * it, or if the chunk's memory will be reused. A box that straddles chunks is copied into a buffer
  * of the decoder's, so the decoder never keeps a reference to a chunk after `feed` returns.
  */
-export class BoxDecoder {
+export class BoxDecoder implements Decoder {
   readonly #sink: BoxViewSink;
   readonly #maxBoxBytes: number;
   readonly #maxKeys: number;
