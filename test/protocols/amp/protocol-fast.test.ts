@@ -1,9 +1,9 @@
 /**
  * The AMP protocol's in-place receive path (typed commands and answers read from the decoder's
  * BoxView, no Map) must behave exactly as the general path (BoxDecoder → Map → boxReceived):
- * same bytes out, same close, same logged errors, same call outcomes, for any boxes in any chunking. A subclass that overrides boxReceived
- * always takes the general path, so it is the oracle. Also: the logging levels and the rate-limited
- * default logger.
+ * same bytes out, same close, same logged errors, same call outcomes, for any boxes in any
+ * chunking. A subclass that overrides boxReceived always takes the general path, so it is the
+ * oracle. Also: the logging levels and the rate-limited default logger.
  */
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
