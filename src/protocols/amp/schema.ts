@@ -102,6 +102,18 @@ export function layoutOf(c: CompiledSchema, extras: readonly string[]): Layout {
   return l;
 }
 
+/**
+ * `e`'s type's encoding of `v`; a failure is the type's own AmpError or an ArgumentError naming the
+ * entry (the same for the compiled path and `objectsToBox`).
+ */
+export function encodeEntry(e: CompiledEntry, v: unknown): Uint8Array {
+  try {
+    return e.arg.encode(v);
+  } catch (err) {
+    throw encodeFailure(e.arg, e.name, err);
+  }
+}
+
 /** Values encoded through a compiled schema (see {@link encodeValues}). */
 export interface Encoded {
   /** Per entry: its encoded value, or undefined (an optional value left out). */
@@ -140,12 +152,7 @@ export function encodeValues(
       total += text.length;
       continue;
     }
-    let bytes: Uint8Array;
-    try {
-      bytes = e.arg.encode(v);
-    } catch (err) {
-      throw encodeFailure(e.arg, e.name, err);
-    }
+    const bytes = encodeEntry(e, v);
     if (bytes.length > MAX_VALUE_LENGTH) {
       if (e.big || allBig) return null;
       tooLong ??= new TooLong(false, true, bytes, e.name); // as encodeBox reports it
