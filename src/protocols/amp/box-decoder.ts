@@ -63,9 +63,8 @@ export class BoxView {
   /** `[keyPos, keyLen, valuePos, valueLen]` per pair. */
   pairs: Int32Array = new Int32Array(64);
   /**
-   * True when `buf` is the decoder's reusable buffer: its bytes are overwritten after `onBox`
-   * returns (copy values to keep them). False when `buf` is the fed chunk, or a buffer the decoder
-   * lets go of.
+   * True when `buf` is the decoder's own buffer, reused after `onBox` returns (copy values to keep
+   * them); false when `buf` is the chunk being fed.
    */
   transient = false;
   readonly #keyCache: (string | undefined)[] = new Array(KEY_CACHE_SIZE);
@@ -102,9 +101,10 @@ export class BoxView {
   /** The key of pair `i` as latin1 text (cached: keys repeat from box to box). */
   key(i: number): string {
     const at = i << 2;
-    const buf = this.buf;
-    const start = this.pairs[at]!;
-    const len = this.pairs[at + 1]!;
+    return this.#key(this.buf, this.pairs[at]!, this.pairs[at + 1]!);
+  }
+
+  #key(buf: Uint8Array, start: number, len: number): string {
     if (len > KEY_CACHE_MAX_LEN) return latin1(buf, start, len);
     const last = buf[start + len - 1]!;
     const slot =
@@ -132,12 +132,17 @@ export class BoxView {
   toMap(): AmpBox {
     const box: AmpBox = new Map();
     const copy = this.transient;
-    for (let i = 0; i < this.count; i++) {
-      const v = this.value(i);
-      box.set(this.key(i), copy ? v.slice() : v);
+    const pairs = this.pairs;
+    const ab = this.#ab;
+    const base = this.#base;
+    const buf = this.buf;
+    for (let at = 0, end = this.count << 2; at < end; at += 4) {
+      const v = new Uint8Array(ab, base + pairs[at + 2]!, pairs[at + 3]!);
+      box.set(this.#key(buf, pairs[at]!, pairs[at + 1]!), copy ? v.slice() : v);
     }
     return box;
   }
+
 }
 
 /** The sink of a {@link BoxDecoder} that reads boxes in place: `onBox` gets the decoder's view. */
@@ -234,6 +239,9 @@ export class BoxDecoder implements Decoder {
       if (pos < 0) return;
     }
     this.#parse(chunk, pos);
+    // A big carry buffer serves the boxes that follow one another across chunks, and is let go of
+    // as soon as a chunk ends between boxes: an idle connection holds no more than a small one.
+    if (this.#carryLen === 0 && this.#carry.length > SMALL_CARRY) this.#carry = EMPTY;
   }
 
   end(): void {
@@ -380,9 +388,7 @@ export class BoxDecoder implements Decoder {
       pos += take;
     }
     const view = this.#view;
-    // A big carry buffer is let go of (the box's values may stay views of it); a small one is reused.
-    view.reset(this.#carry, this.#carry.length <= SMALL_CARRY);
-    if (!view.transient) this.#carry = EMPTY;
+    view.reset(this.#carry, true);
     this.#carryLen = 0;
     this.#sink.onBox(view);
     return this.#failed ? -1 : pos;
