@@ -142,7 +142,6 @@ export class BoxView {
     }
     return box;
   }
-
 }
 
 /** The sink of a {@link BoxDecoder} that reads boxes in place: `onBox` gets the decoder's view. */
