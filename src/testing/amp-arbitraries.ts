@@ -254,7 +254,7 @@ export interface AmpArgumentCase<T = unknown> {
 }
 
 function argCase<T>(argument: Argument<T>, values: fc.Arbitrary<T>): AmpArgumentCase {
-  return { argument, values } as unknown as AmpArgumentCase;
+  return { argument, values };
 }
 
 /**

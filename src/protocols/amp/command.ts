@@ -14,8 +14,8 @@ import {
   UnhandledCommand,
   UnknownRemoteError,
 } from "./errors.js";
-import { decodeFailure, encodeFailure } from "./internal.js";
-import { compileSchema } from "./protocol-encode.js";
+import { decodeFailure } from "./internal.js";
+import { compileSchema, encodeEntry } from "./schema.js";
 
 /**
  * Any argument type, for schemas (`encode` is a method, so `Argument<number>` is assignable to
@@ -182,10 +182,6 @@ export function bigValue<T>(arg: Argument<T>): BigArgument<T> {
   });
 }
 
-function isBig(arg: AnyArgument): boolean {
-  return (arg as { big?: unknown }).big === true;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Structured values <-> box entries
 
@@ -226,24 +222,17 @@ export function objectsToBox(
   box: AmpBox,
   allBig = false,
 ): AmpBox {
-  for (const name in schema) {
-    const arg = schema[name] as AnyArgument;
-    const value = values[name];
+  const entries = compileSchema(schema).entries;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as (typeof entries)[number];
+    const value = values[e.name];
     if (value === undefined) {
-      if (arg.optional) continue;
-      throw new InvalidSignature(`missing required value for ${name}`);
+      if (e.arg.optional) continue;
+      throw new InvalidSignature(`missing required value for ${e.name}`);
     }
-    let bytes: Uint8Array;
-    try {
-      bytes = arg.encode(value);
-    } catch (err) {
-      throw encodeFailure(arg, name, err);
-    }
-    if (bytes.length > MAX_VALUE_LENGTH && (allBig || isBig(arg))) {
-      splitBig(name, bytes, box);
-    } else {
-      box.set(name, bytes);
-    }
+    const bytes = encodeEntry(e, value);
+    if (bytes.length > MAX_VALUE_LENGTH && (allBig || e.big)) splitBig(e.name, bytes, box);
+    else box.set(e.name, bytes);
   }
   return box;
 }

@@ -211,3 +211,10 @@ export class ArgumentError extends AmpError {
     this.reason = reason;
   }
 }
+
+/** `callRemote` was used before the connection was made. Code `ERR_AMP_NOT_CONNECTED`. */
+export class NotConnected extends AmpError {
+  constructor() {
+    super("ERR_AMP_NOT_CONNECTED", "AMP: callRemote before the connection was made.");
+  }
+}

@@ -1,9 +1,78 @@
 /**
  * AMP (Twisted's Asynchronous Messaging Protocol): the box codec, argument types, typed commands,
- * the protocol, and its errors.
+ * the protocol, and its errors. The public names, listed one by one; the modules' other exports
+ * (schema compilation, the output batch, the box-to-object helpers) are internal to AMP.
  */
-export * from "./arguments.js";
-export * from "./box.js";
-export * from "./command.js";
-export * from "./errors.js";
-export * from "./protocol.js";
+export {
+  AmpDateTime,
+  type AmpDateTimeFields,
+  AmpDecimal,
+  AmpList,
+  type Argument,
+  type ArgumentSchema,
+  type ArgValue,
+  Bool,
+  Bytes,
+  DateTime,
+  Decimal,
+  Float,
+  Integer,
+  ListOf,
+  MAX_INTEGER_DIGITS,
+  optional,
+  type SchemaValues,
+  Unicode,
+} from "./arguments.js";
+export {
+  type AmpBox,
+  BoxDecoder,
+  type BoxDecoderOptions,
+  BoxView,
+  type BoxViewSink,
+  boxDecoder,
+  copyBox,
+  decodeBoxes,
+  encodeBox,
+  encodeBoxes,
+  MAX_KEY_LENGTH,
+  MAX_VALUE_LENGTH,
+} from "./box.js";
+export {
+  type AnyArgument,
+  type AnyCommand,
+  type ArgumentsOf,
+  type BigArgument,
+  bigValue,
+  type CallResultOf,
+  type Command,
+  CommandLocator,
+  type CommandSpec,
+  defineCommand,
+  type ErrorClass,
+  type ErrorTable,
+  type LocatedResponder,
+  type RawResponderFn,
+  type ResponderFn,
+  type ResponderResult,
+  type ResponseOf,
+  type ResponseType,
+  type Schema,
+  type ValuesOf,
+} from "./command.js";
+export {
+  AmpError,
+  ArgumentError,
+  BadLocalReturn,
+  BoxTooLarge,
+  InvalidSignature,
+  MalformedAmpBox,
+  NoEmptyBoxes,
+  NotConnected,
+  ProtocolSwitched,
+  RemoteAmpError,
+  TooLong,
+  UnhandledCommand,
+  UnknownRemoteError,
+} from "./errors.js";
+export { type AmpLogger, type RateLimitedLoggerOptions, rateLimitedLogger } from "./logger.js";
+export { AMP, AMPFactory, type AMPOptions } from "./protocol.js";

@@ -49,3 +49,61 @@ export function decodeFailure(
     cause: err,
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Text helpers of the argument types
+
+/** The ASCII/latin1 text of `bytes` (one char per byte). */
+export function ascii(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
+  return s;
+}
+
+/** The bytes of ASCII text. */
+export function asciiBytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** `bytes` for an error message: quoted, cut after 40 bytes. */
+export function show(bytes: Uint8Array): string {
+  const max = 40;
+  const s = ascii(bytes.length > max ? bytes.subarray(0, max) : bytes);
+  return JSON.stringify(s) + (bytes.length > max ? `… (${bytes.length} bytes)` : "");
+}
+
+/** A value for an error message. */
+export function describe(value: unknown): string {
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (value instanceof Uint8Array) return `Uint8Array(${value.length})`;
+  if (value === null) return "null";
+  if (typeof value === "object") return value.constructor?.name ?? "object";
+  return String(value);
+}
+
+/**
+ * The `encode` of an argument whose values are `cls` instances written as their ASCII `toString()`
+ * (Decimal, DateTime); anything else is refused naming `className`.
+ */
+export function encodeAsText<T extends object>(
+  typeName: string,
+  cls: new (...args: never[]) => T,
+  className: string,
+): (value: T) => Uint8Array {
+  return (value: T): Uint8Array => {
+    if (!(value instanceof cls)) {
+      throw new ArgumentError(typeName, `expected an ${className}, got ${describe(value)}.`);
+    }
+    return asciiBytes(value.toString());
+  };
+}
+
+/** An ArgumentError of `typeName` wrapping `e` (the failure of a part: `what`). */
+export function wrap(typeName: string, e: unknown, what: string): ArgumentError {
+  const reason = e instanceof Error ? e.message : String(e);
+  return new ArgumentError(typeName, `${what}: ${reason}`, { cause: e });
+}

@@ -1,23 +1,19 @@
 /**
- * The AMP protocol's in-place receive path (command boxes read where they lie in the chunk, no Map)
- * must behave exactly as the general path (BoxDecoder → Map → boxReceived): same bytes out, same
- * close, same logged errors, for any boxes in any chunking. A subclass that overrides boxReceived
- * always takes the general path, so it is the oracle. Also: the logging levels and the rate-limited
- * default logger.
+ * The AMP protocol's in-place receive path (typed commands and answers read from the decoder's
+ * BoxView, no Map) must behave exactly as the general path (BoxDecoder → Map → boxReceived):
+ * same bytes out, same close, same logged errors, same call outcomes, for any boxes in any
+ * chunking. A subclass that overrides boxReceived always takes the general path, so it is the
+ * oracle. Also: the logging levels and the rate-limited default logger.
  */
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { succeed } from "../../../src/core/deferred.js";
+import { type Deferred, succeed } from "../../../src/core/deferred.js";
 import { Bytes, Integer, optional, Unicode } from "../../../src/protocols/amp/arguments.js";
 import type { AmpBox } from "../../../src/protocols/amp/box.js";
 import { CommandLocator, defineCommand } from "../../../src/protocols/amp/command.js";
 import { NoEmptyBoxes } from "../../../src/protocols/amp/errors.js";
-import {
-  AMP,
-  type AMPOptions,
-  type AmpLogger,
-  rateLimitedLogger,
-} from "../../../src/protocols/amp/protocol.js";
+import { type AmpLogger, rateLimitedLogger } from "../../../src/protocols/amp/logger.js";
+import { AMP, type AMPOptions } from "../../../src/protocols/amp/protocol.js";
 import { MemoryTransport } from "../../../src/testing/memory.js";
 
 const latin = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -195,6 +191,87 @@ describe("AMP in-place receive path", () => {
         (boxes, points, options) => {
           const chunks = cut(concat(boxes), points);
           expect(run("fast", chunks, options)).toEqual(run("general", chunks, options));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("property: answers to calls settle the same as through the general path, in any chunking", () => {
+    /** Makes calls 1..4 (Sum, Echo, Sum, raw), feeds `chunks`, and records how each call ended. */
+    const settle = (kind: "fast" | "general", chunks: Uint8Array[]) => {
+      const log = recorder();
+      const amp = kind === "fast" ? new AMP({ logger: log }) : new GeneralAMP({ logger: log });
+      const t = new MemoryTransport();
+      amp.makeConnection(t);
+      const outcomes: string[] = [];
+      const show = (v: unknown): string =>
+        JSON.stringify(v, (_k, x) =>
+          x instanceof Uint8Array
+            ? hex(x)
+            : x instanceof Map
+              ? [...x].map(([k, y]) => [k, hex(y)])
+              : typeof x === "bigint"
+                ? `${x}n`
+                : x,
+        );
+      const record = (i: number) => ({
+        ok: (v: unknown) => void outcomes.push(`${i} ok ${show(v)}`),
+        err: (e: Error) => void outcomes.push(`${i} ${e.constructor.name} ${e.message}`),
+      });
+      const calls = [
+        amp.callRemote(Sum, { a: 1, b: 2 }),
+        amp.callRemote(Echo, { data: Uint8Array.of(1) }),
+        amp.callRemote(Sum, { a: 3, b: 4 }),
+        amp.callRemoteString("Raw", [["x", Uint8Array.of(2)]]),
+      ];
+      calls.forEach((d, i) => {
+        const r = record(i + 1);
+        (d as Deferred<unknown>).addCallbacks(r.ok, r.err);
+      });
+      for (const c of chunks) amp.dataReceived(c.slice());
+      return { outcomes, out: hex(t.value()), disconnecting: t.disconnecting, log: log.lines };
+    };
+    const answerArb: fc.Arbitrary<Uint8Array> = fc.oneof(
+      fc
+        .tuple(fc.constantFrom("1", "3", "9"), fc.integer(), fc.boolean())
+        .map(([tag, total, swap]) => {
+          const pairs: Array<[string, string]> = [
+            ["_answer", tag],
+            ["total", String(total)],
+          ];
+          return wire(...(swap ? pairs.reverse() : pairs));
+        }),
+      fc
+        .tuple(fc.uint8Array({ maxLength: 20 }), fc.constantFrom(undefined, "hi", "\xff"))
+        .map(([data, note]) =>
+          wire(
+            ["_answer", "2"],
+            ["data", data],
+            ...(note === undefined ? [] : [["note", note] as [string, string]]),
+          ),
+        ),
+      fc.constantFrom(
+        wire(["_answer", "1"], ["total", "x"]), // does not decode: that call fails
+        wire(["_answer", "3"]), // missing key
+        wire(["_answer", "1"], ["total", "5"], ["total", "6"]), // last wins
+        wire(["_answer", "4"], ["got", "z"]), // raw answer
+        wire(["_answer", "2"], ["_error", "2"], ["data", ""]), // _answer wins
+        wire(["_error", "3"], ["_error_code", "X"], ["_error_description", "no"]),
+        wire(["_error", "1"], ["_error_code", "UNHANDLED"], ["_error_description", "u"]),
+        wire(["_error", "2"], ["_error_code", "X"]), // malformed error box
+        wire(["_answer", "1"], ["_command", "Sum"], ["total", "1"]),
+        Uint8Array.of(0, 0),
+      ),
+      fc.uint8Array({ maxLength: 8 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(answerArb, { maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (boxes, points) => {
+          const chunks = cut(concat(boxes), points);
+          expect(settle("fast", chunks)).toEqual(settle("general", chunks));
         },
       ),
       { numRuns: 300 },

@@ -27,7 +27,8 @@ import {
   UnhandledCommand,
   UnknownRemoteError,
 } from "../../../src/protocols/amp/errors.js";
-import { AMP, AMPFactory, type AmpLogger } from "../../../src/protocols/amp/protocol.js";
+import type { AmpLogger } from "../../../src/protocols/amp/logger.js";
+import { AMP, AMPFactory } from "../../../src/protocols/amp/protocol.js";
 import { ampIntegerValue } from "../../../src/testing/amp-arbitraries.js";
 import { chunked } from "../../../src/testing/arbitraries.js";
 import { connectedPair, MemoryTransport } from "../../../src/testing/memory.js";

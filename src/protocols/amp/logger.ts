@@ -1,0 +1,98 @@
+/**
+ * Where the AMP protocol reports what it cannot hand to anyone, and the default rate-limited logger.
+ */
+
+/**
+ * Where AMP reports errors it cannot hand to anyone (pino-compatible: `error(obj, msg)`, and
+ * optionally `warn(obj, msg)`). Problems the peer caused (protocol violations, arguments that do not
+ * decode) go to `warn` when the logger has it, else to `error`; local faults (a responder throwing
+ * an undeclared error, an answer that cannot be encoded) go to `error`.
+ */
+export interface AmpLogger {
+  error(obj: { err: unknown }, msg: string): void;
+  warn?(obj: { err: unknown }, msg: string): void;
+}
+
+/** The options of {@link rateLimitedLogger}. */
+export interface RateLimitedLoggerOptions {
+  /** Reports let through per one-second window (both levels together). Default 10. */
+  maxPerSecond?: number;
+  /** Where reports go. Default `console` (both levels write to stderr). */
+  sink?: {
+    error(...args: unknown[]): void;
+    warn(...args: unknown[]): void;
+  };
+  /** Clock in ms. Default `Date.now`. */
+  now?: () => number;
+  /**
+   * Schedules the "suppressed N" summary at the end of a window in which reports were dropped.
+   * Default: an unref'd `setTimeout` (it never keeps the process alive).
+   */
+  setTimer?: (fn: () => void, ms: number) => void;
+}
+
+/**
+ * A logger that prints at most `maxPerSecond` reports per second and counts the rest; the count is
+ * printed as one summary line (`suppressed N AMP reports`) once the window is over. The default
+ * logger of every {@link AMP} is one such logger shared by the whole process, so a peer sending
+ * garbage on many connections cannot flood stderr.
+ */
+export function rateLimitedLogger(options: RateLimitedLoggerOptions = {}): AmpLogger {
+  const max = options.maxPerSecond ?? 10;
+  const sink = options.sink ?? console;
+  const now = options.now ?? Date.now;
+  const setTimer =
+    options.setTimer ??
+    ((fn: () => void, ms: number) => {
+      setTimeout(fn, ms).unref();
+    });
+  let windowStart = Number.NEGATIVE_INFINITY;
+  let count = 0;
+  let suppressed = 0;
+  let timerSet = false;
+  const summary = () => {
+    if (suppressed === 0) return;
+    sink.warn(`weft amp: suppressed ${suppressed} AMP report(s) (over ${max} per second)`);
+    suppressed = 0;
+  };
+  const report = (level: "error" | "warn", err: unknown, msg: string) => {
+    const t = now();
+    if (t - windowStart >= 1000) {
+      summary();
+      windowStart = t;
+      count = 0;
+    }
+    if (count < max) {
+      count++;
+      sink[level](`weft amp: ${msg}`, err);
+      return;
+    }
+    suppressed++;
+    if (!timerSet) {
+      timerSet = true;
+      setTimer(
+        () => {
+          timerSet = false;
+          summary();
+        },
+        Math.max(0, windowStart + 1000 - t),
+      );
+    }
+  };
+  return {
+    error(obj, msg) {
+      report("error", obj.err, msg);
+    },
+    warn(obj, msg) {
+      report("warn", obj.err, msg);
+    },
+  };
+}
+
+let defaultLogger: AmpLogger | null = null;
+
+/** The logger of every AMP connection given none: one {@link rateLimitedLogger} per process. */
+export function sharedLogger(): AmpLogger {
+  defaultLogger ??= rateLimitedLogger();
+  return defaultLogger;
+}
