@@ -12,13 +12,8 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Clock, LoopingCall } from "../../src/core/clock.js";
-import {
-  Deferred,
-  DeferredList,
-  FirstError,
-  flushUnhandledErrors,
-  gatherResults,
-} from "../../src/core/deferred.js";
+import { Deferred, flushUnhandledErrors } from "../../src/core/deferred.js";
+import { DeferredList, FirstError, gatherResults } from "../../src/core/deferred-list.js";
 import type { DelayedCall } from "../../src/core/interfaces.js";
 import {
   type ChainOp,
