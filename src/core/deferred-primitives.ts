@@ -65,7 +65,7 @@ export abstract class ConcurrencyPrimitive<Self> {
     );
   }
 
-  protected _waiter(): Deferred<Self> {
+  protected waiter(): Deferred<Self> {
     const d: Deferred<Self> = new Deferred<Self>(() => removeFrom(this.waiting, d));
     return d;
   }
@@ -77,7 +77,7 @@ export class DeferredLock extends ConcurrencyPrimitive<DeferredLock> {
   locked = false;
 
   acquire(): Deferred<DeferredLock> {
-    const d = this._waiter();
+    const d = this.waiter();
     if (this.locked) this.waiting.push(d);
     else {
       this.locked = true;
@@ -116,7 +116,7 @@ export class DeferredSemaphore extends ConcurrencyPrimitive<DeferredSemaphore> {
   }
 
   acquire(): Deferred<DeferredSemaphore> {
-    const d = this._waiter();
+    const d = this.waiter();
     if (this.tokens === 0) this.waiting.push(d);
     else {
       this.tokens--;

@@ -66,29 +66,30 @@ export interface ClientEndpoint {
 
 /** Wraps a plain Factory for one endpoint connection and fires the Deferred. */
 class EndpointClientFactory<P extends Protocol> extends ClientFactory<P> {
-  constructor(
-    private readonly wrapped: Factory<P>,
-    private readonly result: Deferred<P>,
-  ) {
+  readonly #wrapped: Factory<P>;
+  readonly #result: Deferred<P>;
+  constructor(wrapped: Factory<P>, result: Deferred<P>) {
     super();
+    this.#wrapped = wrapped;
+    this.#result = result;
   }
   override buildProtocol(addr: Address): P | null {
-    return this.wrapped.buildProtocol(addr);
+    return this.#wrapped.buildProtocol(addr);
   }
   override startFactory(): void {
-    this.wrapped.doStart();
+    this.#wrapped.doStart();
   }
   override stopFactory(): void {
-    this.wrapped.doStop();
+    this.#wrapped.doStop();
   }
   override clientConnectionFailed(_connector: Connector, reason: Error): void {
-    if (!this.result.called) this.result.errback(reason);
+    if (!this.#result.called) this.#result.errback(reason);
   }
   override clientConnectionLost(_connector: Connector, reason: Error): void {
-    if (!this.result.called) this.result.errback(reason);
+    if (!this.#result.called) this.#result.errback(reason);
   }
   clientConnectionMade(_connector: Connector, protocol: Protocol): void {
-    if (!this.result.called) this.result.callback(protocol as P);
+    if (!this.#result.called) this.#result.callback(protocol as P);
   }
 }
 
