@@ -12,23 +12,16 @@ import { Protocol } from "../../src/core/protocol.js";
 import { createReactor, type ReactorOptions, type SocketPort } from "../../src/core/reactor.js";
 import type { SocketTransport } from "../../src/core/transport.js";
 import { LineReceiver } from "../../src/protocols/receivers/lines.js";
+import { Cleanups, rawConnect } from "../helpers/loopback.js";
 import { streamer } from "./streamer.js";
 
 const MiB = 1024 * 1024;
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = new Cleanups();
+afterEach(cleanups.run);
 
 /** A raw node:net client that does not read until told to (paused from the start). */
-function rawClient(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: "127.0.0.1" }, () => resolve(s));
-    s.pause();
-    s.once("error", reject);
-    cleanups.push(() => s.destroy());
-  });
-}
+const rawClient = (port: number): Promise<net.Socket> =>
+  rawConnect(port, { paused: true, cleanups });
 
 /**
  * One full round trip through the event loop and the kernel (a second connection opened and

@@ -6,11 +6,11 @@ import * as net from "node:net";
 import type { Factory } from "../../src/core/factory.js";
 import type { Reactor, SocketPort } from "../../src/core/reactor.js";
 
-/** Things to undo after each test, last first: `afterEach(runCleanups)`. */
+/** Things to undo after each test, last first: `afterEach(cleanups.run)`. */
 export class Cleanups {
   readonly #steps: Array<() => unknown> = [];
 
-  add(step: () => unknown): void {
+  push(step: () => unknown): void {
     this.#steps.push(step);
   }
 
@@ -27,18 +27,29 @@ export async function listenLoopback(
   cleanups: Cleanups,
 ): Promise<SocketPort> {
   const port = await reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
-  cleanups.add(() => port.stopListening({ closeConnections: true }));
+  cleanups.push(() => port.stopListening({ closeConnections: true }));
   return port;
 }
 
-/** A raw socket connected to 127.0.0.1:`port` (resolves once connected). */
-export function rawConnect(port: number): Promise<net.Socket> {
+/** Options of {@link rawConnect}. */
+export interface RawConnectOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Do not read until `resume()` (paused from the start). Default false. */
+  paused?: boolean;
+  /** Destroy the socket with these cleanups. */
+  cleanups?: Cleanups;
+}
+
+/** A raw `node:net` socket connected to `host:port` (resolves once connected). */
+export function rawConnect(port: number, options: RawConnectOptions = {}): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.once("connect", () => {
+    const socket = net.connect({ port, host: options.host ?? "127.0.0.1" }, () => {
       socket.off("error", reject);
       resolve(socket);
     });
+    if (options.paused === true) socket.pause();
     socket.once("error", reject);
+    options.cleanups?.push(() => socket.destroy());
   });
 }
