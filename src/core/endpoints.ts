@@ -3,6 +3,10 @@
  * a description string such as `tcp:10001:interface=127.0.0.1`, `unix:/tmp/s.sock`,
  * `tls:10443:privateKey=key.pem:certKey=cert.pem` (servers) or `tcp:example.com:10001`,
  * `tcp:host=::1:port=80`… (clients; escape a literal colon as `\:`).
+ *
+ * Why one file over ~600 lines: the endpoint classes and the parser of their strings are one
+ * grammar, written in both directions (each class's `describe()` writes what `serverFromString` /
+ * `clientFromString` read back, with the same escaping); kept together they cannot drift apart.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -2,6 +2,10 @@
  * The stream transport over a `node:net` Socket (TCP, Unix sockets, and TLS: a `tls.TLSSocket` is a
  * `net.Socket`). It drives one {@link Protocol}: `makeConnection` once, `dataReceived` per chunk read,
  * exactly one `connectionLost` at the end.
+ *
+ * Why one file over ~600 lines: it is one state machine (reading paused by the protocol or by a
+ * full buffer, writes held during `dataReceived`, producers, the close sequence); its flags are
+ * read together on every event, so splitting it would only spread one concern over files.
  */
 import type { Socket } from "node:net";
 import { ConnectionDone, ConnectionLost, WeftError } from "./errors.js";
