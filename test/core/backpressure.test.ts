@@ -249,8 +249,13 @@ describe("SocketTransport read-side backpressure", () => {
     const ended = new Promise<void>((r) => client.once("end", () => r()));
     client.resume();
     await ended;
+    // Paused at least once (the first burst of writes runs before the client can read anything, so
+    // the buffer passes the mark), and
+    // resumed: a paused producer writes nothing more, so every byte arriving proves the resume.
+    // How many more pauses follow depends on how fast the reader drains the loopback buffers
+    // (one under heavy load), so their number is not asserted.
+    expect(stats.pauses).toBeGreaterThanOrEqual(1);
     expect(received).toBe(TOTAL);
-    expect(stats.pauses).toBeGreaterThan(1);
     expect(stats.maxBuffered).toBeLessThan(4096 + CHUNK.length);
   });
 
