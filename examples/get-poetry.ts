@@ -3,7 +3,7 @@
  * cummingsify each through a transform server, and fall back to the original when that fails.
  * Run: `node --import tsx examples/get-poetry.ts [--xform PORT] PORT...`
  */
-import { DeferredList } from "../src/core/deferred.js";
+import { DeferredList } from "../src/core/deferred-list.js";
 import { clientFromString } from "../src/core/endpoints.js";
 import { createReactor } from "../src/core/reactor.js";
 import { getPoem, TransformProxy } from "../src/services/index.js";

@@ -19,27 +19,29 @@ export {
   type NodeClockOptions,
 } from "./core/clock.js";
 export {
-  ConcurrencyPrimitive,
   Deferred,
-  DeferredList,
-  type DeferredListOptions,
-  DeferredLock,
-  DeferredQueue,
-  DeferredSemaphore,
   deferLater,
-  ensureDeferred,
-  FirstError,
   fail,
-  gatherResults,
-  inlineCallbacks,
-  LockStateError,
   maybeDeferred,
   NonErrorFailure,
-  QueueOverflow,
-  QueueUnderflow,
   setUnhandledErrorReporter,
   succeed,
 } from "./core/deferred.js";
+export {
+  DeferredList,
+  type DeferredListOptions,
+  FirstError,
+  gatherResults,
+} from "./core/deferred-list.js";
+export {
+  ConcurrencyPrimitive,
+  DeferredLock,
+  DeferredQueue,
+  DeferredSemaphore,
+  LockStateError,
+  QueueOverflow,
+  QueueUnderflow,
+} from "./core/deferred-primitives.js";
 export {
   type ClientEndpoint,
   clientFromString,
@@ -72,7 +74,16 @@ export {
   TimeoutError,
   WeftError,
 } from "./core/errors.js";
-export { ClientFactory, Factory, type ProtocolClass, ServerFactory } from "./core/factory.js";
+export {
+  ClientFactory,
+  Factory,
+  type ProtocolClass,
+  ServerFactory,
+} from "./core/factory.js";
+export {
+  ensureDeferred,
+  inlineCallbacks,
+} from "./core/inline-callbacks.js";
 // ---- core: protocols, factories, transports ---------------------------------------------------
 export type {
   Address,
@@ -82,7 +93,11 @@ export type {
   ReactorTime,
   Transport,
 } from "./core/interfaces.js";
-export { IdleTimeout, type IdleTimeoutOptions, withIdleTimeout } from "./core/policies.js";
+export {
+  IdleTimeout,
+  type IdleTimeoutOptions,
+  withIdleTimeout,
+} from "./core/policies.js";
 export { Protocol } from "./core/protocol.js";
 // ---- core: the reactor and endpoints ----------------------------------------------------------
 export {
@@ -103,7 +118,10 @@ export {
   SocketPort,
   type StopListeningOptions,
 } from "./core/reactor.js";
-export { ReconnectingClientFactory, type ReconnectingOptions } from "./core/reconnecting.js";
+export {
+  ReconnectingClientFactory,
+  type ReconnectingOptions,
+} from "./core/reconnecting.js";
 export {
   type ErrorLogger,
   ProducerAlreadyRegisteredError,

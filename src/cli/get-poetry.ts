@@ -5,7 +5,8 @@
  * poem and a summary on stderr, the poems on stdout, and exits 1 if every download failed.
  */
 import type { Command } from "commander";
-import { type Deferred, DeferredList } from "../core/deferred.js";
+import type { Deferred } from "../core/deferred.js";
+import { DeferredList } from "../core/deferred-list.js";
 import { createReactor, type Reactor } from "../core/reactor.js";
 import type { ClientEndpointLike } from "../services/client.js";
 import { getPoem, type PoetryVia } from "../services/poetry/clients.js";

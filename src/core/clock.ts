@@ -22,10 +22,11 @@ abstract class BaseDelayedCall implements DelayedCall {
   called = false;
   cancelled = false;
 
-  constructor(public _time: number) {}
+  /** When the call is due, in the clock's seconds (read by the clock that schedules it). */
+  constructor(public time: number) {}
 
   getTime(): number {
-    return this._time;
+    return this.time;
   }
 
   active(): boolean {
@@ -36,7 +37,7 @@ abstract class BaseDelayedCall implements DelayedCall {
   abstract reset(secondsFromNow: number): void;
   abstract delay(secondsLater: number): void;
 
-  protected _check(): void {
+  protected check(): void {
     if (this.cancelled) throw new AlreadyCancelledError("DelayedCall was already cancelled.");
     if (this.called) throw new AlreadyCalledError("DelayedCall was already called.");
   }
@@ -48,41 +49,125 @@ abstract class BaseDelayedCall implements DelayedCall {
 /** A call scheduled on a {@link Clock}. */
 class ManualDelayedCall extends BaseDelayedCall {
   /** Position in the clock's heap, -1 when not scheduled. */
-  _index = -1;
+  index = -1;
   /** Tie-breaker: calls due at the same time run in scheduling (or rescheduling) order. */
-  _seq = 0;
+  seq = 0;
+  readonly #heap: CallHeap;
+  readonly #clock: ReactorTime;
 
   constructor(
-    private readonly _clock: Clock,
+    heap: CallHeap,
+    clock: ReactorTime,
     time: number,
-    readonly _run: () => void,
+    readonly run: () => void,
   ) {
     super(time);
+    this.#heap = heap;
+    this.#clock = clock;
   }
 
   cancel(): void {
-    this._check();
+    this.check();
     this.cancelled = true;
-    this._clock._remove(this);
+    this.#heap.remove(this);
   }
 
   reset(secondsFromNow: number): void {
-    this._check();
+    this.check();
     checkDelay(secondsFromNow);
-    this._time = this._clock.seconds() + secondsFromNow;
-    this._clock._reschedule(this);
+    this.time = this.#clock.seconds() + secondsFromNow;
+    this.#heap.reschedule(this);
   }
 
   delay(secondsLater: number): void {
-    this._check();
+    this.check();
     checkDelay(secondsLater);
-    this._time += secondsLater;
-    this._clock._reschedule(this);
+    this.time += secondsLater;
+    this.#heap.reschedule(this);
   }
 }
 
 function before(a: ManualDelayedCall, b: ManualDelayedCall): boolean {
-  return a._time < b._time || (a._time === b._time && a._seq < b._seq);
+  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+}
+
+/** The pending calls of a {@link Clock}: a binary heap keyed by (time, scheduling order). */
+class CallHeap {
+  readonly items: ManualDelayedCall[] = [];
+  #seq = 0;
+
+  /** The earliest call, if any. */
+  peek(): ManualDelayedCall | undefined {
+    return this.items[0];
+  }
+
+  push(call: ManualDelayedCall): void {
+    call.seq = this.#seq++;
+    call.index = this.items.length;
+    this.items.push(call);
+    this.#siftUp(call.index);
+  }
+
+  pop(): ManualDelayedCall | undefined {
+    const top = this.items[0];
+    if (top !== undefined) this.remove(top);
+    return top;
+  }
+
+  remove(call: ManualDelayedCall): void {
+    const i = call.index;
+    if (i < 0) return;
+    const heap = this.items;
+    const last = heap.pop()!;
+    call.index = -1;
+    if (i < heap.length) {
+      heap[i] = last;
+      last.index = i;
+      this.#siftDown(i);
+      this.#siftUp(last.index);
+    }
+  }
+
+  /** After a call's time changed: it counts as scheduled now among calls due at the same time. */
+  reschedule(call: ManualDelayedCall): void {
+    this.remove(call);
+    this.push(call);
+  }
+
+  #siftUp(i: number): void {
+    const heap = this.items;
+    const item = heap[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const parent = heap[p]!;
+      if (!before(item, parent)) break;
+      heap[i] = parent;
+      parent.index = i;
+      i = p;
+    }
+    heap[i] = item;
+    item.index = i;
+  }
+
+  #siftDown(i: number): void {
+    const heap = this.items;
+    const n = heap.length;
+    const item = heap[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      let c = l;
+      if (r < n && before(heap[r]!, heap[l]!)) c = r;
+      const child = heap[c]!;
+      if (!before(child, item)) break;
+      heap[i] = child;
+      child.index = i;
+      i = c;
+    }
+    heap[i] = item;
+    item.index = i;
+  }
 }
 
 /**
@@ -95,13 +180,12 @@ function before(a: ManualDelayedCall, b: ManualDelayedCall): boolean {
  * position among equal times; no Twisted test depends on that tie).
  */
 export class Clock implements ReactorTime {
-  private _now = 0;
-  private _seq = 0;
-  private readonly _heap: ManualDelayedCall[] = [];
+  #now = 0;
+  readonly #heap = new CallHeap();
 
   /** The current (fake) time in seconds. */
   seconds(): number {
-    return this._now;
+    return this.#now;
   }
 
   /**
@@ -110,9 +194,8 @@ export class Clock implements ReactorTime {
    */
   callLater<A extends unknown[]>(delay: number, fn: (...args: A) => void, ...args: A): DelayedCall {
     checkDelay(delay);
-    const call = new ManualDelayedCall(this, this._now + delay, () => fn(...args));
-    call._seq = this._seq++;
-    this._push(call);
+    const call = new ManualDelayedCall(this.#heap, this, this.#now + delay, () => fn(...args));
+    this.#heap.push(call);
     return call;
   }
 
@@ -124,12 +207,12 @@ export class Clock implements ReactorTime {
    */
   advance(amount: number): void {
     checkDelay(amount);
-    this._now += amount;
-    const heap = this._heap;
-    while (heap.length > 0 && heap[0]!._time <= this._now) {
-      const call = this._pop();
-      call.called = true;
-      call._run();
+    this.#now += amount;
+    const heap = this.#heap;
+    for (let next = heap.peek(); next !== undefined && next.time <= this.#now; next = heap.peek()) {
+      heap.pop();
+      next.called = true;
+      next.run();
     }
   }
 
@@ -140,78 +223,7 @@ export class Clock implements ReactorTime {
 
   /** The pending calls, earliest first. */
   getDelayedCalls(): DelayedCall[] {
-    return this._heap.slice().sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-  }
-
-  // heap internals ----------------------------------------------------------------------------
-
-  /** @internal */
-  _remove(call: ManualDelayedCall): void {
-    const i = call._index;
-    if (i < 0) return;
-    const heap = this._heap;
-    const last = heap.pop()!;
-    call._index = -1;
-    if (i < heap.length) {
-      heap[i] = last;
-      last._index = i;
-      this._siftDown(i);
-      this._siftUp(last._index);
-    }
-  }
-
-  /** @internal */
-  _reschedule(call: ManualDelayedCall): void {
-    this._remove(call);
-    call._seq = this._seq++;
-    this._push(call);
-  }
-
-  private _push(call: ManualDelayedCall): void {
-    call._index = this._heap.length;
-    this._heap.push(call);
-    this._siftUp(call._index);
-  }
-
-  private _pop(): ManualDelayedCall {
-    const top = this._heap[0]!;
-    this._remove(top);
-    return top;
-  }
-
-  private _siftUp(i: number): void {
-    const heap = this._heap;
-    const item = heap[i]!;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const parent = heap[p]!;
-      if (!before(item, parent)) break;
-      heap[i] = parent;
-      parent._index = i;
-      i = p;
-    }
-    heap[i] = item;
-    item._index = i;
-  }
-
-  private _siftDown(i: number): void {
-    const heap = this._heap;
-    const n = heap.length;
-    const item = heap[i]!;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      let c = l;
-      if (r < n && before(heap[r]!, heap[l]!)) c = r;
-      const child = heap[c]!;
-      if (!before(child, item)) break;
-      heap[i] = child;
-      child._index = i;
-      i = c;
-    }
-    heap[i] = item;
-    item._index = i;
+    return this.#heap.items.slice().sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
   }
 }
 
@@ -232,98 +244,108 @@ export interface NodeClockOptions {
   onError?: (error: unknown) => void;
 }
 
-class NodeDelayedCall extends BaseDelayedCall {
-  private _timer: ReturnType<typeof setTimeout> | null = null;
+/** What the calls of one {@link NodeClock} share with it. */
+interface TimerHost {
+  readonly unref: boolean;
+  /** The calls neither run nor cancelled. */
+  readonly pending: Set<DelayedCall>;
+  onError(error: unknown): void;
+  seconds(): number;
+}
+
+class NodeDelayedCall<A extends unknown[]> extends BaseDelayedCall {
+  #timer: ReturnType<typeof setTimeout> | null = null;
   /** The timer was shortened to Node's maximum: on expiry, wait for the rest. */
-  private _capped = false;
-  /** `_time` when the timer was armed; a later `_time` means "moved back lazily". */
-  private _armedTime = 0;
+  #capped = false;
+  /** `time` when the timer was armed; a later `time` means "moved back lazily". */
+  #armedTime = 0;
+  readonly #host: TimerHost;
+  readonly #fn: (...args: A) => void;
+  readonly #args: A;
+
+  /** A shared top-level timer callback with the call as argument: no closure per timer. */
+  static readonly #fire = <B extends unknown[]>(call: NodeDelayedCall<B>): void => call.#fired();
 
   constructor(
-    private readonly _clock: NodeClock,
+    host: TimerHost,
     time: number,
     delaySeconds: number,
-    private readonly _fn: (...args: never[]) => void,
-    private readonly _args: unknown[],
+    fn: (...args: A) => void,
+    args: A,
   ) {
     super(time);
-    this._arm(delaySeconds * 1000);
+    this.#host = host;
+    this.#fn = fn;
+    this.#args = args;
+    this.#arm(delaySeconds * 1000);
   }
 
   cancel(): void {
-    this._check();
+    this.check();
     this.cancelled = true;
-    this._disarm();
-    this._clock._pending.delete(this);
+    this.#disarm();
+    this.#host.pending.delete(this);
   }
 
   reset(secondsFromNow: number): void {
-    this._check();
+    this.check();
     checkDelay(secondsFromNow);
-    this._time = this._clock.seconds() + secondsFromNow;
-    this._rearm(secondsFromNow * 1000);
+    this.time = this.#host.seconds() + secondsFromNow;
+    this.#rearm(secondsFromNow * 1000);
   }
 
   delay(secondsLater: number): void {
-    this._check();
+    this.check();
     checkDelay(secondsLater);
-    this._time += secondsLater;
-    this._rearm((this._time - this._clock.seconds()) * 1000);
+    this.time += secondsLater;
+    this.#rearm((this.time - this.#host.seconds()) * 1000);
   }
 
   /**
    * Moving a call later keeps the armed timer (it re-arms for the remainder when it expires), so
    * an idle timeout reset on every chunk costs no timer churn (as Twisted's reactor does).
    */
-  private _rearm(ms: number): void {
-    if (this._timer !== null && !this._capped && this._time >= this._armedTime) return;
-    this._arm(ms);
+  #rearm(ms: number): void {
+    if (this.#timer !== null && !this.#capped && this.time >= this.#armedTime) return;
+    this.#arm(ms);
   }
 
-  private _disarm(): void {
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-      this._timer = null;
+  #disarm(): void {
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
     }
   }
 
-  private _arm(ms: number): void {
-    this._disarm();
-    this._armedTime = this._time;
+  #arm(ms: number): void {
+    this.#disarm();
+    this.#armedTime = this.time;
     let wait = ms > 0 ? Math.ceil(ms) : 0; // also maps NaN-free negatives to "now"
-    this._capped = wait > MAX_TIMER_MS;
-    if (this._capped) wait = MAX_TIMER_MS;
-    // A shared top-level callback with the call as argument: no closure per timer.
-    this._timer = setTimeout(fireNodeCall, wait, this);
-    if (this._clock.unref) this._timer.unref();
+    this.#capped = wait > MAX_TIMER_MS;
+    if (this.#capped) wait = MAX_TIMER_MS;
+    this.#timer = setTimeout(NodeDelayedCall.#fire, wait, this);
+    if (this.#host.unref) this.#timer.unref();
   }
 
-  /** @internal */
-  _fire(): void {
-    this._timer = null;
-    if (this._capped || this._time > this._armedTime) {
+  #fired(): void {
+    this.#timer = null;
+    if (this.#capped || this.time > this.#armedTime) {
       // A very long delay, or moved later since armed: wait for the rest (a sub-millisecond rest
       // is rounding, below what Node timers resolve).
-      const rest = (this._time - this._clock.seconds()) * 1000;
+      const rest = (this.time - this.#host.seconds()) * 1000;
       if (rest >= 1) {
-        this._arm(rest);
+        this.#arm(rest);
         return;
       }
     }
     this.called = true;
-    this._clock._pending.delete(this);
+    this.#host.pending.delete(this);
     try {
-      const args = this._args;
-      if (args.length === 0) this._fn();
-      else this._fn(...(args as never[]));
+      this.#fn(...this.#args);
     } catch (e) {
-      this._clock._onError(e);
+      this.#host.onError(e);
     }
   }
-}
-
-function fireNodeCall(call: NodeDelayedCall): void {
-  call._fire();
 }
 
 /**
@@ -335,16 +357,18 @@ function fireNodeCall(call: NodeDelayedCall): void {
 export class NodeClock implements ReactorTime {
   /** Whether timers are unref'd (see {@link NodeClockOptions.unref}). */
   readonly unref: boolean;
-  /** @internal */
-  readonly _pending = new Set<NodeDelayedCall>();
-  /** @internal */
-  readonly _onError: (error: unknown) => void;
+  readonly #host: TimerHost;
 
   constructor(options: NodeClockOptions = {}) {
     this.unref = options.unref ?? false;
-    this._onError =
-      options.onError ??
-      ((error: unknown) => console.error("Unhandled error in delayed call:", error));
+    this.#host = {
+      unref: this.unref,
+      pending: new Set(),
+      onError:
+        options.onError ??
+        ((error: unknown) => console.error("Unhandled error in delayed call:", error)),
+      seconds: () => this.seconds(),
+    };
   }
 
   /** Current time in seconds since the epoch (fractional, monotonic within the process). */
@@ -355,20 +379,14 @@ export class NodeClock implements ReactorTime {
   /** Run `fn(...args)` in `delay` seconds. */
   callLater<A extends unknown[]>(delay: number, fn: (...args: A) => void, ...args: A): DelayedCall {
     checkDelay(delay);
-    const call = new NodeDelayedCall(
-      this,
-      this.seconds() + delay,
-      delay,
-      fn as unknown as (...args: never[]) => void,
-      args,
-    );
-    this._pending.add(call);
+    const call = new NodeDelayedCall(this.#host, this.seconds() + delay, delay, fn, args);
+    this.#host.pending.add(call);
     return call;
   }
 
   /** The pending calls (not yet run nor cancelled). */
   getDelayedCalls(): DelayedCall[] {
-    return [...this._pending];
+    return [...this.#host.pending];
   }
 }
 
@@ -401,15 +419,15 @@ export class LoopingCall<A extends unknown[] = []> {
   /** The scheduled next call, if any (null while the function's Deferred is pending). */
   call: DelayedCall | null = null;
 
-  private readonly _fn: (...args: A) => unknown;
-  private readonly _args: A;
-  private _deferred: Deferred<LoopingCall<A>> | null = null;
-  private _runAtStart = false;
-  private _realLastTime: number | null = null;
+  readonly #fn: (...args: A) => unknown;
+  readonly #args: A;
+  #deferred: Deferred<LoopingCall<A>> | null = null;
+  #runAtStart = false;
+  #realLastTime: number | null = null;
 
   constructor(fn: (...args: A) => unknown, ...args: A) {
-    this._fn = fn;
-    this._args = args;
+    this.#fn = fn;
+    this.#args = args;
   }
 
   /**
@@ -417,7 +435,7 @@ export class LoopingCall<A extends unknown[] = []> {
    * normally, more when calls were skipped; always 1 with interval 0).
    */
   static withCount(fn: (count: number) => unknown): LoopingCall<[]> {
-    const lc: LoopingCall<[]> = new LoopingCall(() => lc._counted(fn));
+    const lc: LoopingCall<[]> = new LoopingCall(() => lc.#counted(fn));
     return lc;
   }
 
@@ -435,13 +453,13 @@ export class LoopingCall<A extends unknown[] = []> {
     }
     this.running = true;
     const d = new Deferred<LoopingCall<A>>();
-    this._deferred = d;
+    this.#deferred = d;
     this.starttime = this.clock.seconds();
     this.interval = intervalSeconds;
-    this._runAtStart = now;
-    this._realLastTime = null;
-    if (now) this._tick();
-    else this._scheduleFrom(this.starttime);
+    this.#runAtStart = now;
+    this.#realLastTime = null;
+    if (now) this.#tick();
+    else this.#scheduleFrom(this.starttime);
     return d;
   }
 
@@ -456,8 +474,8 @@ export class LoopingCall<A extends unknown[] = []> {
     if (this.call !== null) {
       this.call.cancel();
       this.call = null;
-      const d = this._deferred!;
-      this._deferred = null;
+      const d = this.#deferred!;
+      this.#deferred = null;
       d.callback(this);
     }
   }
@@ -470,37 +488,37 @@ export class LoopingCall<A extends unknown[] = []> {
       this.call.cancel();
       this.call = null;
       this.starttime = this.clock.seconds();
-      this._scheduleFrom(this.starttime);
+      this.#scheduleFrom(this.starttime);
     }
   }
 
-  private _tick(): void {
+  #tick(): void {
     this.call = null;
-    const d = maybeDeferred(this._fn, ...this._args);
+    const d = maybeDeferred(this.#fn, ...this.#args);
     d.addCallbacks(
       () => {
         if (this.running) {
-          this._scheduleFrom(this.clock.seconds());
+          this.#scheduleFrom(this.clock.seconds());
         } else {
-          const done = this._deferred!;
-          this._deferred = null;
+          const done = this.#deferred!;
+          this.#deferred = null;
           done.callback(this);
         }
       },
       (error) => {
         this.running = false;
-        const done = this._deferred!;
-        this._deferred = null;
+        const done = this.#deferred!;
+        this.#deferred = null;
         done.errback(error);
       },
     );
   }
 
-  private _scheduleFrom(when: number): void {
-    this.call = this.clock.callLater(this._howLong(when), () => this._tick());
+  #scheduleFrom(when: number): void {
+    this.call = this.clock.callLater(this.#howLong(when), () => this.#tick());
   }
 
-  private _howLong(when: number): number {
+  #howLong(when: number): number {
     const interval = this.interval!;
     if (interval === 0) return 0;
     const runningFor = when - this.starttime!;
@@ -512,24 +530,24 @@ export class LoopingCall<A extends unknown[] = []> {
     return untilNext;
   }
 
-  private _intervalOf(t: number): number {
+  #intervalOf(t: number): number {
     return Math.trunc((t - this.starttime!) / this.interval!);
   }
 
-  private _counted(fn: (count: number) => unknown): unknown {
+  #counted(fn: (count: number) => unknown): unknown {
     const now = this.clock.seconds();
     if (this.interval === 0) {
-      this._realLastTime = now;
+      this.#realLastTime = now;
       return fn(1);
     }
-    let lastTime = this._realLastTime;
+    let lastTime = this.#realLastTime;
     if (lastTime === null) {
       lastTime = this.starttime!;
-      if (this._runAtStart) lastTime -= this.interval!;
+      if (this.#runAtStart) lastTime -= this.interval!;
     }
-    const count = this._intervalOf(now) - this._intervalOf(lastTime);
+    const count = this.#intervalOf(now) - this.#intervalOf(lastTime);
     if (count > 0) {
-      this._realLastTime = now;
+      this.#realLastTime = now;
       return fn(count);
     }
     return undefined;

@@ -17,72 +17,35 @@
  * (and counts as handling an error). An error that reaches the end of a chain and stays there until
  * the Deferred is garbage-collected is reported ("Unhandled error in Deferred:"), see
  * {@link setUnhandledErrorReporter} and {@link flushUnhandledErrors}.
+ *
+ * The rest of twisted.internet.defer lives beside this file: `deferred-list.ts` (`DeferredList`,
+ * `gatherResults`), `deferred-primitives.ts` (`DeferredLock`, `DeferredSemaphore`,
+ * `DeferredQueue`) and `inline-callbacks.ts` (`inlineCallbacks`, `ensureDeferred`).
  */
+import {
+  describe,
+  Failed,
+  isThenable,
+  NonErrorFailure,
+  reportUnhandled,
+  setCallbackUnchecked,
+  toError,
+} from "./deferred-support.js";
 import {
   AlreadyCalledError,
   CancelledError,
   InvalidArgumentError,
   TimeoutError,
-  WeftError,
 } from "./errors.js";
 import type { DelayedCall, ReactorTime } from "./interfaces.js";
 
-/** A value that was not an `Error` was used as a failure; the original is `cause` and `value`. */
-export class NonErrorFailure extends WeftError {
-  /** The original thrown/rejected/errback'd value. */
-  readonly value: unknown;
-  constructor(value: unknown, message?: string) {
-    super("ERR_NON_ERROR_FAILURE", message ?? `Non-Error failure: ${describe(value)}`, {
-      cause: value,
-    });
-    this.value = value;
-  }
-}
+export { NonErrorFailure, setUnhandledErrorReporter } from "./deferred-support.js";
 
 /**
- * The first failure among a {@link DeferredList} with `fireOnOneErrback` (and so
- * {@link gatherResults}): which input failed (`index`) and with what (`subFailure`, also `cause`).
+ * A stored callback. Written as a method type (checked bivariantly) so that the typed callbacks of
+ * `#add`'s overload fit the untyped store.
  */
-export class FirstError extends WeftError {
-  readonly subFailure: Error;
-  readonly index: number;
-  constructor(subFailure: Error, index: number) {
-    super("ERR_FIRST_ERROR", `FirstError[#${index}, ${subFailure.name}: ${subFailure.message}]`, {
-      cause: subFailure,
-    });
-    this.subFailure = subFailure;
-    this.index = index;
-  }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  try {
-    return String(value);
-  } catch {
-    return typeof value;
-  }
-}
-
-/** Turn anything thrown/rejected into an Error (non-Errors wrapped, original kept as `cause`). */
-function toError(value: unknown): Error {
-  return value instanceof Error ? value : new NonErrorFailure(value);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
-}
-
-/** Internal marker: a callback's return value that means "continue on the error path". */
-class Failed {
-  constructor(readonly error: Error) {}
-}
-
-type Fn = (value: unknown) => unknown;
+type Fn = { run(value: unknown): unknown }["run"];
 
 /** One (callback, errback) pair; `null` means pass through. `chainee` marks a continuation. */
 interface Entry {
@@ -91,17 +54,19 @@ interface Entry {
   chainee: Deferred<unknown> | null;
 }
 
+const EMPTY: Entry = { ok: null, err: null, chainee: null };
+
+/**
+ * The canceller as stored: written as a method type so that it is checked bivariantly, which keeps
+ * `Deferred<T>` covariant in `T` (a `Deferred<number>` is a `Deferred<unknown>`).
+ */
+type Canceller<T> = { cancel(d: Deferred<T>): void }["cancel"];
+
 // ---------------------------------------------------------------------------------------------
 // Unhandled errors
 
 /** Errors observed through `then`/`asPromise`: never reported as unhandled. */
 const observed = new WeakSet<Error>();
-
-function defaultReporter(error: Error): void {
-  console.error("Unhandled error in Deferred:", error.stack ?? String(error));
-}
-
-let reporter: (error: Error) => void = defaultReporter;
 
 interface Held {
   error: Error;
@@ -115,25 +80,14 @@ const registry = new FinalizationRegistry<Held>((held) => {
   tracked.delete(held.ref);
   if (observed.has(held.error)) return;
   try {
-    reporter(held.error);
+    reportUnhandled(held.error);
   } catch {
     // a broken reporter must not take the process down from a GC callback
   }
 });
 
-/**
- * Replace the function told about errors that reached the end of a Deferred's chain and were
- * never handled (reported when the Deferred is garbage-collected). The default writes
- * `Unhandled error in Deferred:` and the stack with `console.error`. Returns a function that
- * restores the previous reporter.
- */
-export function setUnhandledErrorReporter(fn: (error: Error) => void): () => void {
-  const previous = reporter;
-  reporter = fn;
-  return () => {
-    reporter = previous;
-  };
-}
+/** Set by a static block of {@link Deferred}: its unhandled error (or null), untracking it. */
+let takeUnhandled: (d: Deferred<unknown>) => Error | null;
 
 /**
  * For tests (trial's `flushLoggedErrors`): return the errors of every live Deferred whose chain
@@ -144,12 +98,11 @@ export function flushUnhandledErrors(): Error[] {
   for (const ref of tracked) {
     const d = ref.deref();
     if (d === undefined) continue; // collected: the registry reports (or reported) it
-    const err = d._unhandledError();
+    const err = takeUnhandled(d);
     if (err !== null) {
       out.push(err);
       observed.add(err);
     }
-    d._untrack();
   }
   return out;
 }
@@ -167,31 +120,38 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    */
   paused = 0;
 
-  private _called = false;
-  private _result: unknown = undefined;
-  private _failed = false;
-  private _entries: Entry[] = [];
-  private _next = 0;
-  private _running = false;
-  private _suppressAlreadyCalled = false;
-  private _chainedTo: Deferred<unknown> | null = null;
-  // Stored loosely typed so that Deferred<T> stays covariant in T (a Deferred<number> is a
-  // Deferred<unknown>).
-  private _canceller: ((d: Deferred<never>) => void) | null;
-  private _trackRef: WeakRef<Deferred<unknown>> | null = null;
-  private _trackedError: Error | null = null;
+  #called = false;
+  #result: unknown = undefined;
+  #failed = false;
+  #entries: Entry[] = [];
+  #next = 0;
+  #running = false;
+  #suppressAlreadyCalled = false;
+  #chainedTo: Deferred<unknown> | null = null;
+  #canceller: Canceller<T> | null;
+  #trackRef: WeakRef<Deferred<unknown>> | null = null;
+  #trackedError: Error | null = null;
+
+  static {
+    takeUnhandled = (d) => {
+      const err = d.#unhandledError();
+      d.#untrack();
+      return err;
+    };
+    setCallbackUnchecked((d, value) => d.#start(value, false));
+  }
 
   /**
    * @param canceller called by `cancel()` on an unfired Deferred; it should stop the work and may
    *   fire the Deferred itself. If it does not, the Deferred errbacks with `CancelledError`.
    */
   constructor(canceller?: (d: Deferred<T>) => void) {
-    this._canceller = (canceller as ((d: Deferred<never>) => void) | undefined) ?? null;
+    this.#canceller = canceller ?? null;
   }
 
   /** True once `callback` or `errback` was called (even while the chain is paused). */
   get called(): boolean {
-    return this._called;
+    return this.#called;
   }
 
   /**
@@ -203,7 +163,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     if (result instanceof Deferred) {
       throw new InvalidArgumentError("Deferred.callback() must not be given a Deferred.");
     }
-    this._start(result, false);
+    this.#start(result, false);
   }
 
   /**
@@ -216,22 +176,22 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       error === undefined
         ? new NonErrorFailure(undefined, "errback() called without an error")
         : toError(error);
-    this._start(err, true);
+    this.#start(err, true);
   }
 
   /** Add a success callback; failures pass through untouched. Returns this Deferred. */
   addCallback<U>(fn: (value: T) => U | PromiseLike<U>): Deferred<U> {
-    return this._add(fn as Fn, null) as unknown as Deferred<U>;
+    return this.#add(fn, null);
   }
 
   /** Add an error callback; returning normally recovers the chain. Returns this Deferred. */
   addErrback<U = T>(fn: (error: Error) => U | PromiseLike<U>): Deferred<T | U> {
-    return this._add(null, fn as Fn) as unknown as Deferred<T | U>;
+    return this.#add(null, fn);
   }
 
   /** Add the same function as callback and errback. Returns this Deferred. */
   addBoth<U>(fn: (valueOrError: T | Error) => U | PromiseLike<U>): Deferred<U> {
-    return this._add(fn as Fn, fn as Fn) as unknown as Deferred<U>;
+    return this.#add(fn, fn);
   }
 
   /** Add a (callback, errback) pair: exactly one of them runs for the current result. */
@@ -239,7 +199,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     cb: (v: T) => U | PromiseLike<U>,
     eb: (e: Error) => V | PromiseLike<V>,
   ): Deferred<U | V> {
-    return this._add(cb as Fn, eb as Fn) as unknown as Deferred<U | V>;
+    return this.#add(cb, eb);
   }
 
   /**
@@ -247,16 +207,16 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * chain continues with `undefined`. One direction only.
    */
   chainDeferred(d: Deferred<T>): Deferred<T> {
-    return this._add(
+    return this.#add<T, T>(
       (v) => {
-        d.callback(v as T);
+        d.callback(v);
         return undefined;
       },
       (e) => {
         d.errback(e);
         return undefined;
       },
-    ) as unknown as Deferred<T>;
+    );
   }
 
   /** Stop running callbacks until a matching `unpause()`. */
@@ -268,7 +228,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   unpause(): void {
     this.paused--;
     if (this.paused > 0) return;
-    if (this._called) this._runCallbacks();
+    if (this.#called) this.#runCallbacks();
   }
 
   /**
@@ -278,13 +238,13 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * Otherwise a no-op.
    */
   cancel(): void {
-    if (!this._called) {
-      const canceller = this._canceller;
-      if (canceller !== null) canceller(this as unknown as Deferred<never>);
-      else this._suppressAlreadyCalled = true;
-      if (!this._called) this.errback(new CancelledError());
-    } else if (this._chainedTo !== null) {
-      this._chainedTo.cancel();
+    if (!this.#called) {
+      const canceller = this.#canceller;
+      if (canceller !== null) canceller(this);
+      else this.#suppressAlreadyCalled = true;
+      if (!this.#called) this.errback(new CancelledError());
+    } else if (this.#chainedTo !== null) {
+      this.#chainedTo.cancel();
     }
   }
 
@@ -309,31 +269,33 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       timedOut = true;
       this.cancel();
     });
-    const convert = (result: unknown, failed: boolean): unknown => {
-      if (!timedOut) return failed ? new Failed(result as Error) : result;
-      if (onTimeoutCancel !== undefined) {
-        const out = onTimeoutCancel(result as T | Error, seconds);
-        return out instanceof Error ? new Failed(out) : out;
-      }
-      if (failed && result instanceof CancelledError) {
-        return new Failed(
-          new TimeoutError(`Deferred timed out after ${seconds} seconds.`, { cause: result }),
-        );
-      }
-      return failed ? new Failed(result as Error) : result;
-    };
-    this._add(
-      (v) => convert(v, false),
-      (e) => convert(e, true),
+    const converted = (out: T | Error): T | Failed =>
+      out instanceof Error ? new Failed(out) : out;
+    this.#add<T, T>(
+      (v) =>
+        timedOut && onTimeoutCancel !== undefined ? converted(onTimeoutCancel(v, seconds)) : v,
+      (e) => {
+        if (timedOut) {
+          if (onTimeoutCancel !== undefined) return converted(onTimeoutCancel(e, seconds));
+          if (e instanceof CancelledError) {
+            return new Failed(
+              new TimeoutError(`Deferred timed out after ${seconds} seconds.`, { cause: e }),
+            );
+          }
+        }
+        return new Failed(e);
+      },
     );
-    const stopTimer = (result: unknown, failed: boolean): unknown => {
-      if (call.active()) call.cancel();
-      return failed ? new Failed(result as Error) : result;
-    };
-    return this._add(
-      (v) => stopTimer(v, false),
-      (e) => stopTimer(e, true),
-    ) as unknown as Deferred<T>;
+    return this.#add<T, T>(
+      (v) => {
+        if (call.active()) call.cancel();
+        return v;
+      },
+      (e) => {
+        if (call.active()) call.cancel();
+        return new Failed(e);
+      },
+    );
   }
 
   /**
@@ -352,15 +314,15 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /** A Promise for the chain's result at this point (see `then`). */
   asPromise(): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this._add(
+      this.#add<T, T>(
         (v) => {
-          resolve(v as T);
+          resolve(v);
           return v;
         },
         (e) => {
-          observed.add(e as Error);
+          observed.add(e);
           reject(e);
-          return new Failed(e as Error);
+          return new Failed(e);
         },
       );
     });
@@ -372,7 +334,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * settlement.
    */
   static fromPromise<T>(p: PromiseLike<T>): Deferred<T> {
-    if (p instanceof Deferred) return p as Deferred<T>;
+    if (p instanceof Deferred) return p;
     const d = new Deferred<T>();
     try {
       p.then(
@@ -387,68 +349,81 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
 
   /** For logs: `<Deferred pending>`, `<Deferred waiting on Deferred>`, or the current result. */
   toString(): string {
-    if (!this._called) return "<Deferred pending>";
-    if (this._chainedTo !== null) return "<Deferred waiting on Deferred>";
-    if (this._failed) return `<Deferred failed: ${String(this._result)}>`;
-    return `<Deferred current result: ${describe(this._result)}>`;
+    if (!this.#called) return "<Deferred pending>";
+    if (this.#chainedTo !== null) return "<Deferred waiting on Deferred>";
+    if (this.#failed) return `<Deferred failed: ${String(this.#result)}>`;
+    return `<Deferred current result: ${describe(this.#result)}>`;
   }
 
   // -------------------------------------------------------------------------------------------
   // internals
 
-  /** @internal the error this chain currently ends on, if unhandled; else null. */
-  _unhandledError(): Error | null {
-    if (!this._called || !this._failed || this.paused > 0) return null;
-    const err = this._result as Error;
-    return observed.has(err) ? null : err;
+  /** The error this chain currently ends on, if unhandled; else null. */
+  #unhandledError(): Error | null {
+    if (!this.#called || !this.#failed || this.paused > 0) return null;
+    const err = this.#result;
+    return err instanceof Error && !observed.has(err) ? err : null;
   }
 
-  /** @internal stop tracking this Deferred as ending on an unhandled error. */
-  _untrack(): void {
-    if (this._trackRef !== null) {
-      tracked.delete(this._trackRef);
+  /** Stop tracking this Deferred as ending on an unhandled error. */
+  #untrack(): void {
+    if (this.#trackRef !== null) {
+      tracked.delete(this.#trackRef);
       registry.unregister(this);
-      this._trackRef = null;
-      this._trackedError = null;
+      this.#trackRef = null;
+      this.#trackedError = null;
     }
   }
 
-  private _track(err: Error): void {
-    if (this._trackedError === err) return;
-    this._untrack();
-    const ref = new WeakRef<Deferred<unknown>>(this as Deferred<unknown>);
-    this._trackRef = ref;
-    this._trackedError = err;
+  #track(err: Error): void {
+    if (this.#trackedError === err) return;
+    this.#untrack();
+    const ref = new WeakRef<Deferred<unknown>>(this);
+    this.#trackRef = ref;
+    this.#trackedError = err;
     tracked.add(ref);
     registry.register(this, { error: err, ref }, this);
   }
 
-  private _add(ok: Fn | null, err: Fn | null): this {
-    this._entries.push({ ok, err, chainee: null });
-    if (this._called) this._runCallbacks();
+  /**
+   * Append a (callback, errback) pair and hand this Deferred back typed by what the chain holds
+   * after it (`U`). The overload is the one place the chain's type moves from `T` to `U`: the
+   * callbacks are stored as `(value: unknown) => unknown` and run with whatever the chain holds,
+   * which is a `T` for `ok` and an `Error` for `err` by construction of `#runCallbacks`.
+   */
+  #add<U, V = T>(
+    ok: ((value: V) => unknown) | null,
+    err: ((error: Error) => unknown) | null,
+  ): Deferred<U>;
+  #add(
+    ok: ((value: never) => unknown) | null,
+    err: ((error: never) => unknown) | null,
+  ): Deferred<unknown> {
+    this.#entries.push({ ok, err, chainee: null });
+    if (this.#called) this.#runCallbacks();
     return this;
   }
 
-  private _start(result: unknown, failed: boolean): void {
-    if (this._called) {
-      if (this._suppressAlreadyCalled) {
-        this._suppressAlreadyCalled = false;
+  #start(result: unknown, failed: boolean): void {
+    if (this.#called) {
+      if (this.#suppressAlreadyCalled) {
+        this.#suppressAlreadyCalled = false;
         return;
       }
       throw new AlreadyCalledError("Deferred has already been fired.");
     }
-    this._called = true;
-    this._result = result;
-    this._failed = failed;
-    this._runCallbacks();
+    this.#called = true;
+    this.#result = result;
+    this.#failed = failed;
+    this.#runCallbacks();
   }
 
   /**
    * Run pending callbacks. Chains (a callback returned another Deferred) are handled with an
    * explicit stack instead of recursion, so arbitrarily long chains do not grow the JS stack.
    */
-  private _runCallbacks(): void {
-    if (this._running) return;
+  #runCallbacks(): void {
+    if (this.#running) return;
     // `current` is the top of the chain stack; the rest of the stack (Deferreds that handed their
     // result to a waiting one and resume afterwards) is only allocated when chaining happens.
     let current = this as Deferred<unknown>;
@@ -457,81 +432,81 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       if (current.paused > 0) return;
       let finished = true;
       let handedTo: Deferred<unknown> | null = null;
-      current._chainedTo = null;
-      const entries = current._entries;
-      while (current._next < entries.length) {
-        const entry = entries[current._next]!;
-        entries[current._next] = EMPTY; // release the closure
-        current._next++;
+      current.#chainedTo = null;
+      const entries = current.#entries;
+      while (current.#next < entries.length) {
+        const entry = entries[current.#next]!;
+        entries[current.#next] = EMPTY; // release the closure
+        current.#next++;
         if (entry.chainee !== null) {
           // Hand our result to the Deferred waiting on us; we continue with undefined.
           const chainee = entry.chainee;
-          chainee._result = current._result;
-          chainee._failed = current._failed;
-          current._result = undefined;
-          current._failed = false;
+          chainee.#result = current.#result;
+          chainee.#failed = current.#failed;
+          current.#result = undefined;
+          current.#failed = false;
           chainee.paused--;
           handedTo = chainee;
           finished = false;
           break;
         }
-        const fn = current._failed ? entry.err : entry.ok;
+        const fn = current.#failed ? entry.err : entry.ok;
         if (fn === null) continue;
         let ret: unknown;
-        current._running = true;
+        current.#running = true;
         try {
-          ret = fn(current._result);
+          ret = fn(current.#result);
         } catch (e) {
-          current._running = false;
-          current._result = toError(e);
-          current._failed = true;
+          current.#running = false;
+          current.#result = toError(e);
+          current.#failed = true;
           continue;
         }
-        current._running = false;
+        current.#running = false;
         if (ret instanceof Failed) {
-          current._result = ret.error;
-          current._failed = true;
+          current.#result = ret.error;
+          current.#failed = true;
           continue;
         }
-        current._failed = false;
+        current.#failed = false;
         if (ret === current) {
-          current._result = new InvalidArgumentError(
+          current.#result = new InvalidArgumentError(
             "A callback returned the Deferred it is attached to.",
           );
-          current._failed = true;
+          current.#failed = true;
           continue;
         }
         let inner: Deferred<unknown> | null = null;
         if (ret instanceof Deferred) inner = ret as Deferred<unknown>;
         else if (isThenable(ret)) inner = Deferred.fromPromise(ret);
         if (inner === null) {
-          current._result = ret;
+          current.#result = ret;
           continue;
         }
-        if (!inner._called || inner.paused > 0 || inner._chainedTo !== null) {
+        if (!inner.#called || inner.paused > 0 || inner.#chainedTo !== null) {
           // Not ready: pause and continue when it fires.
-          current._result = undefined;
+          current.#result = undefined;
           current.pause();
-          current._chainedTo = inner;
-          inner._entries.push({ ok: null, err: null, chainee: current });
+          current.#chainedTo = inner;
+          inner.#entries.push({ ok: null, err: null, chainee: current });
           break;
         }
         // It already has a result: take it (the inner Deferred continues with undefined).
-        current._result = inner._result;
-        current._failed = inner._failed;
-        inner._result = undefined;
-        inner._failed = false;
-        inner._untrack();
+        current.#result = inner.#result;
+        current.#failed = inner.#failed;
+        inner.#result = undefined;
+        inner.#failed = false;
+        inner.#untrack();
       }
-      if (current._next >= entries.length) {
+      if (current.#next >= entries.length) {
         entries.length = 0;
-        current._next = 0;
+        current.#next = 0;
       }
       if (finished) {
-        if (current._failed && current.paused === 0 && !observed.has(current._result as Error)) {
-          current._track(current._result as Error);
+        if (current.#failed && current.paused === 0 && !observed.has(current.#result as Error)) {
+          current.#track(current.#result as Error);
         } else {
-          current._untrack();
+          current.#untrack();
         }
         if (below === null || below.length === 0) return;
         current = below.pop()!;
@@ -543,8 +518,6 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     }
   }
 }
-
-const EMPTY: Entry = { ok: null, err: null, chainee: null };
 
 function settle<T>(d: Deferred<T>, value: unknown, failed: boolean): void {
   try {
@@ -584,97 +557,9 @@ export function maybeDeferred<A extends unknown[], T>(
   } catch (e) {
     return fail<T>(e);
   }
-  if (result instanceof Deferred) return result as Deferred<T>;
-  if (isThenable(result)) return Deferred.fromPromise(result as PromiseLike<T>);
-  return succeed(result as T);
-}
-
-/** Options of {@link DeferredList}. */
-export interface DeferredListOptions {
-  /** Fire with `[result, index]` as soon as one input succeeds (never fires on an empty list). Default false. */
-  fireOnOneCallback?: boolean;
-  /** Errback with a {@link FirstError} as soon as one input fails. Default false. */
-  fireOnOneErrback?: boolean;
-  /** Let each failed input's own chain continue with `undefined` (handled) instead of the error. Default false. */
-  consumeErrors?: boolean;
-}
-
-/**
- * Wait for several Deferreds (Twisted's `DeferredList`). Fires with `[success, resultOrError]` for
- * each input, in input order, once all have fired (at once with `[]` for an empty list). With
- * `fireOnOneCallback` it fires with `[result, index]` (typed loosely as the list type) on the first
- * success; with `fireOnOneErrback` it errbacks with `FirstError` on the first failure. `cancel()`
- * cancels every input (if the list has not fired).
- */
-export class DeferredList<T> extends Deferred<Array<[true, T] | [false, Error]>> {
-  /** The inputs. */
-  readonly deferredList: Deferred<T>[];
-  /** Per-input outcomes, filled as they fire. */
-  readonly resultList: Array<[true, T] | [false, Error]>;
-  /** How many inputs have fired. */
-  finishedCount = 0;
-
-  constructor(ds: Deferred<T>[], opts: DeferredListOptions = {}) {
-    super();
-    const fireOnOneCallback = opts.fireOnOneCallback ?? false;
-    const fireOnOneErrback = opts.fireOnOneErrback ?? false;
-    const consumeErrors = opts.consumeErrors ?? false;
-    this.deferredList = ds.slice();
-    this.resultList = new Array(ds.length);
-    if (ds.length === 0 && !fireOnOneCallback) this.callback([]);
-    ds.forEach((d, index) => {
-      d.addCallbacks(
-        (value) => {
-          this.resultList[index] = [true, value];
-          this.finishedCount++;
-          if (!this.called) {
-            if (fireOnOneCallback) {
-              this.callback([value, index] as unknown as Array<[true, T]>);
-            } else if (this.finishedCount === this.resultList.length) {
-              this.callback(this.resultList);
-            }
-          }
-          return value;
-        },
-        (error) => {
-          this.resultList[index] = [false, error];
-          this.finishedCount++;
-          if (!this.called) {
-            if (fireOnOneErrback) this.errback(new FirstError(error, index));
-            else if (this.finishedCount === this.resultList.length) this.callback(this.resultList);
-          }
-          return consumeErrors ? undefined : new Failed(error);
-        },
-      );
-    });
-  }
-
-  /** Cancel every input Deferred, if this list has not fired yet. */
-  override cancel(): void {
-    if (this.called) return;
-    for (const d of this.deferredList) {
-      try {
-        d.cancel();
-      } catch (e) {
-        reporter(toError(e));
-      }
-    }
-  }
-}
-
-/**
- * A Deferred for the plain results of all `ds`, in order; on the first failure it errbacks with a
- * {@link FirstError} (`subFailure`, `index`). `consumeErrors` as for {@link DeferredList}.
- */
-export function gatherResults<T>(
-  ds: Deferred<T>[],
-  opts: { consumeErrors?: boolean } = {},
-): Deferred<T[]> {
-  const list = new DeferredList<T>(ds, {
-    fireOnOneErrback: true,
-    consumeErrors: opts.consumeErrors ?? false,
-  });
-  return list.addCallback((results) => results.map((r) => r[1] as T));
+  if (result instanceof Deferred) return result;
+  if (isThenable(result)) return Deferred.fromPromise(result);
+  return succeed(result);
 }
 
 /**
@@ -687,319 +572,9 @@ export function deferLater<T = void>(
   delaySeconds: number,
   fn?: () => T | PromiseLike<T>,
 ): Deferred<T> {
-  const d = new Deferred<unknown>(() => {
+  const d = new Deferred<undefined>(() => {
     if (call.active()) call.cancel();
   });
   const call = clock.callLater(delaySeconds, () => d.callback(undefined));
   return d.addCallback(() => (fn === undefined ? undefined : fn())) as Deferred<T>;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Concurrency primitives (Twisted's DeferredLock, DeferredSemaphore, DeferredQueue)
-
-/** `release()` of a lock/semaphore that is not held (Twisted asserts). */
-export class LockStateError extends WeftError {
-  constructor(message: string) {
-    super("ERR_LOCK_STATE", message);
-  }
-}
-
-/** `DeferredQueue.put` on a full queue (Twisted's `QueueOverflow`). */
-export class QueueOverflow extends WeftError {
-  constructor(message = "Queue is full.") {
-    super("ERR_QUEUE_OVERFLOW", message);
-  }
-}
-
-/** `DeferredQueue.get` with too many waiting gets (Twisted's `QueueUnderflow`). */
-export class QueueUnderflow extends WeftError {
-  constructor(message = "Too many waiting gets on the queue.") {
-    super("ERR_QUEUE_UNDERFLOW", message);
-  }
-}
-
-function removeFrom<T>(list: T[], item: T): void {
-  const i = list.indexOf(item);
-  if (i >= 0) list.splice(i, 1);
-}
-
-/** Shared part of {@link DeferredLock} and {@link DeferredSemaphore}. */
-export abstract class ConcurrencyPrimitive<Self> {
-  /** Acquisitions waiting, first come first served. */
-  protected readonly waiting: Deferred<Self>[] = [];
-
-  /** A Deferred that fires with this primitive once acquired; cancelling it leaves the queue. */
-  abstract acquire(): Deferred<Self>;
-  /** Give back what `acquire` gave. */
-  abstract release(): void;
-
-  /** How many acquisitions are waiting. */
-  get waitingCount(): number {
-    return this.waiting.length;
-  }
-
-  /**
-   * Acquire, call `fn()`, release once its result (value, throw, Deferred or Promise) has settled;
-   * fires with that result.
-   */
-  run<T>(fn: () => T | PromiseLike<T>): Deferred<T> {
-    return this.acquire().addCallback(() =>
-      maybeDeferred(fn).addCallbacks(
-        (value) => {
-          this.release();
-          return value;
-        },
-        (error): T => {
-          this.release();
-          throw error;
-        },
-      ),
-    );
-  }
-
-  protected _waiter(): Deferred<Self> {
-    const d: Deferred<Self> = new Deferred<Self>(() => removeFrom(this.waiting, d));
-    return d;
-  }
-}
-
-/** A lock for event-driven code (Twisted's `DeferredLock`). */
-export class DeferredLock extends ConcurrencyPrimitive<DeferredLock> {
-  /** True while held. */
-  locked = false;
-
-  acquire(): Deferred<DeferredLock> {
-    const d = this._waiter();
-    if (this.locked) this.waiting.push(d);
-    else {
-      this.locked = true;
-      d.callback(this);
-    }
-    return d;
-  }
-
-  /** Release; the next waiter (if any) gets the lock. Throws `LockStateError` if not locked. */
-  release(): void {
-    if (!this.locked) throw new LockStateError("Tried to release an unlocked lock.");
-    this.locked = false;
-    const next = this.waiting.shift();
-    if (next !== undefined) {
-      this.locked = true;
-      next.callback(this);
-    }
-  }
-}
-
-/** At most `limit` holders at once (Twisted's `DeferredSemaphore`). */
-export class DeferredSemaphore extends ConcurrencyPrimitive<DeferredSemaphore> {
-  /** Maximum simultaneous holders. */
-  readonly limit: number;
-  /** Tokens left (limit minus current holders). */
-  tokens: number;
-
-  /** @param tokens the limit, an integer ≥ 1 (else `InvalidArgumentError`). */
-  constructor(tokens: number) {
-    super();
-    if (!Number.isInteger(tokens) || tokens < 1) {
-      throw new InvalidArgumentError(`DeferredSemaphore requires tokens >= 1, got ${tokens}`);
-    }
-    this.limit = tokens;
-    this.tokens = tokens;
-  }
-
-  acquire(): Deferred<DeferredSemaphore> {
-    const d = this._waiter();
-    if (this.tokens === 0) this.waiting.push(d);
-    else {
-      this.tokens--;
-      d.callback(this);
-    }
-    return d;
-  }
-
-  /** Give a token back; the next waiter gets it. Throws `LockStateError` on too many releases. */
-  release(): void {
-    if (this.tokens >= this.limit) {
-      throw new LockStateError("Semaphore released more times than acquired.");
-    }
-    this.tokens++;
-    const next = this.waiting.shift();
-    if (next !== undefined) {
-      this.tokens--;
-      next.callback(this);
-    }
-  }
-}
-
-/**
- * An event-driven queue (Twisted's `DeferredQueue`): `get()` gives a Deferred for the next item,
- * fired at once if one is pending.
- */
-export class DeferredQueue<T> {
-  /** Items put and not yet taken. */
-  readonly pending: T[] = [];
-  /** Gets waiting for an item. */
-  readonly waiting: Deferred<T>[] = [];
-
-  /**
-   * @param size maximum pending items (`put` beyond → `QueueOverflow`); default null = unbounded.
-   * @param backlog maximum waiting gets (`get` beyond → `QueueUnderflow`); default null = unbounded.
-   */
-  constructor(
-    readonly size: number | null = null,
-    readonly backlog: number | null = null,
-  ) {}
-
-  /** Hand `item` to the oldest waiting get, or keep it. Throws `QueueOverflow` when full. */
-  put(item: T): void {
-    const waiter = this.waiting.shift();
-    if (waiter !== undefined) waiter.callback(item);
-    else if (this.size === null || this.pending.length < this.size) this.pending.push(item);
-    else throw new QueueOverflow();
-  }
-
-  /** The next item. Throws `QueueUnderflow` when `backlog` gets are already waiting. */
-  get(): Deferred<T> {
-    if (this.pending.length > 0) return succeed(this.pending.shift() as T);
-    if (this.backlog === null || this.waiting.length < this.backlog) {
-      const d: Deferred<T> = new Deferred<T>(() => removeFrom(this.waiting, d));
-      this.waiting.push(d);
-      return d;
-    }
-    throw new QueueUnderflow();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// inlineCallbacks / ensureDeferred
-
-/** Twisted's `ensureDeferred`: a Deferred following a Promise (a Deferred is returned as-is). */
-export function ensureDeferred<T>(p: PromiseLike<T>): Deferred<T> {
-  return Deferred.fromPromise(p);
-}
-
-/** The Deferred of an {@link inlineCallbacks} run: cancelling it cancels what it waits on. */
-class InlineCallbacksDeferred<T> extends Deferred<T> {
-  waitingOn: Deferred<unknown> | null = null;
-
-  /**
-   * Cancels the Deferred the generator is waiting on, so that a `CancelledError` (or whatever that
-   * cancellation produces) is thrown into the generator at its `yield`; this Deferred then fires
-   * with whatever the generator does next (Twisted's cancellable inlineCallbacks).
-   */
-  override cancel(): void {
-    if (this.called) {
-      super.cancel();
-      return;
-    }
-    this.waitingOn?.cancel();
-  }
-}
-
-function isGenerator(value: unknown): value is Generator<unknown, unknown, unknown> {
-  return (
-    value !== null &&
-    typeof value === "object" &&
-    typeof (value as { next?: unknown }).next === "function" &&
-    typeof (value as { throw?: unknown }).throw === "function"
-  );
-}
-
-function runInline<T>(
-  gen: Generator<unknown, T, unknown>,
-  d: InlineCallbacksDeferred<T>,
-  input: unknown,
-  failed: boolean,
-): void {
-  for (;;) {
-    let step: IteratorResult<unknown, T>;
-    try {
-      step = failed ? gen.throw(input) : gen.next(input);
-    } catch (e) {
-      d.errback(e);
-      return;
-    }
-    let value: unknown = step.value;
-    if (!(value instanceof Deferred) && isThenable(value)) value = Deferred.fromPromise(value);
-    if (step.done) {
-      if (value instanceof Deferred) {
-        (value as Deferred<T>).addCallbacks(
-          (v) => d.callback(v),
-          (e) => d.errback(e),
-        );
-      } else {
-        d.callback(value as T);
-      }
-      return;
-    }
-    if (!(value instanceof Deferred)) {
-      // A plain yielded value is sent straight back (Twisted).
-      input = value;
-      failed = false;
-      continue;
-    }
-    const awaited = value as Deferred<unknown>;
-    let waiting = true;
-    let got = false;
-    let gotValue: unknown;
-    let gotFailed = false;
-    const settled = (v: unknown, failed: boolean): undefined => {
-      if (waiting) {
-        got = true;
-        gotValue = v;
-        gotFailed = failed;
-      } else {
-        d.waitingOn = null;
-        runInline(gen, d, v, failed);
-      }
-      return undefined;
-    };
-    awaited.addCallbacks(
-      (v) => settled(v, false),
-      (e) => settled(e, true),
-    );
-    waiting = false;
-    if (!got) {
-      d.waitingOn = awaited;
-      return;
-    }
-    // Already fired: continue in this loop (no recursion for long runs of fired Deferreds).
-    input = gotValue;
-    failed = gotFailed;
-  }
-}
-
-/**
- * Twisted's `inlineCallbacks`: wrap a generator function so that `yield d` (a Deferred or any
- * PromiseLike) suspends until `d` settles and evaluates to its value or throws its error; a
- * yielded non-thenable is sent straight back. The wrapper returns a Deferred fired with the
- * generator's return value (or failed with what it throws). Unlike an async function, the run is
- * cancellable: `cancel()` cancels the Deferred currently awaited, and the resulting
- * `CancelledError` is thrown into the generator at its `yield`. Already-fired Deferreds are
- * consumed synchronously, without growing the stack. A function that does not return a generator
- * gives `InvalidArgumentError` when called.
- *
- * ```ts
- * const fetchTwice = inlineCallbacks(function* (url: string) {
- *   const a = (yield get(url)) as string;
- *   const b = (yield get(url)) as string;
- *   return a + b;
- * });
- * ```
- */
-export function inlineCallbacks<A extends unknown[], T>(
-  fn: (...args: A) => Generator<unknown, T, unknown>,
-): (...args: A) => Deferred<T> {
-  return (...args: A): Deferred<T> => {
-    const gen: unknown = fn(...args);
-    if (!isGenerator(gen)) {
-      throw new InvalidArgumentError(
-        "inlineCallbacks requires a generator function (function*), got a function returning " +
-          describe(gen),
-      );
-    }
-    const d = new InlineCallbacksDeferred<T>();
-    runInline(gen as Generator<unknown, T, unknown>, d, undefined, false);
-    return d;
-  };
 }

@@ -3,6 +3,10 @@
  * a description string such as `tcp:10001:interface=127.0.0.1`, `unix:/tmp/s.sock`,
  * `tls:10443:privateKey=key.pem:certKey=cert.pem` (servers) or `tcp:example.com:10001`,
  * `tcp:host=::1:port=80`… (clients; escape a literal colon as `\:`).
+ *
+ * Why one file over ~600 lines: the endpoint classes and the parser of their strings are one
+ * grammar, written in both directions (each class's `describe()` writes what `serverFromString` /
+ * `clientFromString` read back, with the same escaping); kept together they cannot drift apart.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -66,29 +70,30 @@ export interface ClientEndpoint {
 
 /** Wraps a plain Factory for one endpoint connection and fires the Deferred. */
 class EndpointClientFactory<P extends Protocol> extends ClientFactory<P> {
-  constructor(
-    private readonly wrapped: Factory<P>,
-    private readonly result: Deferred<P>,
-  ) {
+  readonly #wrapped: Factory<P>;
+  readonly #result: Deferred<P>;
+  constructor(wrapped: Factory<P>, result: Deferred<P>) {
     super();
+    this.#wrapped = wrapped;
+    this.#result = result;
   }
   override buildProtocol(addr: Address): P | null {
-    return this.wrapped.buildProtocol(addr);
+    return this.#wrapped.buildProtocol(addr);
   }
   override startFactory(): void {
-    this.wrapped.doStart();
+    this.#wrapped.doStart();
   }
   override stopFactory(): void {
-    this.wrapped.doStop();
+    this.#wrapped.doStop();
   }
   override clientConnectionFailed(_connector: Connector, reason: Error): void {
-    if (!this.result.called) this.result.errback(reason);
+    if (!this.#result.called) this.#result.errback(reason);
   }
   override clientConnectionLost(_connector: Connector, reason: Error): void {
-    if (!this.result.called) this.result.errback(reason);
+    if (!this.#result.called) this.#result.errback(reason);
   }
   clientConnectionMade(_connector: Connector, protocol: Protocol): void {
-    if (!this.result.called) this.result.callback(protocol as P);
+    if (!this.#result.called) this.#result.callback(protocol as P);
   }
 }
 

@@ -103,3 +103,41 @@ export class InvalidArgumentError extends WeftError {
     super("ERR_INVALID_ARGUMENT", message, options);
   }
 }
+
+/** The host name could not be resolved (ENOTFOUND, EAI_AGAIN). */
+export class DNSLookupError extends ConnectError {
+  constructor(message = "DNS lookup failed.", options?: { cause?: unknown }) {
+    super("ERR_DNS_LOOKUP", message, options);
+  }
+}
+
+/** A connection attempt was abandoned by the user (`stopConnecting`, or cancelling a Deferred). */
+export class ConnectingCancelledError extends ConnectError {
+  constructor(message = "The connection attempt was cancelled.", options?: { cause?: unknown }) {
+    super("ERR_CONNECTING_CANCELLED", message, options);
+  }
+}
+
+/** Maps a Node socket error raised while connecting to weft's typed connect errors. */
+export function connectErrorFrom(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const detail = err instanceof Error ? err.message : String(err);
+  switch (code) {
+    case "ECONNREFUSED":
+      return new ConnectionRefusedError(`Connection was refused by other side: ${detail}`, {
+        cause: err,
+      });
+    case "ETIMEDOUT":
+      return new ConnectTimeoutError(`Connection timed out: ${detail}`, { cause: err });
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+    case "EAI_NONAME":
+      return new DNSLookupError(`DNS lookup failed: ${detail}`, { cause: err });
+    default:
+      return new ConnectError("ERR_CONNECT", `An error occurred while connecting: ${detail}`, {
+        cause: err,
+      });
+  }
+}

@@ -7,6 +7,19 @@ export type ProtocolClass<P extends Protocol = Protocol, A extends unknown[] = [
 ) => P;
 
 /**
+ * `unknown` when a plain {@link Factory} is a factory `Q` may be built by (its `this.factory` type
+ * accepts one); otherwise a type no class satisfies, whose key says why. {@link Factory.forProtocol}
+ * takes `ProtocolClass & FactoryFits<Q>`, so `forProtocol(P)` for a `P extends Protocol<MyFactory>`
+ * is a compile error instead of a protocol whose `this.factory` lacks what `MyFactory` has.
+ */
+export type FactoryFits<Q extends Protocol> =
+  Factory<Q> extends Q["factory"]
+    ? unknown
+    : {
+        "this protocol needs its own factory class (subclass Factory, override buildProtocol)": never;
+      };
+
+/**
  * Builds a protocol per connection (Twisted's `Factory`). Subclass and override `buildProtocol`,
  * or set `protocol` to a class. `startFactory`/`stopFactory` run when the first port using this
  * factory starts and the last one stops (counted by `doStart`/`doStop`).
@@ -21,7 +34,7 @@ export class Factory<P extends Protocol = Protocol> {
    * each time: pass shared state, not per-connection state).
    */
   static forProtocol<Q extends Protocol, A extends unknown[]>(
-    protocolClass: ProtocolClass<Q, A>,
+    protocolClass: ProtocolClass<Q, A> & FactoryFits<Q>,
     ...args: A
   ): Factory<Q> {
     if (args.length === 0) {

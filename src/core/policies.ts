@@ -20,9 +20,9 @@ export class IdleTimeout {
    */
   timeOut: number | null;
 
-  private readonly _clock: ReactorTime;
-  private readonly _onTimeout: () => void;
-  private _call: DelayedCall | null = null;
+  readonly #clock: ReactorTime;
+  readonly #onTimeout: () => void;
+  #call: DelayedCall | null = null;
 
   /**
    * @param clock where the countdown is scheduled (a `NodeClock`, or a test `Clock`).
@@ -31,14 +31,14 @@ export class IdleTimeout {
    *   `setTimeout` is called.
    */
   constructor(clock: ReactorTime, onTimeout: () => void, timeOut: number | null = null) {
-    this._clock = clock;
-    this._onTimeout = onTimeout;
+    this.#clock = clock;
+    this.#onTimeout = onTimeout;
     this.timeOut = timeOut;
   }
 
   /** True while a countdown is pending. */
   get pending(): boolean {
-    return this._call?.active() ?? false;
+    return this.#call?.active() ?? false;
   }
 
   /**
@@ -49,19 +49,19 @@ export class IdleTimeout {
   setTimeout(period: number | null): number | null {
     const previous = this.timeOut;
     this.timeOut = period;
-    const call = this._call;
+    const call = this.#call;
     if (call !== null) {
       if (period === null) {
         if (call.active()) call.cancel();
-        this._call = null;
+        this.#call = null;
       } else if (call.active()) {
         call.reset(period);
       } else {
         // Cancelled from outside (e.g. a clock shutdown): start afresh rather than throw.
-        this._call = this._clock.callLater(period, () => this._timedOut());
+        this.#call = this.#clock.callLater(period, () => this.#timedOut());
       }
     } else if (period !== null) {
-      this._call = this._clock.callLater(period, () => this._timedOut());
+      this.#call = this.#clock.callLater(period, () => this.#timedOut());
     }
     return previous;
   }
@@ -71,13 +71,13 @@ export class IdleTimeout {
    * (never started, cancelled with `setTimeout(null)`, or already expired).
    */
   resetTimeout(): void {
-    const call = this._call;
+    const call = this.#call;
     if (call !== null && this.timeOut !== null && call.active()) call.reset(this.timeOut);
   }
 
-  private _timedOut(): void {
-    this._call = null;
-    this._onTimeout();
+  #timedOut(): void {
+    this.#call = null;
+    this.#onTimeout();
   }
 }
 

@@ -6,80 +6,41 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { NodeClock } from "./clock.js";
-import {
-  CannotListenError,
-  ConnectError,
-  ConnectionRefusedError,
-  ConnectTimeoutError,
-  InvalidArgumentError,
-} from "./errors.js";
+import { SocketConnector } from "./connector.js";
+import { CannotListenError, InvalidArgumentError } from "./errors.js";
 import type { ClientFactory, Factory } from "./factory.js";
-import type { Address, Connector, DelayedCall, ReactorTime } from "./interfaces.js";
-import type { Protocol } from "./protocol.js";
+import type { Address, DelayedCall, ReactorTime } from "./interfaces.js";
+import { ignore, type SocketKind, SocketPort } from "./listening-port.js";
 import {
   consoleErrorLogger,
   type ErrorLogger,
-  SocketPeerAddress,
-  SocketTransport,
   type SocketTransportOptions,
-  tcpAddress,
   unixAddress,
 } from "./transport.js";
 
-/** The host name could not be resolved (ENOTFOUND, EAI_AGAIN). */
-export class DNSLookupError extends ConnectError {
-  constructor(message = "DNS lookup failed.", options?: { cause?: unknown }) {
-    super("ERR_DNS_LOOKUP", message, options);
-  }
-}
+// The ports and connectors the reactor returns, and the connect errors, were first defined in this
+// module; they stay importable from it.
+export { SocketConnector } from "./connector.js";
+export {
+  ConnectingCancelledError,
+  connectErrorFrom,
+  DNSLookupError,
+} from "./errors.js";
+export {
+  type CloseConnectionsOptions,
+  DEFAULT_CLOSE_TIMEOUT,
+  type ListeningPort,
+  SocketPort,
+  type StopListeningOptions,
+} from "./listening-port.js";
 
-/** A connection attempt was abandoned by the user (`stopConnecting`, or cancelling a Deferred). */
-export class ConnectingCancelledError extends ConnectError {
-  constructor(message = "The connection attempt was cancelled.", options?: { cause?: unknown }) {
-    super("ERR_CONNECTING_CANCELLED", message, options);
-  }
-}
-
-/** Maps a Node socket error raised while connecting to weft's typed connect errors. */
-export function connectErrorFrom(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  const detail = err instanceof Error ? err.message : String(err);
-  switch (code) {
-    case "ECONNREFUSED":
-      return new ConnectionRefusedError(`Connection was refused by other side: ${detail}`, {
-        cause: err,
-      });
-    case "ETIMEDOUT":
-      return new ConnectTimeoutError(`Connection timed out: ${detail}`, { cause: err });
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-    case "EAI_FAIL":
-    case "EAI_NONAME":
-      return new DNSLookupError(`DNS lookup failed: ${detail}`, { cause: err });
-    default:
-      return new ConnectError("ERR_CONNECT", `An error occurred while connecting: ${detail}`, {
-        cause: err,
-      });
-  }
-}
-
-/** A `ClientFactory` that also wants to know when a connector's protocol is connected (weft extension). */
-interface ConnectionMadeHook {
-  clientConnectionMade(connector: Connector, protocol: Protocol): void;
-}
-
-function hasConnectionMadeHook(f: object): f is ConnectionMadeHook {
-  return typeof (f as Partial<ConnectionMadeHook>).clientConnectionMade === "function";
-}
-
-/** Options shared by every listen call. */
 /**
  * Default listen backlog: Node's 511, not Twisted's 50 (which overflows when 64 clients connect at
  * once and stalls some of them for a SYN retransmit).
  */
 const DEFAULT_BACKLOG = 511;
 
+/** Options shared by every listen call. */
 export interface ListenOptions {
   /** Pending-connection queue length. Default 511 (Node's). */
   backlog?: number;
@@ -150,373 +111,6 @@ export interface ReactorOptions {
   writeHighWaterMark?: number;
 }
 
-type SocketKind = "tcp" | "unix";
-
-/**
- * Seconds that `stopListening({ closeConnections: true })` gives connections to close cleanly
- * before aborting them.
- */
-export const DEFAULT_CLOSE_TIMEOUT = 5;
-
-/** Options of {@link ListeningPort.closeConnections}. */
-export interface CloseConnectionsOptions {
-  /** Abort the connections at once (buffered writes are dropped) instead of closing them. Default false. */
-  abort?: boolean;
-  /**
-   * Seconds (on the reactor's clock) the connections get to close cleanly; those still open then
-   * (e.g. a peer that never sends its FIN) are aborted, and the promise resolves once they are
-   * gone. `null` waits as long as it takes. Default `null`.
-   */
-  timeout?: number | null;
-}
-
-/** Options of {@link ListeningPort.stopListening}. */
-export interface StopListeningOptions {
-  /** Also close every open connection, and wait for them to end. Default false. */
-  closeConnections?: boolean;
-  /**
-   * With `closeConnections`: seconds (on the reactor's clock) before the connections still open
-   * are aborted; `null` waits as long as it takes. Default {@link DEFAULT_CLOSE_TIMEOUT} (5).
-   */
-  timeout?: number | null;
-}
-
-/**
- * A listening port (Twisted's IListeningPort). The factory's `doStart` ran when it started to
- * listen and its `doStop` runs when it stops listening.
- */
-export interface ListeningPort {
-  /** The bound address (the actual port when 0 was asked for). */
-  getHost(): Address;
-  /**
-   * Stops accepting connections; resolves once the listening socket is closed. Open connections
-   * stay unless `closeConnections` is set: then it also closes them and waits for them to end,
-   * aborting those still open after `timeout` seconds (default 5). Idempotent.
-   */
-  stopListening(options?: StopListeningOptions): Promise<void>;
-  /**
-   * Closes every open connection of this port (`loseConnection`, or `abortConnection` with
-   * `{ abort: true }`) and resolves once all of them are gone; with a `timeout`, those still open
-   * after that many seconds are aborted.
-   */
-  closeConnections(options?: CloseConnectionsOptions): Promise<void>;
-}
-
-/** The {@link ListeningPort} of a `net.Server` (TCP, Unix, TLS). */
-export class SocketPort implements ListeningPort {
-  private readonly server: net.Server;
-  private readonly factory: Factory;
-  private readonly reactor: Reactor;
-  private readonly kind: SocketKind;
-  private readonly path: string | undefined;
-  private readonly transports = new Set<SocketTransport>();
-  private host: Address | undefined;
-  private stopped: Promise<void> | null = null;
-  private readonly waiters: Array<() => void> = [];
-
-  /** @internal Use the reactor's `listen*` methods. */
-  constructor(
-    server: net.Server,
-    factory: Factory,
-    reactor: Reactor,
-    kind: SocketKind,
-    path?: string,
-  ) {
-    this.server = server;
-    this.factory = factory;
-    this.reactor = reactor;
-    this.kind = kind;
-    this.path = path;
-  }
-
-  /**
-   * The options every accepted connection's transport gets: built once per port, so accepting
-   * allocates no options object (addresses are looked up only when asked for).
-   */
-  private connectionOptions: SocketTransportOptions | undefined;
-
-  /** The bound address (the actual port when 0 was asked for). */
-  getHost(): Address {
-    if (this.host !== undefined) return this.host;
-    if (this.kind === "unix") return (this.host = unixAddress(this.path ?? ""));
-    const a = this.server.address();
-    if (a === null || typeof a === "string") return { type: "TCP", host: "", port: 0 };
-    return (this.host = tcpAddress(a.address, a.family, a.port));
-  }
-
-  /** The transports of this port's open connections. */
-  get connections(): ReadonlySet<SocketTransport> {
-    return this.transports;
-  }
-
-  /** @internal */
-  accept = (socket: net.Socket): void => {
-    const reactor = this.reactor;
-    // Nagle is disabled by the server itself (its `noDelay` option), at accept.
-    const options = (this.connectionOptions ??= this.makeConnectionOptions());
-    const peer = options.peer ?? new SocketPeerAddress(socket);
-    let protocol: Protocol | null;
-    try {
-      protocol = this.factory.buildProtocol(peer);
-    } catch (err) {
-      reactor.logger("Unhandled error in buildProtocol; closing the connection:", err);
-      protocol = null;
-    }
-    if (protocol === null) {
-      socket.on("error", ignore);
-      socket.destroy();
-      return;
-    }
-    const transport = new SocketTransport(socket, protocol, options);
-    this.transports.add(transport);
-    transport.start();
-  };
-
-  private makeConnectionOptions(): SocketTransportOptions {
-    const base = { ...this.reactor.transportOptions, onLost: this.connectionGone };
-    if (this.kind !== "unix") return base;
-    return { ...base, peer: Object.freeze(unixAddress("")), host: this.getHost() };
-  }
-
-  private readonly connectionGone = (_reason: Error, transport: SocketTransport): void => {
-    this.transports.delete(transport);
-    if (this.transports.size === 0 && this.waiters.length > 0) {
-      for (const w of this.waiters.splice(0)) w();
-    }
-  };
-
-  /**
-   * Closes every open connection of this port (`loseConnection`, or `abortConnection` with
-   * `{ abort: true }`) and resolves once all of them are gone. With a `timeout` (seconds, on the
-   * reactor's clock), the connections still open by then are aborted: a peer that never sends
-   * its FIN cannot hold the promise forever. Without one it waits as long as it takes. Rejects
-   * with InvalidArgumentError for a negative or non-finite timeout.
-   */
-  closeConnections(options: CloseConnectionsOptions = {}): Promise<void> {
-    const timeout = options.timeout ?? null;
-    if (timeout !== null && !(Number.isFinite(timeout) && timeout >= 0)) {
-      return Promise.reject(
-        new InvalidArgumentError(
-          `Invalid close timeout ${String(timeout)}: a finite number of seconds >= 0 expected.`,
-        ),
-      );
-    }
-    if (this.transports.size === 0) return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.waiters.push(resolve));
-    const abort = options.abort === true;
-    for (const t of [...this.transports]) {
-      if (abort) t.abortConnection();
-      else t.loseConnection();
-    }
-    if (!abort && timeout !== null && this.transports.size > 0) {
-      const expiry = this.reactor.callLater(timeout, () => {
-        for (const t of [...this.transports]) t.abortConnection();
-      });
-      void done.then(() => {
-        if (expiry.active()) expiry.cancel();
-      });
-    }
-    return done;
-  }
-
-  /**
-   * Stops accepting connections; resolves once the listening socket is closed. Open connections
-   * stay unless `closeConnections` is set: then it also closes them and waits for them to end,
-   * aborting those still open after `timeout` seconds (default {@link DEFAULT_CLOSE_TIMEOUT}).
-   * Idempotent.
-   */
-  stopListening(options: StopListeningOptions = {}): Promise<void> {
-    if (this.stopped === null) {
-      this.server.close();
-      this.stopped = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        this.factory.doStop();
-      });
-    }
-    if (options.closeConnections === true) {
-      const timeout = options.timeout === undefined ? DEFAULT_CLOSE_TIMEOUT : options.timeout;
-      return Promise.all([this.stopped, this.closeConnections({ timeout })]).then(() => undefined);
-    }
-    return this.stopped;
-  }
-}
-
-function ignore(): void {}
-
-/**
- * An outgoing connection (Twisted's IConnector): `doStart`, `startedConnecting`, then either
- * `clientConnectionFailed` or the protocol's `connectionMade` and later `clientConnectionLost`;
- * `doStop` once it is over unless `connect()` was called again from those callbacks.
- */
-export class SocketConnector implements Connector {
-  /** `"disconnected"`, `"connecting"` or `"connected"`. */
-  state: "disconnected" | "connecting" | "connected" = "disconnected";
-  /** The transport while connected. */
-  transport: SocketTransport | null = null;
-  readonly factory: ClientFactory;
-
-  private readonly reactor: Reactor;
-  private readonly dial: () => net.Socket;
-  private readonly connectEvent: "connect" | "secureConnect";
-  private readonly destination: Address;
-  private readonly timeout: number | null;
-  private readonly kind: SocketKind;
-  private socket: net.Socket | null = null;
-  private timeoutCall: DelayedCall | null = null;
-  private factoryStarted = false;
-  private attempt = 0;
-
-  /** @internal Use the reactor's `connect*` methods. */
-  constructor(
-    reactor: Reactor,
-    factory: ClientFactory,
-    dial: () => net.Socket,
-    connectEvent: "connect" | "secureConnect",
-    destination: Address,
-    timeout: number | null,
-    kind: SocketKind,
-  ) {
-    this.reactor = reactor;
-    this.factory = factory;
-    this.dial = dial;
-    this.connectEvent = connectEvent;
-    this.destination = destination;
-    this.timeout = timeout;
-    this.kind = kind;
-  }
-
-  connect(): void {
-    if (this.state !== "disconnected") {
-      throw new InvalidArgumentError(`Cannot connect in state "${this.state}".`);
-    }
-    this.state = "connecting";
-    if (!this.factoryStarted) {
-      this.factoryStarted = true;
-      this.factory.doStart();
-    }
-    const attempt = ++this.attempt;
-    let socket: net.Socket;
-    try {
-      socket = this.dial();
-    } catch (err) {
-      queueMicrotask(() => this.failed(attempt, connectErrorFrom(err)));
-      this.factory.startedConnecting(this);
-      return;
-    }
-    this.socket = socket;
-    const onError = (err: Error): void => this.failed(attempt, connectErrorFrom(err));
-    const onEarlyClose = (): void =>
-      this.failed(
-        attempt,
-        new ConnectError("ERR_CONNECT", "The connection closed before it was established."),
-      );
-    socket.on("error", onError);
-    socket.once("close", onEarlyClose);
-    socket.once(this.connectEvent, () => {
-      socket.off("error", onError);
-      socket.off("close", onEarlyClose);
-      this.connected(attempt, socket);
-    });
-    if (this.timeout !== null) {
-      this.timeoutCall = this.reactor.callLater(this.timeout, () => {
-        this.timeoutCall = null;
-        this.failed(attempt, new ConnectTimeoutError());
-      });
-    }
-    this.factory.startedConnecting(this);
-  }
-
-  private cancelTimeout(): void {
-    const call = this.timeoutCall;
-    this.timeoutCall = null;
-    if (call?.active()) call.cancel();
-  }
-
-  private connected(attempt: number, socket: net.Socket): void {
-    if (attempt !== this.attempt || this.state !== "connecting") return;
-    this.cancelTimeout();
-    const reactor = this.reactor;
-    let peer: Address;
-    let host: Address | undefined;
-    if (this.kind === "unix") {
-      peer = this.destination;
-      host = unixAddress("");
-    } else {
-      if (reactor.noDelay) socket.setNoDelay(true);
-      // Looked up now: a client's peer is worth keeping after the connection is gone.
-      peer = tcpAddress(socket.remoteAddress, socket.remoteFamily, socket.remotePort);
-    }
-    let protocol: Protocol | null;
-    try {
-      protocol = this.factory.buildProtocol(peer);
-    } catch (err) {
-      reactor.logger("Unhandled error in buildProtocol:", err);
-      this.failed(attempt, new ConnectError("ERR_CONNECT", "buildProtocol threw.", { cause: err }));
-      return;
-    }
-    if (protocol === null) {
-      this.failed(attempt, new ConnectError("ERR_CONNECT", "The factory refused the connection."));
-      return;
-    }
-    this.state = "connected";
-    this.socket = null;
-    const transport = new SocketTransport(socket, protocol, {
-      ...reactor.transportOptions,
-      peer,
-      ...(host !== undefined ? { host } : {}),
-      onLost: (reason) => this.connectionLost(reason),
-    });
-    this.transport = transport;
-    transport.start();
-    if (hasConnectionMadeHook(this.factory) && !transport.disconnected) {
-      this.factory.clientConnectionMade(this, protocol);
-    }
-  }
-
-  private failed(attempt: number, reason: Error): void {
-    if (attempt !== this.attempt || this.state !== "connecting") return;
-    this.cancelTimeout();
-    const socket = this.socket;
-    this.socket = null;
-    if (socket !== null) {
-      socket.removeAllListeners("error");
-      socket.on("error", ignore);
-      socket.destroy();
-    }
-    this.state = "disconnected";
-    this.factory.clientConnectionFailed(this, reason);
-    this.maybeStop();
-  }
-
-  private connectionLost(reason: Error): void {
-    this.state = "disconnected";
-    this.transport = null;
-    this.factory.clientConnectionLost(this, reason);
-    this.maybeStop();
-  }
-
-  private maybeStop(): void {
-    if (this.state === "disconnected" && this.factoryStarted) {
-      this.factoryStarted = false;
-      this.factory.doStop();
-    }
-  }
-
-  /** Abandons an attempt in progress (`clientConnectionFailed` with ConnectingCancelledError). */
-  stopConnecting(): void {
-    if (this.state === "connecting") this.failed(this.attempt, new ConnectingCancelledError());
-  }
-
-  /** Stops connecting, or closes the connection (`loseConnection`). */
-  disconnect(): void {
-    if (this.state === "connecting") this.stopConnecting();
-    else if (this.state === "connected") this.transport?.loseConnection();
-  }
-
-  getDestination(): Address {
-    return this.destination;
-  }
-}
-
 /**
  * The event loop seen as Twisted's reactor: TCP/Unix/TLS listening and connecting, and time.
  * Create it with {@link createReactor}.
@@ -551,7 +145,7 @@ export class Reactor implements ReactorTime {
     return this.clock.callLater(delay, fn, ...args);
   }
 
-  private listenOn(
+  #listenOn(
     server: net.Server | null,
     factory: Factory,
     kind: SocketKind,
@@ -592,7 +186,7 @@ export class Reactor implements ReactorTime {
     const server = validPort(port)
       ? net.createServer({ allowHalfOpen: false, noDelay: this.noDelay })
       : null;
-    return this.listenOn(
+    return this.#listenOn(
       server,
       factory,
       "tcp",
@@ -604,7 +198,7 @@ export class Reactor implements ReactorTime {
 
   /** Listens for TLS connections on `port`; the protocol sees decrypted bytes. */
   listenTLS(port: number, factory: Factory, options: ListenTLSOptions): Promise<SocketPort> {
-    if (!validPort(port)) return this.listenOn(null, factory, "tcp", "", {}, `tls port ${port}`);
+    if (!validPort(port)) return this.#listenOn(null, factory, "tcp", "", {}, `tls port ${port}`);
     let server: tls.Server;
     try {
       server = tls.createServer({
@@ -622,7 +216,7 @@ export class Reactor implements ReactorTime {
       );
     }
     server.on("tlsClientError", ignore);
-    return this.listenOn(
+    return this.#listenOn(
       server,
       factory,
       "tcp",
@@ -635,7 +229,7 @@ export class Reactor implements ReactorTime {
   /** Listens on a Unix socket at `path` (the file must not exist). */
   listenUNIX(path: string, factory: Factory, options: ListenOptions = {}): Promise<SocketPort> {
     const server = net.createServer({ allowHalfOpen: false });
-    return this.listenOn(
+    return this.#listenOn(
       server,
       factory,
       "unix",
@@ -655,7 +249,7 @@ export class Reactor implements ReactorTime {
     checkConnectPort(port);
     const dial = (): net.Socket =>
       net.connect({ host, port, allowHalfOpen: false, ...bindOptions(options.bindAddress) });
-    return this.startConnector(
+    return this.#startConnector(
       factory,
       dial,
       "connect",
@@ -686,7 +280,7 @@ export class Reactor implements ReactorTime {
         ...(options.key !== undefined ? { key: asPem(options.key) } : {}),
         ...bindOptions(options.bindAddress),
       });
-    return this.startConnector(
+    return this.#startConnector(
       factory,
       dial,
       "secureConnect",
@@ -699,7 +293,7 @@ export class Reactor implements ReactorTime {
   /** Connects to the Unix socket at `path`. */
   connectUNIX(path: string, factory: ClientFactory, options: ConnectOptions = {}): SocketConnector {
     const dial = (): net.Socket => net.connect({ path, allowHalfOpen: false });
-    return this.startConnector(
+    return this.#startConnector(
       factory,
       dial,
       "connect",
@@ -709,7 +303,7 @@ export class Reactor implements ReactorTime {
     );
   }
 
-  private startConnector(
+  #startConnector(
     factory: ClientFactory,
     dial: () => net.Socket,
     event: "connect" | "secureConnect",

@@ -53,7 +53,7 @@ export class ReconnectingClientFactory<P extends Protocol = Protocol> extends Cl
   clock: ReactorTime;
   /** Uniform [0, 1) random source of the jitter. */
   random: () => number;
-  private callID: DelayedCall | null = null;
+  #callID: DelayedCall | null = null;
 
   constructor(options: ReconnectingOptions = {}) {
     super();
@@ -83,22 +83,22 @@ export class ReconnectingClientFactory<P extends Protocol = Protocol> extends Cl
     if (this.maxRetries !== null && this.retries > this.maxRetries) return;
     this.delay = Math.min(this.delay * this.factor, this.maxDelay);
     if (this.jitter) this.delay = normalVariate(this.delay, this.delay * this.jitter, this.random);
-    this.callID = this.clock.callLater(this.delay, () => {
-      this.callID = null;
+    this.#callID = this.clock.callLater(this.delay, () => {
+      this.#callID = null;
       connector.connect();
     });
   }
 
   /** The pending retry, if one is scheduled. */
   get pendingRetry(): DelayedCall | null {
-    return this.callID;
+    return this.#callID;
   }
 
   /** Gives up: cancels the pending retry and abandons an attempt in progress. */
   stopTrying(): void {
-    if (this.callID !== null) {
-      if (this.callID.active()) this.callID.cancel();
-      this.callID = null;
+    if (this.#callID !== null) {
+      if (this.#callID.active()) this.#callID.cancel();
+      this.#callID = null;
     }
     this.continueTrying = false;
     this.connector?.stopConnecting();
@@ -108,7 +108,7 @@ export class ReconnectingClientFactory<P extends Protocol = Protocol> extends Cl
   resetDelay(): void {
     this.delay = this.initialDelay;
     this.retries = 0;
-    this.callID = null;
+    this.#callID = null;
     this.continueTrying = true;
   }
 }

@@ -2,6 +2,10 @@
  * The stream transport over a `node:net` Socket (TCP, Unix sockets, and TLS: a `tls.TLSSocket` is a
  * `net.Socket`). It drives one {@link Protocol}: `makeConnection` once, `dataReceived` per chunk read,
  * exactly one `connectionLost` at the end.
+ *
+ * Why one file over ~600 lines: it is one state machine (reading paused by the protocol or by a
+ * full buffer, writes held during `dataReceived`, producers, the close sequence); its flags are
+ * read together on every event, so splitting it would only spread one concern over files.
  */
 import type { Socket } from "node:net";
 import { ConnectionDone, ConnectionLost, WeftError } from "./errors.js";
@@ -120,38 +124,38 @@ export function tcpAddress(
  * `socket.remoteAddress`.
  */
 export class SocketPeerAddress implements Address {
-  private readonly socket: Socket;
-  private resolved: Address | undefined;
+  readonly #socket: Socket;
+  #resolved: Address | undefined;
 
   constructor(socket: Socket) {
-    this.socket = socket;
+    this.#socket = socket;
   }
 
-  private get address(): Address {
-    const s = this.socket;
-    this.resolved ??= tcpAddress(s.remoteAddress, s.remoteFamily, s.remotePort);
-    return this.resolved;
+  get #address(): Address {
+    const s = this.#socket;
+    this.#resolved ??= tcpAddress(s.remoteAddress, s.remoteFamily, s.remotePort);
+    return this.#resolved;
   }
 
   get type(): "TCP" | "TCP6" {
-    return this.address.type as "TCP" | "TCP6";
+    return this.#address.type as "TCP" | "TCP6";
   }
 
   get host(): string {
-    return this.address.host;
+    return this.#address.host;
   }
 
   get port(): number {
-    return this.address.port;
+    return this.#address.port;
   }
 
   /** The address as a plain object. */
   toJSON(): Address {
-    return this.address;
+    return this.#address;
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): Address {
-    return this.address;
+    return this.#address;
   }
 }
 
@@ -185,55 +189,55 @@ export class SocketTransport implements Transport {
   /** True once the connection is gone (`connectionLost` delivered). */
   disconnected = false;
 
-  private readonly logger: ErrorLogger;
-  private peer: Address | undefined;
-  private host: Address | undefined;
-  private readonly onLost: ((reason: Error, transport: SocketTransport) => void) | undefined;
+  readonly #logger: ErrorLogger;
+  #peer: Address | undefined;
+  #host: Address | undefined;
+  readonly #onLost: ((reason: Error, transport: SocketTransport) => void) | undefined;
 
-  private producer: Producer | null = null;
-  private streaming = false;
-  private producerPaused = false;
+  #producer: Producer | null = null;
+  #streaming = false;
+  #producerPaused = false;
 
-  private readonly pauseReadingOnFullBuffer: boolean;
-  private readonly highWaterMark: number;
+  readonly #pauseReadingOnFullBuffer: boolean;
+  readonly #highWaterMark: number;
   /** Reading is paused because the protocol called `pauseProducing()`. */
-  private readPausedByProtocol = false;
+  #readPausedByProtocol = false;
   /** Reading is paused because the write buffer is full (until it drains). */
-  private readPausedForBuffer = false;
+  #readPausedForBuffer = false;
   /** The buffer reached the high-water mark; `roomAgain` runs once it has drained. */
-  private awaitingRoom = false;
+  #awaitingRoom = false;
 
   /** Inside `dataReceived`: writes are held and leave together when it returns. */
-  private receiving = false;
+  #receiving = false;
   /** The first write held during `dataReceived` (sent directly if it stays the only one). */
-  private held: Uint8Array | string | null = null;
+  #held: Uint8Array | string | null = null;
   /** A second write arrived during `dataReceived`: the socket is corked until it returns. */
-  private corked = false;
+  #corked = false;
   /** `loseConnection` was called during `dataReceived`: end once the held writes are out. */
-  private endAfterReceive = false;
-  private aborted = false;
+  #endAfterReceive = false;
+  #aborted = false;
   /** `loseConnection`/`abortConnection` was called, or the connection is gone. */
-  private closing = false;
+  #closing = false;
   /** The 'drain' listener is attached (only once backpressure or a pull producer needs it). */
-  private drainWatched = false;
+  #drainWatched = false;
   /** The write callbacks, bound on first use (most connections never need them). */
-  private flushedCallback: (() => void) | null = null;
-  private pullWrittenCallback: (() => void) | null = null;
+  #flushedCallback: (() => void) | null = null;
+  #pullWrittenCallback: (() => void) | null = null;
   /** `loseConnection` was called with a producer registered: end once it is unregistered. */
-  private endWhenUnregistered = false;
-  private reason: Error | null = null;
-  private socketError: Error | null = null;
+  #endWhenUnregistered = false;
+  #reason: Error | null = null;
+  #socketError: Error | null = null;
 
   constructor(socket: Socket, protocol: Protocol, options: SocketTransportOptions = {}) {
     this.socket = socket;
     this.protocol = protocol;
-    this.logger = options.logger ?? consoleErrorLogger;
-    this.peer = options.peer;
-    this.host = options.host;
-    this.onLost = options.onLost;
-    this.pauseReadingOnFullBuffer = options.pauseReadingOnFullBuffer ?? true;
+    this.#logger = options.logger ?? consoleErrorLogger;
+    this.#peer = options.peer;
+    this.#host = options.host;
+    this.#onLost = options.onLost;
+    this.#pauseReadingOnFullBuffer = options.pauseReadingOnFullBuffer ?? true;
     const hwm = options.highWaterMark;
-    this.highWaterMark =
+    this.#highWaterMark =
       hwm !== undefined && hwm >= 1 ? Math.floor(hwm) : socket.writableHighWaterMark;
   }
 
@@ -241,17 +245,17 @@ export class SocketTransport implements Transport {
     // One set of listeners for every socket (no closures per connection): `this` is the socket.
     socketListeners = {
       data(chunk) {
-        (this as OwnedSocket)[kTransport].onData(chunk);
+        (this as OwnedSocket)[kTransport].#onData(chunk);
       },
       error(err) {
         const t = (this as OwnedSocket)[kTransport];
-        t.socketError ??= err;
+        t.#socketError ??= err;
       },
       close() {
-        (this as OwnedSocket)[kTransport].onClose();
+        (this as OwnedSocket)[kTransport].#onClose();
       },
       drain() {
-        (this as OwnedSocket)[kTransport].onDrain();
+        (this as OwnedSocket)[kTransport].#onDrain();
       },
     };
   }
@@ -262,7 +266,7 @@ export class SocketTransport implements Transport {
    */
   get disconnecting(): boolean {
     // The peer's FIN needs no listener of its own: the socket knows it has seen the end.
-    return this.closing || this.socket.readableEnded;
+    return this.#closing || this.socket.readableEnded;
   }
 
   /** Wires the socket's events and calls `protocol.makeConnection(this)`. */
@@ -275,48 +279,48 @@ export class SocketTransport implements Transport {
     try {
       this.protocol.makeConnection(this);
     } catch (err) {
-      this.failWith("Unhandled error in connectionMade; aborting the connection:", err);
+      this.#failWith("Unhandled error in connectionMade; aborting the connection:", err);
     }
   }
 
-  private onData(chunk: Buffer): void {
-    if (this.closing) return; // loseConnection stops reading: the rest is discarded.
-    this.receiving = true;
+  #onData(chunk: Buffer): void {
+    if (this.#closing) return; // loseConnection stops reading: the rest is discarded.
+    this.#receiving = true;
     try {
       this.protocol.dataReceived(chunk);
     } catch (err) {
-      this.receiving = false;
-      this.held = null;
-      this.failWith("Unhandled error in dataReceived; aborting the connection:", err);
+      this.#receiving = false;
+      this.#held = null;
+      this.#failWith("Unhandled error in dataReceived; aborting the connection:", err);
       return;
     }
-    this.receiving = false;
-    if (this.aborted) {
-      this.held = null;
+    this.#receiving = false;
+    if (this.#aborted) {
+      this.#held = null;
       return;
     }
-    if (this.held !== null) {
-      const data = this.held;
-      this.held = null;
-      this.send(data);
-    } else if (this.corked) {
-      this.corked = false;
+    if (this.#held !== null) {
+      const data = this.#held;
+      this.#held = null;
+      this.#send(data);
+    } else if (this.#corked) {
+      this.#corked = false;
       this.socket.uncork();
-      if (this.socket.writableLength >= this.highWaterMark) this.bufferFull();
+      if (this.socket.writableLength >= this.#highWaterMark) this.#bufferFull();
     }
-    if (this.endAfterReceive) {
-      this.endAfterReceive = false;
+    if (this.#endAfterReceive) {
+      this.#endAfterReceive = false;
       this.socket.end();
     }
   }
 
-  private onClose(): void {
+  #onClose(): void {
     if (this.disconnected) return;
     this.disconnected = true;
-    this.closing = true;
-    let reason = this.reason;
+    this.#closing = true;
+    let reason = this.#reason;
     if (reason === null) {
-      const err = this.socketError;
+      const err = this.#socketError;
       reason =
         err !== null
           ? new ConnectionLost(`Connection to the other side was lost: ${err.message}`, {
@@ -324,36 +328,36 @@ export class SocketTransport implements Transport {
             })
           : withoutStack(makeConnectionDone);
     }
-    const producer = this.producer;
+    const producer = this.#producer;
     if (producer !== null) {
-      this.producer = null;
+      this.#producer = null;
       try {
         producer.stopProducing();
       } catch (err) {
-        this.logger("Unhandled error in producer.stopProducing:", err);
+        this.#logger("Unhandled error in producer.stopProducing:", err);
       }
     }
     try {
       this.protocol.connectionLost(reason);
     } catch (err) {
-      this.logger("Unhandled error in connectionLost:", err);
+      this.#logger("Unhandled error in connectionLost:", err);
     }
-    this.onLost?.(reason, this);
+    this.#onLost?.(reason, this);
   }
 
-  private onDrain(): void {
-    if (this.awaitingRoom) {
-      this.roomAgain();
+  #onDrain(): void {
+    if (this.#awaitingRoom) {
+      this.#roomAgain();
       return;
     }
     // A pull producer is also asked for more on every drain.
-    if (this.producer !== null && !this.streaming) this.producer.resumeProducing();
+    if (this.#producer !== null && !this.#streaming) this.#producer.resumeProducing();
   }
 
   /** Attaches the 'drain' listener, once: only connections that meet backpressure need it. */
-  private watchDrain(): void {
-    if (!this.drainWatched) {
-      this.drainWatched = true;
+  #watchDrain(): void {
+    if (!this.#drainWatched) {
+      this.#drainWatched = true;
       this.socket.on("drain", socketListeners.drain);
     }
   }
@@ -362,19 +366,19 @@ export class SocketTransport implements Transport {
    * The buffer reached the high-water mark: stop reading and pause a streaming producer until it
    * drains. Runs only when a write leaves the buffer at or above the mark, never per chunk otherwise.
    */
-  private bufferFull(): void {
-    if (!this.awaitingRoom) {
-      this.awaitingRoom = true;
-      this.watchDrain();
-      this.watchForRoom();
+  #bufferFull(): void {
+    if (!this.#awaitingRoom) {
+      this.#awaitingRoom = true;
+      this.#watchDrain();
+      this.#watchForRoom();
     }
-    if (this.pauseReadingOnFullBuffer && !this.readPausedForBuffer) {
-      this.readPausedForBuffer = true;
-      this.updateReading();
+    if (this.#pauseReadingOnFullBuffer && !this.#readPausedForBuffer) {
+      this.#readPausedForBuffer = true;
+      this.#updateReading();
     }
-    if (this.producer !== null && this.streaming && !this.producerPaused) {
-      this.producerPaused = true;
-      this.producer.pauseProducing();
+    if (this.#producer !== null && this.#streaming && !this.#producerPaused) {
+      this.#producerPaused = true;
+      this.#producer.pauseProducing();
     }
   }
 
@@ -383,34 +387,34 @@ export class SocketTransport implements Transport {
    * returned false (always the case at the default mark); below Node's own mark, an empty write's
    * callback tells when everything before it has been handed to the kernel.
    */
-  private watchForRoom(): void {
+  #watchForRoom(): void {
     const socket = this.socket;
     if (!socket.writableNeedDrain && !socket.writableEnded && !socket.destroyed) {
-      this.flushedCallback ??= () => {
-        if (this.awaitingRoom && !this.disconnected) this.roomAgain();
+      this.#flushedCallback ??= () => {
+        if (this.#awaitingRoom && !this.disconnected) this.#roomAgain();
       };
-      socket.write(EMPTY, this.flushedCallback);
+      socket.write(EMPTY, this.#flushedCallback);
     }
   }
 
   /** The buffer drained (or may have): resume reading and a paused streaming producer. */
-  private roomAgain(): void {
+  #roomAgain(): void {
     const socket = this.socket;
     if (socket.destroyed) return; // 'close' follows: nothing to resume
-    if (socket.writableLength >= this.highWaterMark) {
-      this.watchForRoom(); // refilled since (e.g. writes from a timer): wait again
+    if (socket.writableLength >= this.#highWaterMark) {
+      this.#watchForRoom(); // refilled since (e.g. writes from a timer): wait again
       return;
     }
-    this.awaitingRoom = false;
-    if (this.readPausedForBuffer) {
-      this.readPausedForBuffer = false;
-      this.updateReading();
+    this.#awaitingRoom = false;
+    if (this.#readPausedForBuffer) {
+      this.#readPausedForBuffer = false;
+      this.#updateReading();
     }
-    const producer = this.producer;
+    const producer = this.#producer;
     if (producer === null) return;
-    if (this.streaming) {
-      if (this.producerPaused) {
-        this.producerPaused = false;
+    if (this.#streaming) {
+      if (this.#producerPaused) {
+        this.#producerPaused = false;
         producer.resumeProducing();
       }
     } else {
@@ -419,11 +423,11 @@ export class SocketTransport implements Transport {
   }
 
   /** Reads from the peer only when no pause reason is set (or once disconnecting: see below). */
-  private updateReading(): void {
+  #updateReading(): void {
     // While disconnecting the socket keeps reading (and discarding) so the peer's FIN is seen.
-    if (this.closing || this.socket.readableEnded) return;
+    if (this.#closing || this.socket.readableEnded) return;
     const socket = this.socket;
-    if (this.readPausedByProtocol || this.readPausedForBuffer) {
+    if (this.#readPausedByProtocol || this.#readPausedForBuffer) {
       if (!socket.isPaused()) socket.pause();
     } else if (socket.isPaused()) {
       socket.resume();
@@ -431,24 +435,24 @@ export class SocketTransport implements Transport {
   }
 
   /** The write callback of a pull producer's writes (bound on first use). */
-  private get onPullWritten(): () => void {
-    this.pullWrittenCallback ??= () => {
+  get #onPullWritten(): () => void {
+    this.#pullWrittenCallback ??= () => {
       // A pull producer is asked for more once everything written so far has left.
       if (
-        this.producer !== null &&
-        !this.streaming &&
+        this.#producer !== null &&
+        !this.#streaming &&
         !this.disconnected &&
         this.socket.writableLength === 0
       ) {
-        this.producer.resumeProducing();
+        this.#producer.resumeProducing();
       }
     };
-    return this.pullWrittenCallback;
+    return this.#pullWrittenCallback;
   }
 
-  private failWith(message: string, err: unknown): void {
-    this.logger(message, err);
-    this.reason ??= new ConnectionLost(
+  #failWith(message: string, err: unknown): void {
+    this.#logger(message, err);
+    this.#reason ??= new ConnectionLost(
       `Connection aborted after an unhandled error: ${err instanceof Error ? err.message : String(err)}`,
       { cause: err },
     );
@@ -456,10 +460,10 @@ export class SocketTransport implements Transport {
   }
 
   /** True when writes can no longer reach the peer. */
-  private get writeClosed(): boolean {
+  get #writeClosed(): boolean {
     const socket = this.socket;
     // readableEnded: the peer's FIN arrived (allowHalfOpen is false: Node ends our side too).
-    return this.aborted || socket.readableEnded || socket.writableEnded || socket.destroyed;
+    return this.#aborted || socket.readableEnded || socket.writableEnded || socket.destroyed;
   }
 
   /**
@@ -468,31 +472,31 @@ export class SocketTransport implements Transport {
    * FIN went out, an abort, or the peer's FIN).
    */
   write(data: Uint8Array | string): void {
-    if (data.length === 0 || this.writeClosed) return;
-    if (!this.receiving) {
-      this.send(data);
-    } else if (this.held === null && !this.corked) {
-      this.held = data; // probably the only reply to this chunk: sent directly when it returns
+    if (data.length === 0 || this.#writeClosed) return;
+    if (!this.#receiving) {
+      this.#send(data);
+    } else if (this.#held === null && !this.#corked) {
+      this.#held = data; // probably the only reply to this chunk: sent directly when it returns
     } else {
-      if (!this.corked) {
+      if (!this.#corked) {
         // A second write for this chunk: cork, so that all of them leave in one writev.
-        this.corked = true;
+        this.#corked = true;
         this.socket.cork();
-        const first = this.held;
-        this.held = null;
-        if (first !== null) this.send(first);
+        const first = this.#held;
+        this.#held = null;
+        if (first !== null) this.#send(first);
       }
-      this.send(data);
+      this.#send(data);
     }
   }
 
   /** One socket write, with the backpressure bookkeeping. */
-  private send(data: Uint8Array | string): void {
+  #send(data: Uint8Array | string): void {
     const socket = this.socket;
-    if (this.producer !== null && !this.streaming) socket.write(data, this.onPullWritten);
+    if (this.#producer !== null && !this.#streaming) socket.write(data, this.#onPullWritten);
     else socket.write(data);
     // While corked, the check happens once at uncork.
-    if (!this.corked && socket.writableLength >= this.highWaterMark) this.bufferFull();
+    if (!this.#corked && socket.writableLength >= this.#highWaterMark) this.#bufferFull();
   }
 
   /** Writes each item in order (as one socket write when called inside `dataReceived`). */
@@ -506,26 +510,26 @@ export class SocketTransport implements Transport {
    * connection stays open (and writable) until it is unregistered.
    */
   loseConnection(): void {
-    if (this.closing || this.socket.readableEnded) return;
-    this.closing = true;
+    if (this.#closing || this.socket.readableEnded) return;
+    this.#closing = true;
     // Keep reading (and discarding) so the peer's FIN is seen and the socket closes cleanly.
     if (this.socket.isPaused()) this.socket.resume();
-    if (this.producer !== null) this.endWhenUnregistered = true;
-    else this.endSoon();
+    if (this.#producer !== null) this.#endWhenUnregistered = true;
+    else this.#endSoon();
   }
 
-  private endSoon(): void {
-    if (this.receiving) this.endAfterReceive = true;
+  #endSoon(): void {
+    if (this.#receiving) this.#endAfterReceive = true;
     else this.socket.end();
   }
 
   /** Closes the connection at once; buffered writes are dropped. */
   abortConnection(): void {
-    if (this.aborted || this.disconnected) return;
-    this.aborted = true;
-    this.closing = true;
-    this.held = null;
-    this.reason ??= withoutStack(makeAborted);
+    if (this.#aborted || this.disconnected) return;
+    this.#aborted = true;
+    this.#closing = true;
+    this.#held = null;
+    this.#reason ??= withoutStack(makeAborted);
     // Aborts are rare: keep the peer's address for `connectionLost` while the socket still knows it.
     this.getPeer();
     this.socket.destroy();
@@ -537,23 +541,23 @@ export class SocketTransport implements Transport {
    * socket is gone, the address is unknown (`host` "" and `port` 0).
    */
   getPeer(): Address {
-    if (this.peer === undefined) {
+    if (this.#peer === undefined) {
       const s = this.socket;
-      this.peer = tcpAddress(s.remoteAddress, s.remoteFamily, s.remotePort);
+      this.#peer = tcpAddress(s.remoteAddress, s.remoteFamily, s.remotePort);
     }
-    return this.peer;
+    return this.#peer;
   }
 
   /** This end's address, looked up on first use and cached (see {@link getPeer}). */
   getHost(): Address {
-    if (this.host === undefined) {
-      this.host = tcpAddress(
+    if (this.#host === undefined) {
+      this.#host = tcpAddress(
         this.socket.localAddress,
         this.socket.localFamily,
         this.socket.localPort,
       );
     }
-    return this.host;
+    return this.#host;
   }
 
   /** Bytes written but not yet handed to the kernel. */
@@ -567,19 +571,19 @@ export class SocketTransport implements Transport {
    * undo it.
    */
   pauseProducing(): void {
-    this.readPausedByProtocol = true;
-    this.updateReading();
+    this.#readPausedByProtocol = true;
+    this.#updateReading();
   }
 
   /** Resumes reading from the peer, unless the write buffer is still full (then once it drains). */
   resumeProducing(): void {
-    this.readPausedByProtocol = false;
-    this.updateReading();
+    this.#readPausedByProtocol = false;
+    this.#updateReading();
   }
 
   /** True while reading is paused because the write buffer is full (until it drains). */
   get readingPausedForBuffer(): boolean {
-    return this.readPausedForBuffer;
+    return this.#readPausedForBuffer;
   }
 
   /** Stops reading for good: closes the connection (Twisted's `stopProducing`). */
@@ -594,29 +598,29 @@ export class SocketTransport implements Transport {
    * closed connection the producer is stopped at once.
    */
   registerProducer(producer: Producer, streaming: boolean): void {
-    if (this.producer !== null) throw new ProducerAlreadyRegisteredError();
+    if (this.#producer !== null) throw new ProducerAlreadyRegisteredError();
     if (this.disconnected) {
       producer.stopProducing();
       return;
     }
-    this.producer = producer;
-    this.streaming = streaming;
-    this.producerPaused = false;
+    this.#producer = producer;
+    this.#streaming = streaming;
+    this.#producerPaused = false;
     if (!streaming) {
-      this.watchDrain();
+      this.#watchDrain();
       producer.resumeProducing();
-    } else if (this.awaitingRoom || this.socket.writableLength >= this.highWaterMark) {
-      this.bufferFull();
+    } else if (this.#awaitingRoom || this.socket.writableLength >= this.#highWaterMark) {
+      this.#bufferFull();
     }
   }
 
   /** Unregisters the producer; a `loseConnection()` that waited for it takes effect now. */
   unregisterProducer(): void {
-    this.producer = null;
-    this.producerPaused = false;
-    if (this.endWhenUnregistered) {
-      this.endWhenUnregistered = false;
-      if (!this.disconnected && !this.aborted) this.endSoon();
+    this.#producer = null;
+    this.#producerPaused = false;
+    if (this.#endWhenUnregistered) {
+      this.#endWhenUnregistered = false;
+      if (!this.disconnected && !this.#aborted) this.#endSoon();
     }
   }
 }

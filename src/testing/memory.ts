@@ -66,22 +66,22 @@ export class MemoryTransport implements Transport {
   producerState: "producing" | "paused" | "stopped" = "producing";
   hostAddress: Address;
   peerAddress: Address;
-  private readonly lenient: boolean;
-  private chunks: Uint8Array[] = [];
+  readonly #lenient: boolean;
+  #chunks: Uint8Array[] = [];
 
   constructor(options: MemoryTransportOptions = {}) {
     this.hostAddress = options.hostAddress ?? { type: "TCP", host: "10.0.0.1", port: 12345 };
     this.peerAddress = options.peerAddress ?? { type: "TCP", host: "192.168.1.1", port: 54321 };
-    this.lenient = options.lenient ?? false;
+    this.#lenient = options.lenient ?? false;
   }
 
   /** Everything written since the last `clear()`. */
   value(): Uint8Array {
-    if (this.chunks.length > 1) {
-      const all = concat(this.chunks);
-      this.chunks = [all];
+    if (this.#chunks.length > 1) {
+      const all = concat(this.#chunks);
+      this.#chunks = [all];
     }
-    return this.chunks[0] ?? new Uint8Array(0);
+    return this.#chunks[0] ?? new Uint8Array(0);
   }
 
   /** `value()` decoded as UTF-8. */
@@ -91,13 +91,13 @@ export class MemoryTransport implements Transport {
 
   /** Forgets what was written so far. */
   clear(): void {
-    this.chunks = [];
+    this.#chunks = [];
   }
 
   write(data: Uint8Array | string): void {
     const bytes = toBytes(data);
     if (bytes.length === 0) return;
-    this.chunks.push(new Uint8Array(bytes)); // a copy: the caller may reuse its buffer
+    this.#chunks.push(new Uint8Array(bytes)); // a copy: the caller may reuse its buffer
   }
 
   writeSequence(data: Iterable<Uint8Array | string>): void {
@@ -137,8 +137,8 @@ export class MemoryTransport implements Transport {
     this.streaming = null;
   }
 
-  private checkState(): void {
-    if (this.disconnecting && !this.lenient) {
+  #checkState(): void {
+    if (this.disconnecting && !this.#lenient) {
       throw new TransportStateError("Cannot resume producing after loseConnection.");
     }
     if (this.producerState === "stopped")
@@ -146,12 +146,12 @@ export class MemoryTransport implements Transport {
   }
 
   pauseProducing(): void {
-    this.checkState();
+    this.#checkState();
     this.producerState = "paused";
   }
 
   resumeProducing(): void {
-    this.checkState();
+    this.#checkState();
     this.producerState = "producing";
   }
 
@@ -199,15 +199,15 @@ export class PipeTransport implements Transport {
   producer: Producer | null = null;
   streaming = false;
   protocol: Protocol;
-  private readonly host: Address;
-  private readonly peer: Address;
+  readonly #host: Address;
+  readonly #peer: Address;
   /** @internal Bytes written and not yet delivered. */
   outgoing: Uint8Array[] = [];
 
   constructor(protocol: Protocol, host: Address, peer: Address) {
     this.protocol = protocol;
-    this.host = host;
-    this.peer = peer;
+    this.#host = host;
+    this.#peer = peer;
   }
 
   write(data: Uint8Array | string): void {
@@ -231,11 +231,11 @@ export class PipeTransport implements Transport {
   }
 
   getPeer(): Address {
-    return this.peer;
+    return this.#peer;
   }
 
   getHost(): Address {
-    return this.host;
+    return this.#host;
   }
 
   registerProducer(producer: Producer, streaming: boolean): void {
@@ -368,12 +368,15 @@ export function connectedPair<S extends Protocol, C extends Protocol>(
 /** A port returned by {@link MemoryReactor}'s listen calls. */
 export class MemoryListeningPort implements ListeningPort {
   listening = true;
+  readonly #address: Address;
   constructor(
-    private readonly address: Address,
+    address: Address,
     readonly factory: Factory,
-  ) {}
+  ) {
+    this.#address = address;
+  }
   getHost(): Address {
-    return this.address;
+    return this.#address;
   }
   stopListening(): Promise<void> {
     if (this.listening) {
@@ -393,7 +396,10 @@ export class MemoryConnector implements Connector {
   connectCalls = 0;
   stopConnectingCalls = 0;
   disconnectCalls = 0;
-  constructor(private readonly destination: Address) {}
+  readonly #destination: Address;
+  constructor(destination: Address) {
+    this.#destination = destination;
+  }
   connect(): void {
     this.connectCalls += 1;
     this.state = "connecting";
@@ -407,7 +413,7 @@ export class MemoryConnector implements Connector {
     this.state = "disconnected";
   }
   getDestination(): Address {
-    return this.destination;
+    return this.#destination;
   }
 }
 
@@ -448,7 +454,7 @@ export class MemoryReactor implements ReactorTime {
     return this.clock.callLater(delay, fn, ...args);
   }
 
-  private port(address: Address, factory: Factory): Promise<ListeningPort> {
+  #port(address: Address, factory: Factory): Promise<ListeningPort> {
     factory.doStart();
     return Promise.resolve(new MemoryListeningPort(address, factory));
   }
@@ -460,21 +466,21 @@ export class MemoryReactor implements ReactorTime {
   ): Promise<ListeningPort> {
     this.tcpServers.push({ port, factory, options });
     const host = options.interface ?? "0.0.0.0";
-    return this.port({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
+    return this.#port({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
   }
 
   listenTLS(port: number, factory: Factory, options: ListenTLSOptions): Promise<ListeningPort> {
     this.tlsServers.push({ port, factory, options });
     const host = options.interface ?? "0.0.0.0";
-    return this.port({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
+    return this.#port({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
   }
 
   listenUNIX(path: string, factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
     this.unixServers.push({ path, factory, options });
-    return this.port({ type: "UNIX", host: "", port: 0, path }, factory);
+    return this.#port({ type: "UNIX", host: "", port: 0, path }, factory);
   }
 
-  private connector(address: Address, factory: ClientFactory): MemoryConnector {
+  #connector(address: Address, factory: ClientFactory): MemoryConnector {
     const c = new MemoryConnector(address);
     this.connectors.push(c);
     factory.startedConnecting(c);
@@ -488,7 +494,7 @@ export class MemoryReactor implements ReactorTime {
     options: ConnectTCPOptions = {},
   ): MemoryConnector {
     this.tcpClients.push({ host, port, factory, options });
-    return this.connector({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
+    return this.#connector({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
   }
 
   connectTLS(
@@ -498,11 +504,11 @@ export class MemoryReactor implements ReactorTime {
     options: ConnectTLSOptions = {},
   ): MemoryConnector {
     this.tlsClients.push({ host, port, factory, options });
-    return this.connector({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
+    return this.#connector({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
   }
 
   connectUNIX(path: string, factory: ClientFactory, options: ConnectOptions = {}): MemoryConnector {
     this.unixClients.push({ path, factory, options });
-    return this.connector({ type: "UNIX", host: "", port: 0, path }, factory);
+    return this.#connector({ type: "UNIX", host: "", port: 0, path }, factory);
   }
 }

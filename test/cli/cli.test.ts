@@ -13,22 +13,16 @@ import { CalculatorClient } from "../../src/services/calculator/client.js";
 import { getPoem } from "../../src/services/poetry/clients.js";
 import { PoetryService } from "../../src/services/poetry/service.js";
 import { TransformProxy, type TransformVia } from "../../src/services/transform/clients.js";
-import {
-  type ChildOutput,
-  childOutput,
-  deadPort,
-  endpoint,
-  exchange,
-  lines,
-} from "../services/helpers.js";
+import { type ChildOutput, collectOutput } from "../helpers/children.js";
+import { deadPort, endpoint, exchange, lines } from "../services/helpers.js";
 
 const CLI = ["--import", "tsx", "src/cli/main.ts"];
 
-type Result = ChildOutput;
+type Result = Pick<ChildOutput, "code" | "stdout" | "stderr">;
 
 function runCli(args: string[], stdin?: string): Promise<Result> {
   const child = spawn(process.execPath, [...CLI, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-  const out = childOutput(child);
+  const out = collectOutput(child);
   child.stdin.end(stdin ?? "");
   return out;
 }

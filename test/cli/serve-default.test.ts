@@ -18,7 +18,8 @@ import { getPoem } from "../../src/services/poetry/clients.js";
 import { bundledPoemsDirectory, PoetryService } from "../../src/services/poetry/service.js";
 import { defaultSuiteConfig } from "../../src/services/suite/index.js";
 import { TransformProxy, type TransformVia } from "../../src/services/transform/clients.js";
-import { childOutput, endpoint, exchange, lines } from "../services/helpers.js";
+import { collectOutput } from "../helpers/children.js";
+import { endpoint, exchange, lines } from "../services/helpers.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** tsx by absolute URL: the child's working directory is a temp folder without node_modules. */
@@ -243,7 +244,7 @@ describe("weft serve without --config", () => {
   });
 
   it("weft get-poetry fetches from it and transforms through it", async () => {
-    const r = await childOutput(
+    const r = await collectOutput(
       spawn(
         process.execPath,
         [

@@ -12,23 +12,16 @@ import { Protocol } from "../../src/core/protocol.js";
 import { createReactor, type ReactorOptions, type SocketPort } from "../../src/core/reactor.js";
 import type { SocketTransport } from "../../src/core/transport.js";
 import { LineReceiver } from "../../src/protocols/receivers/index.js";
+import { Cleanups, rawConnect } from "../helpers/loopback.js";
 import { streamer } from "./streamer.js";
 
 const MiB = 1024 * 1024;
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = new Cleanups();
+afterEach(cleanups.run);
 
 /** A raw node:net client that does not read until told to (paused from the start). */
-function rawClient(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: "127.0.0.1" }, () => resolve(s));
-    s.pause();
-    s.once("error", reject);
-    cleanups.push(() => s.destroy());
-  });
-}
+const rawClient = (port: number): Promise<net.Socket> =>
+  rawConnect(port, { paused: true, cleanups });
 
 /**
  * One full round trip through the event loop and the kernel (a second connection opened and
@@ -256,8 +249,13 @@ describe("SocketTransport read-side backpressure", () => {
     const ended = new Promise<void>((r) => client.once("end", () => r()));
     client.resume();
     await ended;
+    // Paused at least once (the first burst of writes runs before the client can read anything, so
+    // the buffer passes the mark), and
+    // resumed: a paused producer writes nothing more, so every byte arriving proves the resume.
+    // How many more pauses follow depends on how fast the reader drains the loopback buffers
+    // (one under heavy load), so their number is not asserted.
+    expect(stats.pauses).toBeGreaterThanOrEqual(1);
     expect(received).toBe(TOTAL);
-    expect(stats.pauses).toBeGreaterThan(1);
     expect(stats.maxBuffered).toBeLessThan(4096 + CHUNK.length);
   });
 

@@ -5,25 +5,23 @@ import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from "vites
 import { Clock } from "../../src/core/clock.js";
 import {
   Deferred,
-  DeferredList,
-  DeferredLock,
-  DeferredQueue,
-  DeferredSemaphore,
   deferLater,
-  ensureDeferred,
-  FirstError,
   fail,
   flushUnhandledErrors,
-  gatherResults,
-  inlineCallbacks,
-  LockStateError,
   maybeDeferred,
   NonErrorFailure,
-  QueueOverflow,
-  QueueUnderflow,
   setUnhandledErrorReporter,
   succeed,
 } from "../../src/core/deferred.js";
+import { DeferredList, FirstError, gatherResults } from "../../src/core/deferred-list.js";
+import {
+  DeferredLock,
+  DeferredQueue,
+  DeferredSemaphore,
+  LockStateError,
+  QueueOverflow,
+  QueueUnderflow,
+} from "../../src/core/deferred-primitives.js";
 import {
   AlreadyCalledError,
   CancelledError,
@@ -31,6 +29,7 @@ import {
   TimeoutError,
   WeftError,
 } from "../../src/core/errors.js";
+import { ensureDeferred, inlineCallbacks } from "../../src/core/inline-callbacks.js";
 import { type ChainOp, runChain } from "./chain.js";
 
 /** The current result of `d`'s chain, read synchronously (and passed along unchanged). */

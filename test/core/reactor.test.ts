@@ -23,11 +23,10 @@ import {
   Reactor,
   type SocketPort,
 } from "../../src/core/reactor.js";
+import { Cleanups, listenLoopback } from "../helpers/loopback.js";
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = new Cleanups();
+afterEach(cleanups.run);
 
 class Echo extends Protocol {
   override dataReceived(data: Uint8Array): void {
@@ -35,11 +34,8 @@ class Echo extends Protocol {
   }
 }
 
-async function listenLocal(reactor: Reactor, factory: Factory): Promise<SocketPort> {
-  const port = await reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
-  cleanups.push(() => port.stopListening({ closeConnections: true }));
-  return port;
-}
+const listenLocal = (reactor: Reactor, factory: Factory): Promise<SocketPort> =>
+  listenLoopback(reactor, factory, cleanups);
 
 /** A port number nothing listens on: bound, read back, closed. */
 async function closedPort(): Promise<number> {

@@ -10,6 +10,7 @@ import { ConnectError, ConnectionDone } from "../../src/core/errors.js";
 import { ClientFactory, Factory } from "../../src/core/factory.js";
 import { Protocol } from "../../src/core/protocol.js";
 import { createReactor, type Reactor, type SocketPort } from "../../src/core/reactor.js";
+import { Cleanups } from "../helpers/loopback.js";
 
 let dir = "";
 let certDir = "";
@@ -49,10 +50,8 @@ afterAll(() => {
   if (dir !== "") rmSync(dir, { recursive: true, force: true });
 });
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = new Cleanups();
+afterEach(cleanups.run);
 
 class Echo extends Protocol {
   override dataReceived(data: Uint8Array): void {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import * as net from "node:net";
+import type * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConnectionDone, ConnectionLost } from "../../src/core/errors.js";
 import { ClientFactory, Factory } from "../../src/core/factory.js";
@@ -7,13 +7,12 @@ import type { Address, Producer } from "../../src/core/interfaces.js";
 import { Protocol } from "../../src/core/protocol.js";
 import { createReactor, type Reactor, type SocketPort } from "../../src/core/reactor.js";
 import { ProducerAlreadyRegisteredError, type SocketTransport } from "../../src/core/transport.js";
+import { Cleanups, listenLoopback, rawConnect } from "../helpers/loopback.js";
 import { streamer } from "./streamer.js";
 
 const MiB = 1024 * 1024;
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = new Cleanups();
+afterEach(cleanups.run);
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -39,20 +38,12 @@ class Echo extends Protocol {
   }
 }
 
-async function listen(reactor: Reactor, factory: Factory): Promise<SocketPort> {
-  const port = await reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
-  cleanups.push(() => port.stopListening({ closeConnections: true }));
-  return port;
-}
+const listen = (reactor: Reactor, factory: Factory): Promise<SocketPort> =>
+  listenLoopback(reactor, factory, cleanups);
 
 /** A raw node:net client, destroyed after the test. */
-function rawClient(port: number, host = "127.0.0.1"): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host }, () => resolve(s));
-    s.once("error", reject);
-    cleanups.push(() => s.destroy());
-  });
-}
+const rawClient = (port: number, host = "127.0.0.1"): Promise<net.Socket> =>
+  rawConnect(port, { host, cleanups });
 
 function readAll(socket: net.Socket): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -16,7 +16,7 @@ import {
   UnknownTransform,
   ZeroDivisionError,
 } from "../../examples/amp-commands.js";
-import { gatherResults } from "../../src/core/deferred.js";
+import { gatherResults } from "../../src/core/deferred-list.js";
 import { clientFromString, connectProtocol } from "../../src/core/endpoints.js";
 import { ConnectionDone } from "../../src/core/errors.js";
 import { createReactor } from "../../src/core/reactor.js";

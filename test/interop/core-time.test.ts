@@ -6,19 +6,11 @@
  * Clock call, and every LoopingCall invocation time and skip count. If Twisted is missing this
  * test FAILS (never skips).
  */
-import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Clock, LoopingCall } from "../../src/core/clock.js";
-import {
-  Deferred,
-  DeferredList,
-  FirstError,
-  flushUnhandledErrors,
-  gatherResults,
-} from "../../src/core/deferred.js";
+import { Deferred, flushUnhandledErrors } from "../../src/core/deferred.js";
+import { DeferredList, FirstError, gatherResults } from "../../src/core/deferred-list.js";
 import type { DelayedCall } from "../../src/core/interfaces.js";
 import {
   type ChainOp,
@@ -27,9 +19,7 @@ import {
   runChain,
   tagOf,
 } from "../core/chain.js";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const PYTHON = "/usr/bin/python3";
+import { requireTwisted, runPythonSync } from "../helpers/twisted.js";
 
 // ---------------------------------------------------------------------------------------------
 // Scenario shapes (shared with core_time_defer.py through JSON)
@@ -297,19 +287,8 @@ function runTwisted(input: unknown): {
   loops: LoopOutcome[];
   dlists: DListOutcome[];
 } {
-  const probe = spawnSync(PYTHON, ["-c", "import twisted"], { encoding: "utf8" });
-  if (probe.status !== 0) {
-    throw new Error(
-      `Deferred/Clock interop needs Twisted in ${PYTHON} (apt install python3-twisted): ${probe.error?.message ?? probe.stderr}`,
-    );
-  }
-  const res = spawnSync(PYTHON, [join(here, "core_time_defer.py")], {
-    input: JSON.stringify(input),
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (res.status !== 0) throw new Error(`core_time_defer.py failed (${res.status}): ${res.stderr}`);
-  return JSON.parse(res.stdout);
+  requireTwisted("Deferred/Clock interop");
+  return JSON.parse(runPythonSync("core_time_defer.py", JSON.stringify(input)));
 }
 
 describe("Deferred / Clock / LoopingCall match Twisted on generated scenarios", () => {

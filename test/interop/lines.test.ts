@@ -5,9 +5,6 @@
  * for a Twisted client; an over-long line from either side makes the other close. If Twisted is
  * missing these tests FAIL (never skip).
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { clientFromString, connectProtocol } from "../../src/core/endpoints.js";
 import { Factory } from "../../src/core/factory.js";
@@ -17,91 +14,27 @@ import {
   type LineLengthExceededError,
   LineReceiver,
 } from "../../src/protocols/receivers/index.js";
+import { ascii } from "../helpers/bytes.js";
+import {
+  type PythonServer,
+  requireTwisted,
+  runPython,
+  startPythonServer,
+} from "../helpers/twisted.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const PYTHON = "/usr/bin/python3";
-const SCRIPT = join(here, "lines_peer.py");
+const SCRIPT = "lines_peer.py";
 const MAX = DEFAULT_MAX_LINE_LENGTH;
 
-function requireTwisted(): void {
-  const probe = spawnSync(PYTHON, ["-c", "import twisted"], { encoding: "utf8" });
-  if (probe.status !== 0) {
-    throw new Error(
-      `line interop needs Twisted in ${PYTHON} (apt install python3-twisted): ${probe.error?.message ?? probe.stderr}`,
-    );
-  }
+const run = (args: string[]) => runPython(SCRIPT, args);
+
+/** Starts the Twisted line server (`lines_peer.py server KIND`, or `rawserver`). */
+function startTwistedServer(kind: "line" | "lineonly" | "raw"): Promise<PythonServer> {
+  return startPythonServer(SCRIPT, kind === "raw" ? ["rawserver"] : ["server", kind]);
 }
 
-/** Runs the script to completion; resolves with its output. */
-function run(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [SCRIPT, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, out }));
-  });
-}
-
-interface TwistedServer {
-  child: ChildProcess;
-  port: number;
-  /** Resolves with the next `lost N EXCEEDED|OK` line the server prints. */
-  nextLost(): Promise<string>;
-  stop(): Promise<void>;
-}
-
-function startTwistedServer(kind: "line" | "lineonly" | "raw"): Promise<TwistedServer> {
-  return new Promise((resolve, reject) => {
-    const args = kind === "raw" ? ["rawserver"] : ["server", kind];
-    const child = spawn(PYTHON, [SCRIPT, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let consumed = 0;
-    const waiters: (() => void)[] = [];
-    const server: TwistedServer = {
-      child,
-      port: 0,
-      nextLost() {
-        return new Promise((res) => {
-          const check = () => {
-            const m = /lost \d+ \w+/.exec(out.slice(consumed));
-            if (m === null) {
-              waiters.push(check);
-              return;
-            }
-            consumed += m.index + m[0].length;
-            res(m[0]);
-          };
-          check();
-        });
-      },
-      stop() {
-        child.removeAllListeners("exit");
-        const gone = new Promise<void>((r) => child.once("exit", () => r()));
-        child.kill();
-        return gone;
-      },
-    };
-    child.stdout?.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /listening (\d+)/.exec(out);
-      if (m && server.port === 0) {
-        server.port = Number(m[1]);
-        resolve(server);
-      }
-      for (const w of waiters.splice(0)) w();
-    });
-    child.stderr?.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => reject(new Error(`lines_peer.py exited (${code}): ${out}`)));
-  });
+/** The next `lost N EXCEEDED|OK` line the server prints. */
+async function nextLost(server: PythonServer): Promise<string> {
+  return (await server.next(/lost \d+ \w+/))[0];
 }
 
 /** weft's client side: collects lines and the end of the connection. */
@@ -144,10 +77,9 @@ class Collector extends LineReceiver {
 }
 
 const yieldToLoop = () => new Promise((r) => setImmediate(r));
-const text = (u: Uint8Array) => Buffer.from(u).toString("latin1");
 
 describe("line interop with Twisted", () => {
-  beforeAll(() => requireTwisted());
+  beforeAll(() => requireTwisted("line interop"));
 
   for (const kind of ["line", "lineonly"] as const) {
     describe(`weft's LineReceiver against Twisted's ${kind === "line" ? "LineReceiver" : "LineOnlyReceiver"}`, () => {
@@ -167,10 +99,10 @@ describe("line interop with Twisted", () => {
             await yieldToLoop();
           }
           await p.waitFor(4);
-          expect(p.lines.map(text)).toEqual(["", "a", "x".repeat(MAX), "one byte at a time"]);
+          expect(p.lines.map(ascii)).toEqual(["", "a", "x".repeat(MAX), "one byte at a time"]);
           p.transport.loseConnection();
           await p.closed;
-          expect(await server.nextLost()).toBe("lost 4 OK");
+          expect(await nextLost(server)).toBe("lost 4 OK");
         } finally {
           await server.stop();
         }
@@ -189,8 +121,8 @@ describe("line interop with Twisted", () => {
           await p.waitFor(1);
           p.transport.write(`${"x".repeat(MAX + 1)}\r\nafter\r\n`);
           await p.closed;
-          expect(p.lines.map(text)).toEqual(["fine"]);
-          expect(await server.nextLost()).toBe("lost 1 EXCEEDED");
+          expect(p.lines.map(ascii)).toEqual(["fine"]);
+          expect(await nextLost(server)).toBe("lost 1 EXCEEDED");
         } finally {
           await server.stop();
         }
@@ -251,7 +183,7 @@ class LenEcho extends LineReceiver {
   want = 0;
   raw: number[] = [];
   override lineReceived(line: Uint8Array): void {
-    const t = text(line);
+    const t = ascii(line);
     if (t.startsWith("len ")) {
       this.want = Number.parseInt(t.slice(4), 10);
       this.raw = [];
@@ -272,7 +204,7 @@ const RAW_SCRIPT = "hello\r\nlen 5\r\n12345after\r\nlen 3\r\na\r\nend\r\n";
 const RAW_REPLIES = ["line hello", "raw 3132333435", "line after", "raw 610d0a", "line end"];
 
 describe("raw mode interop with Twisted (LenEcho: line mode, N raw bytes, line mode again)", () => {
-  beforeAll(() => requireTwisted());
+  beforeAll(() => requireTwisted("line interop"));
 
   for (const how of ["bytewise", "whole"] as const) {
     it(`weft's LenEcho server answers a Twisted client sending ${how}`, async () => {
@@ -305,7 +237,7 @@ describe("raw mode interop with Twisted (LenEcho: line mode, N raw bytes, line m
       await p.waitFor(5);
       p.transport.write(RAW_SCRIPT);
       await p.waitFor(10);
-      expect(p.lines.map(text)).toEqual([...RAW_REPLIES, ...RAW_REPLIES]);
+      expect(p.lines.map(ascii)).toEqual([...RAW_REPLIES, ...RAW_REPLIES]);
       p.transport.loseConnection();
       await p.closed;
     } finally {

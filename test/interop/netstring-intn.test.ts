@@ -4,9 +4,7 @@
  * messages), and each side closes when the other sends a malformed frame. The Twisted side is
  * test/interop/netstring_intn_peer.py. If Twisted is missing these tests FAIL (never skip).
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientFromString, connectProtocol } from "../../src/core/endpoints.js";
 import type { WeftError } from "../../src/core/errors.js";
@@ -22,23 +20,9 @@ import {
   type LengthPrefixedReceiver,
   NetstringReceiver,
 } from "../../src/protocols/receivers/index.js";
+import { interopScript, PYTHON, requireTwisted } from "../helpers/twisted.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const PYTHON = "/usr/bin/python3";
-const SCRIPT = join(here, "netstring_intn_peer.py");
-
-function requireTwisted(): void {
-  const probe = spawnSync(PYTHON, ["-c", "import twisted; print(twisted.__version__)"], {
-    encoding: "utf8",
-  });
-  if (probe.status !== 0) {
-    throw new Error(
-      `netstring/IntN interop needs Twisted in ${PYTHON} (apt install python3-twisted): ${
-        probe.error?.message ?? probe.stderr
-      }`,
-    );
-  }
-}
+const SCRIPT = interopScript("netstring_intn_peer.py");
 
 type Kind = "netstring" | "int8" | "int16" | "int32";
 type AnyReceiver = NetstringReceiver | LengthPrefixedReceiver;
@@ -209,7 +193,7 @@ describe.each(specs)("$kind interop with Twisted", (spec) => {
   const reactor = createReactor();
   const msgs = messages(spec.max);
 
-  beforeAll(() => requireTwisted());
+  beforeAll(() => requireTwisted("netstring/IntN interop"));
 
   describe("weft client ↔ Twisted server", () => {
     const waiter = new Waiter();

@@ -3,9 +3,6 @@
  * netstring transform protocol, the line protocol, and the AMP commands (Transform with its declared
  * error, Calculate with a big integer, GetPoem). If Twisted is missing this test FAILS (never skips).
  */
-import { spawn, spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CalculatorAMPFactory } from "../../src/services/calculator/amp.js";
 import { CalculatorService } from "../../src/services/calculator/service.js";
@@ -15,42 +12,20 @@ import { TransformAMPFactory } from "../../src/services/transform/amp.js";
 import { TransformLineFactory } from "../../src/services/transform/line.js";
 import { TransformNetstringFactory } from "../../src/services/transform/netstring.js";
 import { TransformService } from "../../src/services/transform/service.js";
+import { requireTwisted, runPython as runTwisted } from "../helpers/twisted.js";
 import { closeAll, listen } from "../services/helpers.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const PYTHON = "/usr/bin/python3";
-
-function requireTwisted(): void {
-  const probe = spawnSync(PYTHON, ["-c", "import twisted; print(twisted.__version__)"], {
-    encoding: "utf8",
-  });
-  if (probe.status !== 0) {
-    throw new Error(
-      `Twisted is required for the interop tests: ${PYTHON} -c "import twisted" failed (${probe.error?.message ?? probe.stderr.trim()}). Install python3-twisted.`,
-    );
-  }
-}
-
-function runPython(ports: Record<string, number>): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [join(here, "services_client.py"), JSON.stringify(ports)]);
-    let out = "";
-    let err = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) reject(new Error(`services_client.py exited ${code}: ${err}`));
-      else resolve(JSON.parse(out) as Record<string, unknown>);
-    });
-  });
+async function runPython(ports: Record<string, number>): Promise<Record<string, unknown>> {
+  const r = await runTwisted("services_client.py", [JSON.stringify(ports)]);
+  if (r.code !== 0) throw new Error(`services_client.py exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
 let poetry: PoetryService;
 const ports: Record<string, number> = {};
 
 beforeAll(async () => {
-  requireTwisted();
+  requireTwisted("the services interop");
   const service = new TransformService();
   poetry = await PoetryService.bundled();
   ports["netstring"] = await listen(new TransformNetstringFactory(service));

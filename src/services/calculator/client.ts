@@ -1,7 +1,8 @@
 /**
  * A client of the calculator that spreads calls over several servers (ports) and gathers results.
  */
-import { Deferred, gatherResults } from "../../core/deferred.js";
+import { Deferred } from "../../core/deferred.js";
+import { gatherResults } from "../../core/deferred-list.js";
 import { AMP } from "../../protocols/amp/protocol.js";
 import {
   type ClientEndpointLike,
