@@ -15,6 +15,13 @@ import {
 } from "./errors.js";
 import type { ClientFactory, Factory } from "./factory.js";
 import type { Address, Connector, DelayedCall, ReactorTime } from "./interfaces.js";
+import {
+  Lifecycle,
+  type ReactorState,
+  type SystemEventTrigger,
+  type SystemEventType,
+  type TriggerPhase,
+} from "./lifecycle.js";
 import type { Protocol } from "./protocol.js";
 import {
   consoleErrorLogger,
@@ -148,6 +155,11 @@ export interface ReactorOptions {
    * {@link SocketTransportOptions.highWaterMark}). Default the socket's `writableHighWaterMark`.
    */
   writeHighWaterMark?: number;
+  /**
+   * Start running (fire the startup triggers, run `callWhenRunning` callbacks) at the first turn of
+   * the event loop after the reactor is created. Default true; with false, `run()` starts it.
+   */
+  autoStart?: boolean;
 }
 
 type SocketKind = "tcp" | "unix";
@@ -527,6 +539,8 @@ export class Reactor implements ReactorTime {
   readonly noDelay: boolean;
   /** The options every connection's {@link SocketTransport} gets (logger and backpressure). */
   readonly transportOptions: SocketTransportOptions;
+  /** System event triggers and the running state (see lifecycle.ts). */
+  readonly #lifecycle: Lifecycle;
 
   constructor(options: ReactorOptions = {}) {
     this.clock = options.clock ?? new NodeClock();
@@ -541,6 +555,66 @@ export class Reactor implements ReactorTime {
         ? { highWaterMark: options.writeHighWaterMark }
         : {}),
     };
+    this.#lifecycle = new Lifecycle(this.logger, options.autoStart ?? true);
+  }
+
+  // --- Lifecycle (Twisted's IReactorCore): see lifecycle.ts for the order of events.
+
+  /** True from the `during` phase of startup to the `during` phase of shutdown. */
+  get running(): boolean {
+    return this.#lifecycle.running;
+  }
+
+  /** `idle`, `starting`, `running`, `stopping` or `stopped`. */
+  get state(): ReactorState {
+    return this.#lifecycle.state;
+  }
+
+  /**
+   * Starts the reactor if it has not started (fires the startup triggers) and resolves once it has
+   * stopped. Rejects with ReactorNotRestartableError on a stopped reactor.
+   */
+  run(): Promise<void> {
+    return this.#lifecycle.run();
+  }
+
+  /**
+   * Fires the shutdown triggers (before, during, after); resolves once they have run and what they
+   * returned has settled. Idempotent: a second call returns the same Promise.
+   */
+  stop(): Promise<void> {
+    return this.#lifecycle.stop();
+  }
+
+  /** Calls `fn(...args)` now if the reactor is running, else once it is (an `after startup` trigger). */
+  callWhenRunning<A extends unknown[]>(
+    fn: (...args: A) => unknown,
+    ...args: A
+  ): SystemEventTrigger | null {
+    return this.#lifecycle.callWhenRunning(fn, ...args);
+  }
+
+  /**
+   * Adds `fn(...args)` to `phase` of `event` (`"startup"`, `"shutdown"` or a name of your own). A
+   * `before` or `during` trigger may return a Deferred or Promise: the event waits for it.
+   */
+  addSystemEventTrigger<A extends unknown[]>(
+    phase: TriggerPhase,
+    event: SystemEventType,
+    fn: (...args: A) => unknown,
+    ...args: A
+  ): SystemEventTrigger {
+    return this.#lifecycle.addTrigger(phase, event, fn, ...args);
+  }
+
+  /** Removes a trigger that has not run yet (a no-op for one that has). */
+  removeSystemEventTrigger(trigger: SystemEventTrigger): void {
+    this.#lifecycle.removeTrigger(trigger);
+  }
+
+  /** Fires a system event of your own (its before, during and after triggers). */
+  fireSystemEvent(event: SystemEventType): Promise<void> {
+    return this.#lifecycle.fire(event);
   }
 
   seconds(): number {
