@@ -22,6 +22,8 @@ import {
   type SystemEventType,
   type TriggerPhase,
 } from "./lifecycle.js";
+import { type ProcessTransport, type SpawnProcessOptions, spawnProcess } from "./process.js";
+import type { ProcessProtocol } from "./process-protocol.js";
 import type { Protocol } from "./protocol.js";
 import {
   consoleErrorLogger,
@@ -615,6 +617,21 @@ export class Reactor implements ReactorTime {
   /** Fires a system event of your own (its before, during and after triggers). */
   fireSystemEvent(event: SystemEventType): Promise<void> {
     return this.#lifecycle.fire(event);
+  }
+
+  // --- Processes (Twisted's IReactorProcess): see process.ts.
+
+  /**
+   * Starts `executable` (`args[0]` is its argv[0]; the environment is empty unless `env` is given,
+   * `null` inherits) connected to `protocol`, and returns the transport after `connectionMade`.
+   */
+  spawnProcess(
+    protocol: ProcessProtocol,
+    executable: string,
+    args: readonly string[] = [],
+    options: SpawnProcessOptions = {},
+  ): ProcessTransport {
+    return spawnProcess(protocol, executable, args, { logger: this.logger, ...options });
   }
 
   seconds(): number {
