@@ -25,6 +25,8 @@ import {
 import { type ProcessTransport, type SpawnProcessOptions, spawnProcess } from "./process.js";
 import type { ProcessProtocol } from "./process-protocol.js";
 import type { Protocol } from "./protocol.js";
+import { ThreadPool, type ThreadPoolOptions } from "./threads/pool.js";
+import type { ThreadTask } from "./threads/task.js";
 import {
   consoleErrorLogger,
   type ErrorLogger,
@@ -162,6 +164,8 @@ export interface ReactorOptions {
    * the event loop after the reactor is created. Default true; with false, `run()` starts it.
    */
   autoStart?: boolean;
+  /** Options of the reactor's thread pool ({@link Reactor.getThreadPool}). */
+  threadPool?: ThreadPoolOptions;
 }
 
 type SocketKind = "tcp" | "unix";
@@ -558,6 +562,7 @@ export class Reactor implements ReactorTime {
         : {}),
     };
     this.#lifecycle = new Lifecycle(this.logger, options.autoStart ?? true);
+    this.#threadPoolOptions = options.threadPool ?? {};
   }
 
   // --- Lifecycle (Twisted's IReactorCore): see lifecycle.ts for the order of events.
@@ -617,6 +622,56 @@ export class Reactor implements ReactorTime {
   /** Fires a system event of your own (its before, during and after triggers). */
   fireSystemEvent(event: SystemEventType): Promise<void> {
     return this.#lifecycle.fire(event);
+  }
+
+  // --- Threads (Twisted's IReactorThreads): see threads/pool.ts.
+
+  #threadPool: ThreadPool | null = null;
+  #threadPoolOptions: ThreadPoolOptions;
+
+  /**
+   * The reactor's thread pool, created on first use: started when the reactor runs, stopped (after
+   * its queued calls) during shutdown. Configured by {@link ReactorOptions.threadPool}.
+   */
+  getThreadPool(): ThreadPool {
+    if (this.#threadPool === null) {
+      const pool = new ThreadPool({
+        name: "reactor",
+        logger: this.logger,
+        ...this.#threadPoolOptions,
+      });
+      this.#threadPool = pool;
+      this.callWhenRunning(() => pool.start());
+      this.addSystemEventTrigger("during", "shutdown", () => pool.stop());
+    }
+    return this.#threadPool;
+  }
+
+  /** Sets the most workers of the reactor's thread pool (Twisted's `suggestThreadPoolSize`). */
+  suggestThreadPoolSize(size: number): void {
+    const pool = this.#threadPool;
+    if (pool === null) this.#threadPoolOptions = { ...this.#threadPoolOptions, maxThreads: size };
+    else pool.adjustPoolsize(Math.min(pool.minThreads, size), size);
+  }
+
+  /** Runs `task(...args)` in the reactor's thread pool, ignoring the result (errors are logged). */
+  callInThread<A extends unknown[], R>(task: ThreadTask<A, R>, ...args: A): void {
+    this.getThreadPool().callInThread(task, ...args);
+  }
+
+  /**
+   * Runs `fn(...args)` on the event loop at its next turn (Twisted's `callFromThread` called from
+   * the reactor thread). Task code in a worker uses `callFromThread(name, ...args)` from
+   * threads/in-worker.ts instead.
+   */
+  callFromThread<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {
+    setImmediate(() => {
+      try {
+        fn(...args);
+      } catch (err) {
+        this.logger("Unhandled error in a callFromThread call:", err);
+      }
+    });
   }
 
   // --- Processes (Twisted's IReactorProcess): see process.ts.

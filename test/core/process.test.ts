@@ -63,7 +63,7 @@ describe("spawnProcess", () => {
     expect(text(empty)).toBe("");
     const given = await getProcessOutput(reactor, "/usr/bin/env", [], { A: "1" });
     expect(text(given)).toBe("A=1\n");
-    process.env.WEFT_PROCESS_TEST = "inherited";
+    process.env["WEFT_PROCESS_TEST"] = "inherited";
     const inherited = await getProcessOutput(reactor, "/usr/bin/env", [], null);
     expect(text(inherited)).toContain("WEFT_PROCESS_TEST=inherited");
   });
