@@ -36,6 +36,13 @@ import {
   tcpAddress,
   unixAddress,
 } from "./transport.js";
+import {
+  bindUDP,
+  type DatagramProtocol,
+  type ListenMulticastOptions,
+  type ListenUDPOptions,
+  type UDPPort,
+} from "./udp.js";
 
 /** The host name could not be resolved (ENOTFOUND, EAI_AGAIN). */
 export class DNSLookupError extends ConnectError {
@@ -671,6 +678,37 @@ export class Reactor implements ReactorTime {
       } catch (err) {
         this.logger("Unhandled error in a callFromThread call:", err);
       }
+    });
+  }
+
+  // --- UDP (Twisted's IReactorUDP, IReactorMulticast): see udp.ts.
+
+  /**
+   * Binds UDP `port` (0 picks a free one: read it back with `getHost()`) for `protocol`. The port
+   * is closed during the reactor's shutdown if still open.
+   */
+  listenUDP(
+    port: number,
+    protocol: DatagramProtocol,
+    options: ListenUDPOptions = {},
+  ): Promise<UDPPort> {
+    return this.#trackUDP(bindUDP(port, protocol, { logger: this.logger, ...options }));
+  }
+
+  /** Like {@link listenUDP}, for multicast: join groups with `port.joinGroup(address)`. */
+  listenMulticast(
+    port: number,
+    protocol: DatagramProtocol,
+    options: ListenMulticastOptions = {},
+  ): Promise<UDPPort> {
+    return this.#trackUDP(bindUDP(port, protocol, { logger: this.logger, ...options }));
+  }
+
+  #trackUDP(bound: Promise<UDPPort>): Promise<UDPPort> {
+    return bound.then((port) => {
+      const trigger = this.addSystemEventTrigger("during", "shutdown", () => port.stopListening());
+      port.onStop(() => this.removeSystemEventTrigger(trigger));
+      return port;
     });
   }
 
