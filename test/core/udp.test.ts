@@ -4,6 +4,7 @@ import { InvalidArgumentError } from "../../src/core/errors.js";
 import type { Address } from "../../src/core/interfaces.js";
 import { createReactor } from "../../src/core/reactor.js";
 import { DatagramProtocol, MessageLengthError, type UDPPort } from "../../src/core/udp.js";
+import { udpServerFromString } from "../../src/core/udp-endpoint.js";
 
 const reactor = createReactor();
 const ports: UDPPort[] = [];
@@ -181,5 +182,19 @@ describe("listenUDP", () => {
     await expect(
       reactor.listenUDP(taken.getHost().port, new DatagramProtocol(), { interface: "127.0.0.1" }),
     ).rejects.toMatchObject({ code: "ERR_CANNOT_LISTEN" });
+  });
+});
+
+describe("udp: endpoint strings", () => {
+  it("parses, describes and listens", async () => {
+    const e = udpServerFromString(reactor, "udp:0:interface=127.0.0.1:maxPacketSize=1400");
+    expect(e.describe()).toBe("udp:0:interface=127.0.0.1:maxPacketSize=1400");
+    expect(udpServerFromString(reactor, "udp:10004:\\:\\:1").options.interface).toBe("::1");
+    const port = await e.listen(new DatagramProtocol());
+    ports.push(port);
+    expect(port.maxPacketSize).toBe(1400);
+    for (const bad of ["tcp:1", "udp:", "udp:70000", "udp:1:bogus=2", "udp:1:maxPacketSize=0"]) {
+      expect(() => udpServerFromString(reactor, bad)).toThrow(InvalidArgumentError);
+    }
   });
 });
