@@ -80,7 +80,6 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 
 class OutputCollector extends ProcessProtocol {
   readonly out: Uint8Array[] = [];
-  readonly err: Uint8Array[] = [];
   constructor(
     readonly done: Deferred<Uint8Array>,
     readonly errortoo: boolean,

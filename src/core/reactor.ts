@@ -648,8 +648,13 @@ export class Reactor implements ReactorTime {
         ...this.#threadPoolOptions,
       });
       this.#threadPool = pool;
-      this.callWhenRunning(() => pool.start());
-      this.addSystemEventTrigger("during", "shutdown", () => pool.stop());
+      const state = this.state;
+      if (state === "stopping" || state === "stopped") {
+        void pool.stop(); // too late to run: calls fail with ThreadPoolStoppedError
+      } else {
+        this.callWhenRunning(() => pool.start());
+        this.addSystemEventTrigger("during", "shutdown", () => pool.stop());
+      }
     }
     return this.#threadPool;
   }

@@ -277,3 +277,11 @@ describe("the reactor's thread pool", () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 });
+
+describe("the thread pool of a stopped reactor", () => {
+  it("refuses calls instead of queueing them forever", async () => {
+    const reactor = createReactor();
+    await reactor.stop();
+    await expect(deferToThread(reactor, add, 1, 2)).rejects.toBeInstanceOf(ThreadPoolStoppedError);
+  });
+});
