@@ -94,10 +94,45 @@ export type {
   Transport,
 } from "./core/interfaces.js";
 export {
+  ReactorNotRestartableError,
+  type ReactorState,
+  type SystemEventTrigger,
+  type SystemEventType,
+  type TriggerPhase,
+} from "./core/lifecycle.js";
+export {
   IdleTimeout,
   type IdleTimeoutOptions,
   withIdleTimeout,
 } from "./core/policies.js";
+export {
+  type ChildFD,
+  type ProcessSignal,
+  ProcessTransport,
+  type SpawnProcessOptions,
+  spawnProcess,
+} from "./core/process.js";
+export {
+  ProcessEndpoint,
+  type ProcessEndpointOptions,
+} from "./core/process-endpoint.js";
+export {
+  getProcessOutput,
+  getProcessOutputAndValue,
+  getProcessValue,
+  type ProcessReactor,
+  ProcessSignalledError,
+  ProcessStderrError,
+} from "./core/process-output.js";
+export {
+  NotSupportedError,
+  ProcessDone,
+  type ProcessEndReason,
+  ProcessExitedAlreadyError,
+  ProcessProtocol,
+  ProcessSpawnError,
+  ProcessTerminated,
+} from "./core/process-protocol.js";
 export { Protocol } from "./core/protocol.js";
 // ---- core: the reactor and endpoints ----------------------------------------------------------
 export {
@@ -123,11 +158,51 @@ export {
   type ReconnectingOptions,
 } from "./core/reconnecting.js";
 export {
+  StandardIO,
+  type StandardIOOptions,
+} from "./core/stdio.js";
+export {
+  deferToThread,
+  deferToThreadPool,
+  type ThreadPoolReactor,
+} from "./core/threads/defer.js";
+export {
+  TaskNotFoundError,
+  ThreadPoolFullError,
+  ThreadPoolStoppedError,
+  WorkerCrashedError,
+  WorkerStartError,
+} from "./core/threads/errors.js";
+export { callFromThread } from "./core/threads/in-worker.js";
+export {
+  type RunOptions,
+  ThreadPool,
+  type ThreadPoolOptions,
+  type ThreadPoolStats,
+} from "./core/threads/pool.js";
+export {
+  type ThreadTask,
+  threadTask,
+} from "./core/threads/task.js";
+export {
   type ErrorLogger,
   ProducerAlreadyRegisteredError,
   SocketTransport,
   type SocketTransportOptions,
 } from "./core/transport.js";
+export {
+  type DatagramAddress,
+  DatagramProtocol,
+  type ListenMulticastOptions,
+  type ListenUDPOptions,
+  MessageLengthError,
+  UDPPort,
+} from "./core/udp.js";
+export {
+  type UDPReactor,
+  UDPServerEndpoint,
+  udpServerFromString,
+} from "./core/udp-endpoint.js";
 export {
   AMP,
   AMPFactory,

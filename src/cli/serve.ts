@@ -100,18 +100,25 @@ export async function serve(
       }
       stopping = true;
       logger.info({ signal }, "shutting down: stop listening, close connections");
-      suite.stop({ graceSeconds: options.grace ?? 5 }).then(
-        () => {
-          signals.off("SIGINT", onSignal);
-          signals.off("SIGTERM", onSignal);
-          logger.info({}, "stopped");
-          resolveExit(EXIT_OK);
-        },
-        (err: unknown) => {
-          logger.error({ err }, "error while stopping");
-          resolveExit(EXIT_FAILURE);
-        },
+      // Through the reactor's shutdown: the suite stops in a "before" trigger, then thread pools
+      // and other "during shutdown" triggers run.
+      let stopError: { err: unknown } | null = null;
+      reactor.addSystemEventTrigger("before", "shutdown", () =>
+        suite.stop({ graceSeconds: options.grace ?? 5 }).catch((err: unknown) => {
+          stopError = { err };
+        }),
       );
+      void reactor.stop().then(() => {
+        signals.off("SIGINT", onSignal);
+        signals.off("SIGTERM", onSignal);
+        if (stopError !== null) {
+          logger.error(stopError, "error while stopping");
+          resolveExit(EXIT_FAILURE);
+          return;
+        }
+        logger.info({}, "stopped");
+        resolveExit(EXIT_OK);
+      });
     };
     signals.on("SIGINT", onSignal);
     signals.on("SIGTERM", onSignal);

@@ -14,6 +14,8 @@ import { Deferred } from "./deferred.js";
 import { CannotListenError, InvalidArgumentError, WeftError } from "./errors.js";
 import { ClientFactory, type Factory } from "./factory.js";
 import type { Address, Connector } from "./interfaces.js";
+import { ProcessEndpoint, type ProcessEndpointOptions } from "./process-endpoint.js";
+import type { ProcessReactor } from "./process-output.js";
 import type { Protocol } from "./protocol.js";
 import {
   type ConnectOptions,
@@ -619,9 +621,11 @@ export function clientFromString(reactor: EndpointReactor, description: string):
         files,
       );
     }
+    case "process":
+      return processClientFromString(reactor, description, parsed);
     default:
       throw new InvalidArgumentError(
-        `Unknown client endpoint type "${type}" (expected tcp, unix or tls) in ${JSON.stringify(description)}`,
+        `Unknown client endpoint type "${type}" (expected tcp, unix, tls or process) in ${JSON.stringify(description)}`,
       );
   }
 }
@@ -669,4 +673,36 @@ export function connectProtocol<P extends Protocol>(
     }
   }
   return endpoint.connect(new OneShot());
+}
+
+/**
+ * `process:EXECUTABLE[:ARG…][:path=DIR][:errFlag=log|drop][:inheritEnv=true]` (see
+ * process-endpoint.ts); the reactor must be able to spawn processes.
+ */
+function processClientFromString(
+  reactor: EndpointReactor,
+  description: string,
+  parsed: ParsedDescription,
+): ClientEndpoint {
+  const spawner = reactor as Partial<ProcessReactor>;
+  if (typeof spawner.spawnProcess !== "function") {
+    throw new InvalidArgumentError("This reactor cannot spawn processes (no spawnProcess).");
+  }
+  const [executable, ...args] = parsed.args.slice(1);
+  if (executable === undefined || executable === "") {
+    throw new InvalidArgumentError(`Missing the executable in ${JSON.stringify(description)}`);
+  }
+  const options: ProcessEndpointOptions = {};
+  for (const [k, v] of parsed.kwargs) {
+    if (k === "path") options.path = v;
+    else if (k === "errFlag" && (v === "log" || v === "drop")) options.errFlag = v;
+    else if (k === "inheritEnv") {
+      if (boolArg(description, k, v)) options.env = null;
+    } else {
+      throw new InvalidArgumentError(
+        `Unknown or invalid argument "${k}=${v}" for a "process" endpoint (accepted: path, errFlag=log|drop, inheritEnv) in ${JSON.stringify(description)}`,
+      );
+    }
+  }
+  return new ProcessEndpoint(spawner as ProcessReactor, executable, args, options);
 }

@@ -3,9 +3,12 @@
  * (real TCP/Unix/TLS transports, the Node clock) and in `src/testing` (memory transport, manual Clock).
  */
 
-/** Where a transport's end is. `port` is 0 and `path` set for Unix sockets. */
+/**
+ * Where a transport's end is. `port` is 0 and `path` set for Unix sockets; `UDP`/`UDP6` for
+ * datagram ports; `PIPE` (host "" and port 0) for a child process's pipes and standard I/O.
+ */
 export interface Address {
-  readonly type: "TCP" | "TCP6" | "UNIX";
+  readonly type: "TCP" | "TCP6" | "UNIX" | "UDP" | "UDP6" | "PIPE";
   readonly host: string;
   readonly port: number;
   readonly path?: string;

@@ -10,13 +10,31 @@ import { SocketConnector } from "./connector.js";
 import { CannotListenError, InvalidArgumentError } from "./errors.js";
 import type { ClientFactory, Factory } from "./factory.js";
 import type { Address, DelayedCall, ReactorTime } from "./interfaces.js";
+import {
+  Lifecycle,
+  type ReactorState,
+  type SystemEventTrigger,
+  type SystemEventType,
+  type TriggerPhase,
+} from "./lifecycle.js";
 import { ignore, type SocketKind, SocketPort } from "./listening-port.js";
+import { type ProcessTransport, type SpawnProcessOptions, spawnProcess } from "./process.js";
+import type { ProcessProtocol } from "./process-protocol.js";
+import { ThreadPool, type ThreadPoolOptions } from "./threads/pool.js";
+import type { ThreadTask } from "./threads/task.js";
 import {
   consoleErrorLogger,
   type ErrorLogger,
   type SocketTransportOptions,
   unixAddress,
 } from "./transport.js";
+import {
+  bindUDP,
+  type DatagramProtocol,
+  type ListenMulticastOptions,
+  type ListenUDPOptions,
+  type UDPPort,
+} from "./udp.js";
 
 // The ports and connectors the reactor returns, and the connect errors, were first defined in this
 // module; they stay importable from it.
@@ -109,6 +127,13 @@ export interface ReactorOptions {
    * {@link SocketTransportOptions.highWaterMark}). Default the socket's `writableHighWaterMark`.
    */
   writeHighWaterMark?: number;
+  /**
+   * Start running (fire the startup triggers, run `callWhenRunning` callbacks) at the first turn of
+   * the event loop after the reactor is created. Default true; with false, `run()` starts it.
+   */
+  autoStart?: boolean;
+  /** Options of the reactor's thread pool ({@link Reactor.getThreadPool}). */
+  threadPool?: ThreadPoolOptions;
 }
 
 /**
@@ -121,6 +146,8 @@ export class Reactor implements ReactorTime {
   readonly noDelay: boolean;
   /** The options every connection's {@link SocketTransport} gets (logger and backpressure). */
   readonly transportOptions: SocketTransportOptions;
+  /** System event triggers and the running state (see lifecycle.ts). */
+  readonly #lifecycle: Lifecycle;
 
   constructor(options: ReactorOptions = {}) {
     this.clock = options.clock ?? new NodeClock();
@@ -135,6 +162,168 @@ export class Reactor implements ReactorTime {
         ? { highWaterMark: options.writeHighWaterMark }
         : {}),
     };
+    this.#lifecycle = new Lifecycle(this.logger, options.autoStart ?? true);
+    this.#threadPoolOptions = options.threadPool ?? {};
+  }
+
+  // --- Lifecycle (Twisted's IReactorCore): see lifecycle.ts for the order of events.
+
+  /** True from the `during` phase of startup to the `during` phase of shutdown. */
+  get running(): boolean {
+    return this.#lifecycle.running;
+  }
+
+  /** `idle`, `starting`, `running`, `stopping` or `stopped`. */
+  get state(): ReactorState {
+    return this.#lifecycle.state;
+  }
+
+  /**
+   * Starts the reactor if it has not started (fires the startup triggers) and resolves once it has
+   * stopped. Rejects with ReactorNotRestartableError on a stopped reactor.
+   */
+  run(): Promise<void> {
+    return this.#lifecycle.run();
+  }
+
+  /**
+   * Fires the shutdown triggers (before, during, after); resolves once they have run and what they
+   * returned has settled. Idempotent: a second call returns the same Promise.
+   */
+  stop(): Promise<void> {
+    return this.#lifecycle.stop();
+  }
+
+  /** Calls `fn(...args)` now if the reactor is running, else once it is (an `after startup` trigger). */
+  callWhenRunning<A extends unknown[]>(
+    fn: (...args: A) => unknown,
+    ...args: A
+  ): SystemEventTrigger | null {
+    return this.#lifecycle.callWhenRunning(fn, ...args);
+  }
+
+  /**
+   * Adds `fn(...args)` to `phase` of `event` (`"startup"`, `"shutdown"` or a name of your own). A
+   * `before` or `during` trigger may return a Deferred or Promise: the event waits for it.
+   */
+  addSystemEventTrigger<A extends unknown[]>(
+    phase: TriggerPhase,
+    event: SystemEventType,
+    fn: (...args: A) => unknown,
+    ...args: A
+  ): SystemEventTrigger {
+    return this.#lifecycle.addTrigger(phase, event, fn, ...args);
+  }
+
+  /** Removes a trigger that has not run yet (a no-op for one that has). */
+  removeSystemEventTrigger(trigger: SystemEventTrigger): void {
+    this.#lifecycle.removeTrigger(trigger);
+  }
+
+  /** Fires a system event of your own (its before, during and after triggers). */
+  fireSystemEvent(event: SystemEventType): Promise<void> {
+    return this.#lifecycle.fire(event);
+  }
+
+  // --- Threads (Twisted's IReactorThreads): see threads/pool.ts.
+
+  #threadPool: ThreadPool | null = null;
+  #threadPoolOptions: ThreadPoolOptions;
+
+  /**
+   * The reactor's thread pool, created on first use: started when the reactor runs, stopped (after
+   * its queued calls) during shutdown. Configured by {@link ReactorOptions.threadPool}.
+   */
+  getThreadPool(): ThreadPool {
+    if (this.#threadPool === null) {
+      const pool = new ThreadPool({
+        name: "reactor",
+        logger: this.logger,
+        ...this.#threadPoolOptions,
+      });
+      this.#threadPool = pool;
+      const state = this.state;
+      if (state === "stopping" || state === "stopped") {
+        void pool.stop(); // too late to run: calls fail with ThreadPoolStoppedError
+      } else {
+        this.callWhenRunning(() => pool.start());
+        this.addSystemEventTrigger("during", "shutdown", () => pool.stop());
+      }
+    }
+    return this.#threadPool;
+  }
+
+  /** Sets the most workers of the reactor's thread pool (Twisted's `suggestThreadPoolSize`). */
+  suggestThreadPoolSize(size: number): void {
+    const pool = this.#threadPool;
+    if (pool === null) this.#threadPoolOptions = { ...this.#threadPoolOptions, maxThreads: size };
+    else pool.adjustPoolsize(Math.min(pool.minThreads, size), size);
+  }
+
+  /** Runs `task(...args)` in the reactor's thread pool, ignoring the result (errors are logged). */
+  callInThread<A extends unknown[], R>(task: ThreadTask<A, R>, ...args: A): void {
+    this.getThreadPool().callInThread(task, ...args);
+  }
+
+  /**
+   * Runs `fn(...args)` on the event loop at its next turn (Twisted's `callFromThread` called from
+   * the reactor thread). Task code in a worker uses `callFromThread(name, ...args)` from
+   * threads/in-worker.ts instead.
+   */
+  callFromThread<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {
+    setImmediate(() => {
+      try {
+        fn(...args);
+      } catch (err) {
+        this.logger("Unhandled error in a callFromThread call:", err);
+      }
+    });
+  }
+
+  // --- UDP (Twisted's IReactorUDP, IReactorMulticast): see udp.ts.
+
+  /**
+   * Binds UDP `port` (0 picks a free one: read it back with `getHost()`) for `protocol`. The port
+   * is closed during the reactor's shutdown if still open.
+   */
+  listenUDP(
+    port: number,
+    protocol: DatagramProtocol,
+    options: ListenUDPOptions = {},
+  ): Promise<UDPPort> {
+    return this.#trackUDP(bindUDP(port, protocol, { logger: this.logger, ...options }));
+  }
+
+  /** Like {@link listenUDP}, for multicast: join groups with `port.joinGroup(address)`. */
+  listenMulticast(
+    port: number,
+    protocol: DatagramProtocol,
+    options: ListenMulticastOptions = {},
+  ): Promise<UDPPort> {
+    return this.#trackUDP(bindUDP(port, protocol, { logger: this.logger, ...options }));
+  }
+
+  #trackUDP(bound: Promise<UDPPort>): Promise<UDPPort> {
+    return bound.then((port) => {
+      const trigger = this.addSystemEventTrigger("during", "shutdown", () => port.stopListening());
+      port.onStop(() => this.removeSystemEventTrigger(trigger));
+      return port;
+    });
+  }
+
+  // --- Processes (Twisted's IReactorProcess): see process.ts.
+
+  /**
+   * Starts `executable` (`args[0]` is its argv[0]; the environment is empty unless `env` is given,
+   * `null` inherits) connected to `protocol`, and returns the transport after `connectionMade`.
+   */
+  spawnProcess(
+    protocol: ProcessProtocol,
+    executable: string,
+    args: readonly string[] = [],
+    options: SpawnProcessOptions = {},
+  ): ProcessTransport {
+    return spawnProcess(protocol, executable, args, { logger: this.logger, ...options });
   }
 
   seconds(): number {

@@ -121,3 +121,8 @@ export {
   TransformService,
   type TransformServiceOptions,
 } from "./transform/service.js";
+export {
+  type TransformUDPOptions,
+  TransformUDPProtocol,
+  type TransformUDPStats,
+} from "./transform/udp.js";

@@ -6,6 +6,7 @@
  */
 import { resolve } from "node:path";
 import * as v from "valibot";
+import { udpServerFromString } from "../../core/udp-endpoint.js";
 import { CalculatorAMPFactory } from "../calculator/amp.js";
 import { CalculatorLineFactory } from "../calculator/line.js";
 import { CalculatorService } from "../calculator/service.js";
@@ -18,6 +19,7 @@ import { TransformAMPFactory } from "../transform/amp.js";
 import { TransformLineFactory } from "../transform/line.js";
 import { TransformNetstringFactory } from "../transform/netstring.js";
 import { TransformService } from "../transform/service.js";
+import { TransformUDPProtocol } from "../transform/udp.js";
 import { defineService, defineWeftModule, type FrontEndContext } from "./definition.js";
 import { integer, nonEmptyString, seconds, strictObject } from "./fields.js";
 import { ServiceRegistry } from "./registry.js";
@@ -106,6 +108,26 @@ export const transformDefinition = defineService({
       description: "AMP Transform(name, text) → text",
       defaultEndpoints: ["tcp:10003"],
       build: ({ service, logger }) => new TransformAMPFactory(service, { logger }),
+    },
+    udp: {
+      description:
+        "one datagram NAME SP TEXT → one datagram result (never larger than the request; per-source rate limit)",
+      defaultEndpoints: ["udp:10004"],
+      build: ({ service, clock }) => new TransformUDPProtocol(service, { clock }),
+      endpoint: (reactor, description) => {
+        const udp = udpServerFromString(reactor, description);
+        return {
+          async listen(protocol: TransformUDPProtocol) {
+            const port = await udp.listen(protocol);
+            return {
+              getHost: () => port.getHost(),
+              stopListening: () => port.stopListening(),
+              // A datagram port has no connections to close.
+              closeConnections: () => Promise.resolve(),
+            };
+          },
+        };
+      },
     },
   },
 });

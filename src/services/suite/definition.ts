@@ -69,11 +69,12 @@ import type { EndpointReactor } from "../../core/endpoints.js";
 import type { Factory } from "../../core/factory.js";
 import type { ReactorTime } from "../../core/interfaces.js";
 import type { ListeningPort } from "../../core/reactor.js";
+import type { UDPReactor } from "../../core/udp-endpoint.js";
 import type { ServiceLogger } from "../log.js";
 import type { StandardSchemaV1 } from "./standard-schema.js";
 
 /** The reactor a suite runs on: endpoints to listen on and time for the services. */
-export type SuiteReactor = EndpointReactor & ReactorTime;
+export type SuiteReactor = EndpointReactor & UDPReactor & ReactorTime;
 
 /** What {@link ServiceDefinition.create} gets besides the settings. */
 export interface ServiceContext {
@@ -109,7 +110,7 @@ export interface FrontEndEndpoint<P = Factory> {
 }
 
 /** One wire protocol of a service: how to build the factory for one port, and its default ports. */
-export interface FrontEndDefinition<S = unknown, C = unknown, O = unknown, P = Factory> {
+export interface FrontEndDefinition<S = unknown, C = unknown, O = unknown, P = unknown> {
   /** One line for `weft serve --help` and the docs. */
   readonly description: string;
   /**
@@ -139,7 +140,11 @@ export interface ServiceDefinition<S = unknown, C = unknown> {
   readonly settings?: StandardSchemaV1<unknown, C>;
   /** Build the service object (once per suite, before any port opens). */
   create(settings: C, context: ServiceContext): S | Promise<S>;
-  /** Its front-ends: protocol name → definition. */
+  /**
+   * Its front-ends: protocol name → definition. A definition without an `endpoint` hook must
+   * build a `Factory` (checked when the suite starts); one with a hook builds whatever its
+   * endpoint listens with (a datagram protocol, say).
+   */
   readonly frontEnds: { readonly [protocol: string]: FrontEndDefinition<S, C> };
   /** Called on shutdown once every port of the suite has closed its connections. */
   stop?(service: S): void | Promise<void>;

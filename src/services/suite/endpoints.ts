@@ -8,7 +8,7 @@ import type { Address } from "../../core/interfaces.js";
 import { ConfigError } from "../errors.js";
 
 /** Endpoint types whose first argument is a port, shifted by the offset and bound to `host`. */
-const PORT_TYPES: ReadonlySet<string> = new Set(["tcp", "tls", "ssl"]);
+const PORT_TYPES: ReadonlySet<string> = new Set(["tcp", "tls", "ssl", "udp"]);
 
 /**
  * The endpoint string actually listened on: for `tcp:`/`tls:`/`ssl:` descriptions, `portOffset`
