@@ -28,7 +28,8 @@ export type Builder = (
 /** Source of the expression reading `f` from `c` at `base` (a variable name). */
 function fieldSource(f: PlacedField, base: string): string {
   const at = (k: number) => `c[${base} + ${f.at + k}]`;
-  if (f.kind === "bytes") return `new Uint8Array(c.buffer, c.byteOffset + ${base} + ${f.at}, ${f.size})`;
+  if (f.kind === "bytes")
+    return `new Uint8Array(c.buffer, c.byteOffset + ${base} + ${f.at}, ${f.size})`;
   let v: string;
   const order = f.littleEndian ? [...Array(f.size).keys()].reverse() : [...Array(f.size).keys()];
   if (f.size === 1) {

@@ -129,7 +129,11 @@ export class ShapeDecoder<Fr extends object = object> extends FramingDecoder<Fr>
       if (m === null) continue;
       for (let k = 0; k < m.length; k++) {
         if (c[s + f.at + k] !== m[k]) {
-          this.#error("bad magic", off + f.at + k, `header byte ${f.at + k} is not the expected constant`);
+          this.#error(
+            "bad magic",
+            off + f.at + k,
+            `header byte ${f.at + k} is not the expected constant`,
+          );
           return false;
         }
       }
@@ -215,8 +219,18 @@ export class ShapeDecoder<Fr extends object = object> extends FramingDecoder<Fr>
           return NEED_MORE;
         }
         [value, w] = r;
-        if (!Number.isSafeInteger(value) || value < 0 || !Number.isInteger(w) || w < 1 || w > end - p) {
-          return this.#error("bad length", off + b, `custom length reader returned [${value}, ${w}]`);
+        if (
+          !Number.isSafeInteger(value) ||
+          value < 0 ||
+          !Number.isInteger(w) ||
+          w < 1 ||
+          w > end - p
+        ) {
+          return this.#error(
+            "bad length",
+            off + b,
+            `custom length reader returned [${value}, ${w}]`,
+          );
         }
         break;
       }
@@ -225,7 +239,8 @@ export class ShapeDecoder<Fr extends object = object> extends FramingDecoder<Fr>
         w = 0;
         value = 0;
     }
-    const plen = sh.lengthKind === LEN_NONE ? sh.fixedLength : value + sh.delta - sh.lengthWidthFactor * w;
+    const plen =
+      sh.lengthKind === LEN_NONE ? sh.fixedLength : value + sh.delta - sh.lengthWidthFactor * w;
     if (plen < 0) {
       return this.#error(
         "length too short",
@@ -237,7 +252,8 @@ export class ShapeDecoder<Fr extends object = object> extends FramingDecoder<Fr>
     if (plen > sh.maxLength) return this.#tooLong(plen, off + b + w - 1, b + w);
     const h = b + w + sh.afterBytes;
     if (avail < h) return NEED_MORE;
-    if (sh.afterBytes > 0 && !this.#checkMagic(c, p + w, sh.afterFields, off + b + w)) return FAILED;
+    if (sh.afterBytes > 0 && !this.#checkMagic(c, p + w, sh.afterFields, off + b + w))
+      return FAILED;
     this.#plen = plen;
     return h;
   }
@@ -283,7 +299,12 @@ export class ShapeDecoder<Fr extends object = object> extends FramingDecoder<Fr>
   }
 
   /** Checks trailer value `tv` (at stream offset `at`) against `compute(covered)`. */
-  #checksum(compute: (b: Uint8Array) => number, covered: Uint8Array, tv: number, at: number): boolean {
+  #checksum(
+    compute: (b: Uint8Array) => number,
+    covered: Uint8Array,
+    tv: number,
+    at: number,
+  ): boolean {
     const bytes = this.#shape.trailerBytes;
     const want = bytes === 4 ? compute(covered) >>> 0 : compute(covered) & ((1 << (8 * bytes)) - 1);
     if (want === tv) return true;
@@ -295,7 +316,8 @@ export class ShapeDecoder<Fr extends object = object> extends FramingDecoder<Fr>
   #startBody(hc: Uint8Array, hs: number, h: number, c: Uint8Array, i: number): number {
     const sh = this.#shape;
     const total = h + this.#plen + sh.trailerBytes;
-    const from = sh.trailer?.covers === "frame" && sh.trailer.compute ? 0 : sh.strip < 0 ? h : sh.strip;
+    const from =
+      sh.trailer?.covers === "frame" && sh.trailer.compute ? 0 : sh.strip < 0 ? h : sh.strip;
     this.#h = h;
     this.#from = from;
     this.#saved = sh.bare ? EMPTY : hc.slice(hs, hs + h);

@@ -127,40 +127,56 @@ export function encodeHeader<Fr extends object>(
   fields: Omit<FrameInput<Fr>, "payload">,
   payloadLength: number,
 ): Uint8Array {
-  const values: Readonly<Record<string, unknown>> = fields;
   const where = `shape ${shape.name}`;
-  let value = 0;
-  let w = 0;
   if (shape.lengthKind === LEN_NONE) {
     if (payloadLength !== shape.fixedLength) {
       throw new InvalidArgumentError(
         `${where}: frames carry exactly ${shape.fixedLength} payload bytes, got ${payloadLength}`,
       );
     }
-  } else {
-    [value, w] = lengthValue(shape, payloadLength);
-    if (value < 0) {
-      throw new InvalidArgumentError(`${where}: a payload of ${payloadLength} bytes gives length ${value}`);
-    }
-    const cap = lengthCapacity(shape, w);
-    if (value > cap) {
-      throw new StringTooLongError(payloadLength, Math.max(0, cap + shape.delta - shape.lengthWidthFactor * w));
-    }
+    return encodeRawHeader(shape, fields, 0);
+  }
+  const [value, w] = lengthValue(shape, payloadLength);
+  if (value < 0) {
+    throw new InvalidArgumentError(
+      `${where}: a payload of ${payloadLength} bytes gives length ${value}`,
+    );
+  }
+  const cap = lengthCapacity(shape, w);
+  if (value > cap) {
+    throw new StringTooLongError(
+      payloadLength,
+      Math.max(0, cap + shape.delta - shape.lengthWidthFactor * w),
+    );
+  }
+  return encodeRawHeader(shape, fields, value);
+}
+
+/**
+ * @internal A header whose length field holds `value` as given, whatever payload follows: for
+ * generating malformed input (weft/testing). `value` must fit a fixed-width field.
+ */
+export function encodeRawHeader(
+  shape: Shape,
+  values: Readonly<Record<string, unknown>>,
+  value: number,
+): Uint8Array {
+  const where = `shape ${shape.name}`;
+  let lenBytes: Uint8Array = new Uint8Array(0);
+  if (shape.lengthKind === LEN_FIXED) {
+    lenBytes = new Uint8Array(shape.lengthBytes);
+    writeUint(lenBytes, 0, shape.lengthBytes, shape.lengthLittleEndian, value);
+  } else if (shape.lengthKind === LEN_VARINT) {
+    lenBytes = new Uint8Array(varintBytes(value));
+    writeVarint(lenBytes, 0, value);
+  } else if (shape.lengthKind === LEN_CUSTOM) {
+    lenBytes = shape.custom!.write(value);
   }
   const b = shape.beforeBytes;
+  const w = lenBytes.length;
   const out = new Uint8Array(b + w + shape.afterBytes);
   writeFields(out, 0, shape.beforeFields, values, where);
-  switch (shape.lengthKind) {
-    case LEN_FIXED:
-      writeUint(out, b, w, shape.lengthLittleEndian, value);
-      break;
-    case LEN_VARINT:
-      writeVarint(out, b, value);
-      break;
-    case LEN_CUSTOM:
-      out.set(shape.custom!.write(value), b);
-      break;
-  }
+  out.set(lenBytes, b);
   writeFields(out, b + w, shape.afterFields, values, where);
   return out;
 }
@@ -179,8 +195,7 @@ export function encodeFrameParts<Fr extends object>(
   if (t === null) return [header, payload];
   let tv: unknown;
   if (t.compute !== undefined) {
-    const covered =
-      t.covers === "frame" ? concat2(header, payload) : payload;
+    const covered = t.covers === "frame" ? concat2(header, payload) : payload;
     tv = t.compute(covered) >>> 0;
     if (t.bytes < 4) tv = (tv as number) & ((1 << (8 * t.bytes)) - 1);
   } else {
@@ -204,7 +219,10 @@ function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** The wire bytes of one frame, in one new buffer. */
-export function encodeFrame<Fr extends object>(shape: Shape<Fr>, frame: FrameInput<Fr>): Uint8Array {
+export function encodeFrame<Fr extends object>(
+  shape: Shape<Fr>,
+  frame: FrameInput<Fr>,
+): Uint8Array {
   const parts = encodeFrameParts(shape, frame);
   let total = 0;
   for (const p of parts) total += p.length;

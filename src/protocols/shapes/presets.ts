@@ -50,7 +50,11 @@ export const postgres = {
     lengthCounts: "length+rest",
     maxLength: 0x3fffffff - 4,
   }),
-  sslAnswer: defineShape({ name: "postgresql ssl answer", before: [uint("answer")], length: { fixed: 0 } }),
+  sslAnswer: defineShape({
+    name: "postgresql ssl answer",
+    before: [uint("answer")],
+    length: { fixed: 0 },
+  }),
 } as const;
 
 /**

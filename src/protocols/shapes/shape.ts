@@ -282,7 +282,9 @@ function place(fields: readonly Field[], where: string, names: Set<string>): Pla
         throw new InvalidArgumentError(`${where}: invalid field name ${JSON.stringify(f.name)}`);
       }
       if (names.has(f.name)) {
-        throw new InvalidArgumentError(`${where}: field name ${JSON.stringify(f.name)} is used twice`);
+        throw new InvalidArgumentError(
+          `${where}: field name ${JSON.stringify(f.name)} is used twice`,
+        );
       }
       names.add(f.name);
     }
@@ -497,7 +499,9 @@ export class Shape<Fr extends object = object> {
         throw new InvalidArgumentError(`${where}: unknown lengthCounts ${JSON.stringify(counts)}`);
     }
     if (kind === LEN_NONE && (spec.lengthCounts !== undefined || adjust !== 0)) {
-      throw new InvalidArgumentError(`${where}: a fixed-size shape has no length to count or adjust`);
+      throw new InvalidArgumentError(
+        `${where}: a fixed-size shape has no length to count or adjust`,
+      );
     }
     this.delta = delta;
     this.lengthWidthFactor = factor;
@@ -517,8 +521,7 @@ export class Shape<Fr extends object = object> {
     }
     this.bare = names.size === 0 && t === null;
     const hasMagic = [...this.beforeFields, ...this.afterFields].some((f) => f.magic !== null);
-    this.fastPath =
-      kind === LEN_FIXED && lengthBytes !== 8 && t === null && !hasMagic;
+    this.fastPath = kind === LEN_FIXED && lengthBytes !== 8 && t === null && !hasMagic;
   }
 
   /** Bytes of the header when the length field is `lengthWidth` bytes wide. */
@@ -528,7 +531,9 @@ export class Shape<Fr extends object = object> {
 
   /** Shortest header (what must arrive before any length can be known). */
   get minHeaderBytes(): number {
-    return this.beforeBytes + (this.lengthKind === LEN_FIXED ? this.lengthBytes : 0) + this.afterBytes;
+    return (
+      this.beforeBytes + (this.lengthKind === LEN_FIXED ? this.lengthBytes : 0) + this.afterBytes
+    );
   }
 
   /** Longest header. */
