@@ -165,7 +165,7 @@ function badFrame(
       const n = shape.lengthMaxBytes;
       const padded = shape.varintMinimal && cut % 2 === 0;
       // Either more continuation bytes than allowed, or a padded (non-minimal) zero.
-      const len = padded ? Uint8Array.of(0x80, 0x00) : new Uint8Array(n).fill(0x81);
+      const len = padded ? Uint8Array.of(0x80, 0x00) : new Uint8Array(n).fill(0x80);
       return concat([head, len]);
     }
     case "bad magic": {

@@ -32,7 +32,7 @@ const BODY = 1;
 const SKIP = 2;
 
 /** `#header` results besides a header length. */
-const NEED_MORE = 0;
+const NEED_MORE = -3;
 const FAILED = -1;
 const DISCARD = -2;
 
@@ -185,6 +185,10 @@ export class ShapeDecoder<Fr extends object = object> extends FramingDecoder<Fr>
           const byte = c[p + k]!;
           value += (byte & 0x7f) * mul;
           k++;
+          // Fail fast: what has arrived is already a lower bound of the length (not in discard
+          // mode, which needs the whole length to know how much to skip).
+          const least = value + sh.delta - sh.lengthWidthFactor * sh.lengthMaxBytes;
+          if (least > sh.maxLength && !sh.discard) return this.#tooLong(least, off + b + k - 1, 0);
           if (byte < 0x80) {
             if (byte === 0 && k > 1 && sh.varintMinimal) {
               return this.#error("overlong varint", off + b + k - 1, "varint length is padded");

@@ -519,6 +519,12 @@ export class Shape<Fr extends object = object> {
       }
       this.strip = strip === limit && !variable ? -1 : strip;
     }
+    if (
+      kind === LEN_NONE &&
+      this.beforeBytes + this.afterBytes + fixedLength + this.trailerBytes === 0
+    ) {
+      throw new InvalidArgumentError(`${where}: frames of 0 bytes`);
+    }
     this.bare = names.size === 0 && t === null;
     const hasMagic = [...this.beforeFields, ...this.afterFields].some((f) => f.magic !== null);
     this.fastPath = kind === LEN_FIXED && lengthBytes !== 8 && t === null && !hasMagic;
