@@ -8,7 +8,6 @@
 import { InvalidArgumentError } from "../../core/errors.js";
 import { StringTooLongError, toBytes } from "../receivers/length-prefixed.js";
 import {
-  type FrameInput,
   LEN_CUSTOM,
   LEN_FIXED,
   LEN_NONE,
@@ -17,6 +16,11 @@ import {
   type Shape,
   writeUint,
 } from "./shape.js";
+
+/** What every encoder input has. */
+export interface FrameInputBase {
+  readonly payload: Uint8Array | string;
+}
 
 /** Bytes of the unsigned LEB128 encoding of `value`. */
 export function varintBytes(value: number): number {
@@ -122,9 +126,9 @@ function lengthCapacity(shape: Shape, width: number): number {
  * The header of a frame of `shape` with these field values and a payload of `payloadLength`
  * bytes (without the trailer: see {@link encodeFrameParts}).
  */
-export function encodeHeader<Fr extends object>(
-  shape: Shape<Fr>,
-  fields: Omit<FrameInput<Fr>, "payload">,
+export function encodeHeader<Fr extends object, In extends object>(
+  shape: Shape<Fr, In>,
+  fields: Omit<In, "payload">,
   payloadLength: number,
 ): Uint8Array {
   const where = `shape ${shape.name}`;
@@ -134,7 +138,7 @@ export function encodeHeader<Fr extends object>(
         `${where}: frames carry exactly ${shape.fixedLength} payload bytes, got ${payloadLength}`,
       );
     }
-    return encodeRawHeader(shape, fields, 0);
+    return encodeRawHeader(shape, asRecord(fields), 0);
   }
   const [value, w] = lengthValue(shape, payloadLength);
   if (value < 0) {
@@ -149,7 +153,12 @@ export function encodeHeader<Fr extends object>(
       Math.max(0, cap + shape.delta - shape.lengthWidthFactor * w),
     );
   }
-  return encodeRawHeader(shape, fields, value);
+  return encodeRawHeader(shape, asRecord(fields), value);
+}
+
+/** Field values by name (the encoder checks every value it reads). */
+function asRecord(fields: object): Readonly<Record<string, unknown>> {
+  return fields as Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -185,9 +194,9 @@ export function encodeRawHeader(
  * A frame as pieces to write one after another: header, payload (the caller's bytes, not copied)
  * and, when the shape has one, the trailer.
  */
-export function encodeFrameParts<Fr extends object>(
-  shape: Shape<Fr>,
-  frame: FrameInput<Fr>,
+export function encodeFrameParts<Fr extends object, In extends object>(
+  shape: Shape<Fr, In>,
+  frame: In & FrameInputBase,
 ): Uint8Array[] {
   const payload = toBytes(frame.payload);
   const header = encodeHeader(shape, frame, payload.length);
@@ -199,8 +208,7 @@ export function encodeFrameParts<Fr extends object>(
     tv = t.compute(covered) >>> 0;
     if (t.bytes < 4) tv = (tv as number) & ((1 << (8 * t.bytes)) - 1);
   } else {
-    const values: Readonly<Record<string, unknown>> = frame;
-    tv = values[t.name];
+    tv = asRecord(frame)[t.name];
   }
   const cap = 2 ** (8 * t.bytes) - 1;
   if (typeof tv !== "number" || !Number.isInteger(tv) || tv < 0 || tv > cap) {
@@ -219,9 +227,9 @@ function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** The wire bytes of one frame, in one new buffer. */
-export function encodeFrame<Fr extends object>(
-  shape: Shape<Fr>,
-  frame: FrameInput<Fr>,
+export function encodeFrame<Fr extends object, In extends object>(
+  shape: Shape<Fr, In>,
+  frame: In & FrameInputBase,
 ): Uint8Array {
   const parts = encodeFrameParts(shape, frame);
   let total = 0;

@@ -10,9 +10,9 @@ import type { Producer } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
 import { SMALL_WRITE } from "../receivers/length-prefixed.js";
 import { ShapeDecoder, type ShapeSink } from "./decoder.js";
-import { encodeFrame, encodeFrameParts } from "./encoder.js";
+import { encodeFrame, encodeFrameParts, type FrameInputBase } from "./encoder.js";
 import type { ShapeError } from "./errors.js";
-import type { FrameInput, Shape, ShapeFrame } from "./shape.js";
+import type { Shape, ShapeFrame, ShapeInput } from "./shape.js";
 
 /**
  * A protocol receiving shaped frames. Declare `shape` (one shape, or a union for a protocol that
@@ -110,15 +110,18 @@ export abstract class ShapeReceiver<S extends Shape = Shape, F extends object = 
   frameDiscarded(_error: ShapeError): void {}
 
   /** Sends a frame of the current shape (see {@link sendFrameWith}). */
-  sendFrame(frame: FrameInput<ShapeFrame<S>>): void {
-    this.sendFrameWith(this.shape, frame);
+  sendFrame(frame: ShapeInput<S> & FrameInputBase): void {
+    this.sendFrameWith<object, object>(this.shape, frame);
   }
 
   /**
    * Sends a frame of `shape` (replies often have another shape than requests): one write for
    * small payloads, header and payload as separate pieces for large ones (no copy).
    */
-  sendFrameWith<T extends object>(shape: Shape<T>, frame: FrameInput<T>): void {
+  sendFrameWith<T extends object, In extends object>(
+    shape: Shape<T, In>,
+    frame: In & FrameInputBase,
+  ): void {
     const p = frame.payload;
     if (typeof p === "string" || p.length <= SMALL_WRITE) {
       this.transport.write(encodeFrame(shape, frame));

@@ -184,10 +184,22 @@ export type FrameOf<S extends ShapeSpec> = Flatten<
     TrailerValue<S["trailer"]> & { payload: Uint8Array }
 >;
 
-/** What the encoder takes for a frame: the fields (a checksum trailer is computed) and the payload. */
+/** What the encoder takes for a frame of a generic shape: its fields and the payload. */
 export type FrameInput<Fr> = {
   [K in keyof Fr as K extends "payload" ? never : K]: Fr[K];
 } & { payload: Uint8Array | string };
+
+type TrailerInput<T> = T extends TrailerSpec<infer N> ? { [K in N]?: number } : unknown;
+
+/**
+ * What the encoder takes for a frame of a declaration: the named fields, the payload (a string is
+ * UTF-8 encoded) and, optionally, the trailer (computed when the trailer has `compute`).
+ */
+export type InputOf<S extends ShapeSpec> = Flatten<
+  FieldValues<S["before"] extends readonly Field[] ? S["before"] : []> &
+    FieldValues<S["after"] extends readonly Field[] ? S["after"] : []> &
+    TrailerInput<S["trailer"]> & { payload: Uint8Array | string }
+>;
 
 /** Length field kinds of a compiled shape. */
 export const LEN_FIXED = 0;
@@ -357,8 +369,9 @@ function widthOf(fields: readonly PlacedField[]): number {
  * A compiled, validated frame shape. Immutable: {@link Shape.withLimit} makes a copy with another
  * `maxLength`. `Fr` is the type of the frames it delivers.
  */
-export class Shape<Fr extends object = object> {
+export class Shape<Fr extends object = object, In extends object = object> {
   declare readonly __frame?: Fr;
+  declare readonly __input?: In;
   readonly spec: ShapeSpec;
   readonly name: string;
   /** Bytes of the fields before the length field (Netty's `lengthFieldOffset`). */
@@ -556,19 +569,21 @@ export class Shape<Fr extends object = object> {
   }
 
   /** The same shape with another `maxLength`. */
-  withLimit(maxLength: number): Shape<Fr> {
-    return new Shape<Fr>({ ...this.spec, maxLength });
+  withLimit(maxLength: number): Shape<Fr, In> {
+    return new Shape<Fr, In>({ ...this.spec, maxLength });
   }
 }
 
 /** The frame type of a shape. */
-export type ShapeFrame<S> = S extends Shape<infer Fr> ? Fr : never;
+export type ShapeFrame<S> = S extends Shape<infer Fr, infer _In> ? Fr : never;
+/** What the encoder takes for a frame of a shape. */
+export type ShapeInput<S> = S extends Shape<infer _Fr, infer In> ? In : never;
 
 /**
  * Checks a declaration and compiles it. A wrong combination (a strip longer than the header, bit
  * fields that do not fill whole bytes, a length width Netty does not have either, …) throws
  * {@link InvalidArgumentError} here, where it is written.
  */
-export function defineShape<const S extends ShapeSpec>(spec: S): Shape<FrameOf<S>> {
-  return new Shape<FrameOf<S>>(spec);
+export function defineShape<const S extends ShapeSpec>(spec: S): Shape<FrameOf<S>, InputOf<S>> {
+  return new Shape<FrameOf<S>, InputOf<S>>(spec);
 }

@@ -145,7 +145,7 @@ describe("any shape, any chunking", () => {
             const d = new LengthPrefixedDecoder(
               {
                 onFrame: (f) => lp.push(toHex(f)),
-                onError: (e) => lpErrors.push((e as { kind: string }).kind),
+                onError: (e) => lpErrors.push("kind" in e ? String(e.kind) : e.message),
               },
               { ...options, maxLength: 99999 },
             );
