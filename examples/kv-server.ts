@@ -43,28 +43,29 @@ export class KvServer extends ShapeReceiver<typeof kvRequest, KvFactory> {
   override shape = kvRequest;
 
   override frameReceived(req: ShapeFrame<typeof kvRequest>): void {
-    const { op, keyLength, payload } = req;
-    if (keyLength > payload.length) return this.#reply(STATUS.badRequest);
+    const [status, value] = this.#answer(req);
+    this.sendFrameWith(kvReply, { status, payload: value });
+  }
+
+  #answer({ op, keyLength, payload }: ShapeFrame<typeof kvRequest>): [number, Uint8Array] {
+    const none = new Uint8Array(0);
+    if (keyLength > payload.length) return [STATUS.badRequest, none];
     // The payload is a view into the socket's chunk: copy what outlives this call.
     const key = Buffer.from(payload.subarray(0, keyLength)).toString("latin1");
     const store = this.factory.store;
     switch (op) {
       case OP.get: {
         const value = store.get(key);
-        return value ? this.#reply(STATUS.ok, value) : this.#reply(STATUS.notFound);
+        return value ? [STATUS.ok, value] : [STATUS.notFound, none];
       }
       case OP.set:
         store.set(key, payload.slice(keyLength));
-        return this.#reply(STATUS.ok);
+        return [STATUS.ok, none];
       case OP.delete:
-        return this.#reply(store.delete(key) ? STATUS.ok : STATUS.notFound);
+        return [store.delete(key) ? STATUS.ok : STATUS.notFound, none];
       default:
-        return this.#reply(STATUS.badRequest);
+        return [STATUS.badRequest, none];
     }
-  }
-
-  #reply(status: number, value: Uint8Array = new Uint8Array(0)): void {
-    this.sendFrameWith(kvReply, { status, payload: value });
   }
 }
 
