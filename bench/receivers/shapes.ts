@@ -12,7 +12,16 @@ import { ShapeDecoder } from "../../src/protocols/shapes/decoder.js";
 import { encodeFrame } from "../../src/protocols/shapes/encoder.js";
 import { int32 } from "../../src/protocols/shapes/presets.js";
 import { defineShape, type Shape, uint } from "../../src/protocols/shapes/shape.js";
-import { allocFrame, chunk, copyInto, payload, type Row, repeat, row, scenarios } from "./common.js";
+import {
+  allocFrame,
+  chunk,
+  copyInto,
+  payload,
+  type Row,
+  repeat,
+  row,
+  scenarios,
+} from "./common.js";
 
 /** Keeps frames observable so no loop is optimised away. */
 export let lastFrame: unknown = null;

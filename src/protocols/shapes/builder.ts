@@ -5,9 +5,11 @@
  *
  * Why: a frame is allocated per message, and its construction is most of the per-frame cost once
  * the header is parsed. An object literal is allocated from a boilerplate with its final hidden
- * class in one step; adding the fields one by one with `o[name] = value` (a keyed store per field,
- * a hidden-class transition each) measured 1.5–3× slower on a PostgreSQL-style shape, which put
- * the decoder at 0.3–0.5× a hand-written loop instead of ≥ 0.9× (bench/receivers/shapes.ts).
+ * class in one step; adding the fields one by one with `o[name] = value` (a keyed store and a
+ * hidden-class transition per field) put a PostgreSQL-style shape at 0.3–0.5× a hand-written loop
+ * (bench/receivers/shapes.ts, 64-byte frames in 64 KiB chunks). The generated literal, made once
+ * per shape (see {@link builderFor}) so that V8 inlines it into the decoder's loop, measured
+ * 1.0× the hand loop in the same run.
  *
  * Safety: the generated source contains only integers computed here and field names quoted with
  * `JSON.stringify` (names are also checked against an identifier pattern when the shape is
@@ -43,6 +45,9 @@ function fieldSource(f: PlacedField, base: string): string {
   return `((${v}) >>> ${f.shift}) & ${2 ** f.bits - 1}`;
 }
 
+/** The builder of every shape without fields or trailer. */
+const bare: Builder = (_c, _s, _h, payload) => ({ payload });
+
 /** The plain builder: the same frames, fields added one by one. */
 function plainBuilder(shape: Shape): Builder {
   const before = shape.beforeFields.filter((f) => f.name !== null);
@@ -60,9 +65,26 @@ function plainBuilder(shape: Shape): Builder {
   };
 }
 
+/**
+ * One builder per shape, made once: every decoder of a shape then calls the same function, which
+ * V8 inlines into the decoder's loop. (A builder per decoder would give the call site a new target
+ * for every connection: "wrong call target" deopts and no inlining.)
+ */
+const BUILDERS = new WeakMap<Shape, Builder>();
+
 /** The frame builder of `shape` (see the file comment). */
 export function builderFor(shape: Shape): Builder {
-  if (shape.bare) return (_c, _s, _h, payload) => ({ payload });
+  let b = BUILDERS.get(shape);
+  if (b === undefined) {
+    b = makeBuilder(shape);
+    BUILDERS.set(shape, b);
+  }
+  return b;
+}
+
+/** A builder for one shape. */
+function makeBuilder(shape: Shape): Builder {
+  if (shape.bare) return bare;
   const props: string[] = [];
   for (const f of shape.beforeFields) {
     if (f.name !== null) props.push(`${JSON.stringify(f.name)}: ${fieldSource(f, "s")}`);
@@ -72,7 +94,10 @@ export function builderFor(shape: Shape): Builder {
   }
   if (shape.trailer !== null) props.push(`${JSON.stringify(shape.trailer.name)}: tv`);
   props.push(`"payload": payload`);
-  const body = `const a = s + h - ${shape.afterBytes};\nreturn { ${props.join(", ")} };`;
+  const body =
+    shape.afterFields.length === 0
+      ? `"use strict";\nreturn { ${props.join(", ")} };`
+      : `"use strict";\nconst a = s + h - ${shape.afterBytes};\nreturn { ${props.join(", ")} };`;
   try {
     return new Function("c", "s", "h", "payload", "tv", body) as Builder;
   } catch {

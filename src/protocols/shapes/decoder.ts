@@ -58,6 +58,8 @@ export class ShapeDecoder<Fr extends object = object> extends FramingDecoder<Fr>
   #h = 0;
   #from = 0;
   #saved: Uint8Array = EMPTY;
+  /** Reused for `#saved` when the shape has no `bytes` field (whose views must outlive it). */
+  #savedBuf: Uint8Array = EMPTY;
   #asm = new FrameAssembly();
   /** Bytes still to skip of a discarded frame. */
   #skip = 0;
@@ -324,7 +326,16 @@ export class ShapeDecoder<Fr extends object = object> extends FramingDecoder<Fr>
       sh.trailer?.covers === "frame" && sh.trailer.compute ? 0 : sh.strip < 0 ? h : sh.strip;
     this.#h = h;
     this.#from = from;
-    this.#saved = sh.bare ? EMPTY : hc.slice(hs, hs + h);
+    if (sh.bare) {
+      this.#saved = EMPTY;
+    } else if (sh.hasBytesFields) {
+      this.#saved = hc.slice(hs, hs + h);
+    } else {
+      if (this.#savedBuf.length < h) this.#savedBuf = new Uint8Array(sh.maxHeaderBytes);
+      const saved = this.#savedBuf;
+      for (let k = 0; k < h; k++) saved[k] = hc[hs + k]!;
+      this.#saved = saved;
+    }
     const asm = this.#asm;
     asm.start(total - from, c, i);
     if (from < h) asm.take(hc.subarray(hs, hs + h), from);

@@ -403,6 +403,8 @@ export class Shape<Fr extends object = object, In extends object = object> {
   readonly bare: boolean;
   /** True when the decoder's hot loop applies: a 1–4 byte length, no trailer, no magic. */
   readonly fastPath: boolean;
+  /** True when a field is delivered as a view (`bytes`). */
+  readonly hasBytesFields: boolean;
 
   constructor(spec: ShapeSpec) {
     this.spec = spec;
@@ -539,7 +541,9 @@ export class Shape<Fr extends object = object, In extends object = object> {
       throw new InvalidArgumentError(`${where}: frames of 0 bytes`);
     }
     this.bare = names.size === 0 && t === null;
-    const hasMagic = [...this.beforeFields, ...this.afterFields].some((f) => f.magic !== null);
+    const all = [...this.beforeFields, ...this.afterFields];
+    const hasMagic = all.some((f) => f.magic !== null);
+    this.hasBytesFields = all.some((f) => f.kind === "bytes" && f.name !== null);
     this.fastPath = kind === LEN_FIXED && lengthBytes !== 8 && t === null && !hasMagic;
   }
 
