@@ -48,8 +48,8 @@ function fieldSource(f: PlacedField, base: string): string {
 /** The builder of every shape without fields or trailer. */
 const bare: Builder = (_c, _s, _h, payload) => ({ payload });
 
-/** The plain builder: the same frames, fields added one by one. */
-function plainBuilder(shape: Shape): Builder {
+/** @internal The plain builder: the same frames, fields added one by one. */
+export function plainBuilder(shape: Shape): Builder {
   const before = shape.beforeFields.filter((f) => f.name !== null);
   const after = shape.afterFields.filter((f) => f.name !== null);
   const afterBytes = shape.afterBytes;

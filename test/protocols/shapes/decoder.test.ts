@@ -11,6 +11,7 @@ import {
   LengthPrefixedDecoder,
   type LengthPrefixedOptions,
 } from "../../../src/protocols/receivers/length-prefixed.js";
+import { builderFor, plainBuilder } from "../../../src/protocols/shapes/builder.js";
 import { crc32, crc32Trailer } from "../../../src/protocols/shapes/crc32.js";
 import { ShapeDecoder } from "../../../src/protocols/shapes/decoder.js";
 import { encodeFrame } from "../../../src/protocols/shapes/encoder.js";
@@ -51,6 +52,9 @@ function expectedFrame(
   // Delivered objects list the payload last; compare as sorted entries.
   return out;
 }
+
+const toBytesLength = (p: Uint8Array | string): number =>
+  typeof p === "string" ? new TextEncoder().encode(p).length : p.length;
 
 const runs = { numRuns: Number(process.env["SHAPE_RUNS"] ?? 150) };
 
@@ -398,6 +402,42 @@ describe("declarations", () => {
     expect(() => defineShape({ length: { fixed: 5 }, maxLength: 4 })).toThrow(/exceeds maxLength/);
     expect(() => defineShape({ length: { fixed: 5 }, adjust: 1 })).toThrow(/no length/);
     expect(() => defineShape({ length: 2, maxLength: -1 })).toThrow(InvalidArgumentError);
+  });
+
+  it("impossible widths and unknown options are type errors too", () => {
+    // @ts-expect-error a uint field has 1 to 4 bytes
+    expect(() => defineShape({ before: [uint("a", 5)], length: 1 })).toThrow(InvalidArgumentError);
+    // @ts-expect-error no 6-byte length field
+    expect(() => defineShape({ length: 6 })).toThrow(InvalidArgumentError);
+    // @ts-expect-error lengthCounts is one of four names
+    expect(() => defineShape({ length: 2, lengthCounts: "header" })).toThrow(InvalidArgumentError);
+    // @ts-expect-error a frame must carry every declared field when encoded
+    expect(() =>
+      encodeFrame(defineShape({ before: [uint("op")], length: 1 }), { payload: "x" }),
+    ).toThrow(InvalidArgumentError);
+  });
+
+  it("the generated frame builder and the plain one (used where code generation is not allowed) agree", () => {
+    fc.assert(
+      fc.property(
+        shapeSpecs()
+          .map((spec) => defineShape(spec))
+          .chain((shape) =>
+            shapedStream(shape, { maxFrames: 1, maxPayload: 20 }).map((s) => ({ shape, s })),
+          ),
+        ({ shape, s }) => {
+          const frame = s.frames[0];
+          if (frame === undefined) return;
+          const wire = encodeFrame(shape, frame);
+          const h = wire.length - shape.trailerBytes - toBytesLength(frame.payload);
+          const payload = wire.subarray(h, wire.length - shape.trailerBytes);
+          expect(plain(builderFor(shape)(wire, 0, h, payload, 7))).toEqual(
+            plain(plainBuilder(shape)(wire, 0, h, payload, 7)),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it("the frame type is inferred from the declaration, with no cast", () => {
