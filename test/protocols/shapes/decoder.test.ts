@@ -411,10 +411,10 @@ describe("declarations", () => {
     expect(() => defineShape({ length: 6 })).toThrow(InvalidArgumentError);
     // @ts-expect-error lengthCounts is one of four names
     expect(() => defineShape({ length: 2, lengthCounts: "header" })).toThrow(InvalidArgumentError);
+    const typed = defineShape({ before: [uint("op")], length: 1 });
     // @ts-expect-error a frame must carry every declared field when encoded
-    expect(() =>
-      encodeFrame(defineShape({ before: [uint("op")], length: 1 }), { payload: "x" }),
-    ).toThrow(InvalidArgumentError);
+    const missing = () => encodeFrame(typed, { payload: "x" });
+    expect(missing).toThrow(InvalidArgumentError);
   });
 
   it("the generated frame builder and the plain one (used where code generation is not allowed) agree", () => {
