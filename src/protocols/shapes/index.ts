@@ -1,7 +1,7 @@
 /** Length-prefixed protocols of any shape: declaration, decoder, encoder, receiver, ready-made shapes. */
 export { crc32, crc32Trailer } from "./crc32.js";
 export { ShapeDecoder, type ShapeSink, shapeDecoder } from "./decoder.js";
-export { encodeFrame, encodeFrameParts, encodeHeader } from "./encoder.js";
+export { encodeFrame, encodeFrameParts, encodeHeader, type FrameInputBase } from "./encoder.js";
 export { ShapeError, type ShapeErrorKind } from "./errors.js";
 export {
   dnsTcp,
@@ -30,6 +30,7 @@ export {
   type FieldValues,
   type FrameInput,
   type FrameOf,
+  type InputOf,
   type LengthCodec,
   type LengthCounts,
   type LengthSpec,
@@ -37,6 +38,7 @@ export {
   magic,
   Shape,
   type ShapeFrame,
+  type ShapeInput,
   type ShapeSpec,
   type TrailerSpec,
   type UintField,
