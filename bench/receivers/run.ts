@@ -94,6 +94,7 @@ async function main(): Promise<void> {
   }
   if (want("netstring")) suites.push(["netstring", benchNetstrings]);
   if (want("length-prefixed")) suites.push(["length-prefixed", benchLengthPrefixed]);
+  if (want("shapes")) suites.push(["shapes", (await import("./shapes.js")).benchShapes]);
 
   const rows: Row[] = [];
   const t0 = Date.now();
