@@ -329,3 +329,47 @@ export {
   toWebTransformStream,
   UnterminatedLineError,
 } from "./protocols/receivers/index.js";
+// ---- frame shapes: length-prefixed protocols of any shape (Netty's LengthFieldBasedFrameDecoder and more)
+export {
+  type BitsField,
+  type BytesField,
+  bits,
+  bytes,
+  crc32,
+  crc32Trailer,
+  defineShape,
+  type Endian,
+  encodeFrame,
+  encodeFrameParts,
+  encodeHeader,
+  type Field,
+  type FieldValues,
+  type FrameInput,
+  type FrameInputBase,
+  type FrameOf,
+  type InputOf,
+  type LengthCodec,
+  type LengthCounts,
+  type LengthSpec,
+  type MagicField,
+  magic,
+  Shape,
+  ShapeDecoder,
+  ShapeError,
+  type ShapeErrorKind,
+  type ShapeFrame,
+  type ShapeInput,
+  ShapeReceiver,
+  type ShapeSink,
+  type ShapeSpec,
+  shapeDecoder,
+  type TrailerSpec,
+  type UintField,
+  uint,
+} from "./protocols/shapes/index.js";
+/**
+ * Ready-made frame shapes: `shapes.postgres` (startup, message, sslAnswer), `shapes.mqtt`,
+ * `shapes.dnsTcp`, `shapes.tlsRecord`, `shapes.http2`, and `shapes.int8/int16/int32/varint`
+ * (Twisted's IntN receivers in the same terms), plus PostgreSQL's request codes.
+ */
+export * as shapes from "./protocols/shapes/presets.js";

@@ -7,7 +7,7 @@
 import {
   encodeLengthPrefixed,
   LengthPrefixedDecoder,
-} from "../../src/protocols/receivers/length-prefixed.js";
+} from "../../src/protocols/receivers/index.js";
 import { ShapeDecoder } from "../../src/protocols/shapes/decoder.js";
 import { encodeFrame } from "../../src/protocols/shapes/encoder.js";
 import { int32 } from "../../src/protocols/shapes/presets.js";

@@ -57,3 +57,12 @@ export {
   type Pump,
   TransportStateError,
 } from "./memory.js";
+export {
+  type MalformedShapedStream,
+  malformedKinds,
+  malformedShapedStream,
+  type ShapedStream,
+  shapedFrame,
+  shapedStream,
+  shapeSpecs,
+} from "./shape-arbitraries.js";

@@ -8,8 +8,9 @@
  * {@link FramingDecoder}).
  */
 import { InvalidArgumentError, type WeftError } from "../../core/errors.js";
-import type { DecoderFactory, DecoderSink } from "../receivers/decoder.js";
-import { FrameAssembly, FramingDecoder } from "../receivers/length-prefixed.js";
+import { FrameAssembly } from "../framing/assembly.js";
+import type { DecoderFactory, DecoderSink } from "../framing/decoder.js";
+import { FramingDecoder } from "../framing/framing-decoder.js";
 import { type Builder, builderFor } from "./builder.js";
 import { ShapeError } from "./errors.js";
 import {

@@ -6,7 +6,8 @@
  * {@link InvalidArgumentError}.
  */
 import { InvalidArgumentError } from "../../core/errors.js";
-import { StringTooLongError, toBytes } from "../receivers/length-prefixed.js";
+import { toBytes } from "../framing/bytes.js";
+import { StringTooLongError } from "../receivers/index.js";
 import {
   LEN_CUSTOM,
   LEN_FIXED,

@@ -8,7 +8,7 @@
  */
 import type { Producer } from "../../core/interfaces.js";
 import { Protocol } from "../../core/protocol.js";
-import { SMALL_WRITE } from "../receivers/length-prefixed.js";
+import { SMALL_WRITE } from "../framing/bytes.js";
 import { ShapeDecoder, type ShapeSink } from "./decoder.js";
 import { encodeFrame, encodeFrameParts, type FrameInputBase } from "./encoder.js";
 import type { ShapeError } from "./errors.js";

@@ -11,7 +11,7 @@
  * fixed-size frames, trailers and a discard mode that skips a too-long frame without buffering it.
  */
 import { InvalidArgumentError } from "../../core/errors.js";
-import { checkMaxLength } from "../receivers/length-prefixed.js";
+import { checkMaxLength } from "../framing/limits.js";
 
 /** Byte order of a multi-byte integer. */
 export type Endian = "big" | "little";

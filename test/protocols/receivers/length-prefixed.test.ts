@@ -715,3 +715,35 @@ describe("LengthPrefixedDecoder — properties", () => {
     );
   });
 });
+
+describe("LengthPrefixedReceiver — configured by plain class fields", () => {
+  it('takes `override prefix = 2` and `override endian = "little"` without `as const`', () => {
+    class KeyValue extends LengthPrefixedReceiver {
+      override prefix = 2;
+      override endian = "little";
+      readonly got: string[] = [];
+      override stringReceived(data: Uint8Array): void {
+        this.got.push(Buffer.from(data).toString("latin1"));
+      }
+    }
+    const p = new KeyValue();
+    const t = new MemoryTransport();
+    p.makeConnection(t);
+    p.dataReceived(Uint8Array.of(3, 0, 0x61, 0x62, 0x63, 0, 0));
+    expect(p.got).toEqual(["abc", ""]);
+    p.sendString("xy");
+    expect([...t.value()]).toEqual([2, 0, 0x78, 0x79]);
+  });
+
+  it("refuses a bad prefix or byte order when the connection is made, never from dataReceived", () => {
+    class Three extends LengthPrefixedReceiver {
+      override prefix = 3;
+    }
+    class Sideways extends LengthPrefixedReceiver {
+      override endian = "sideways";
+    }
+    for (const p of [new Three(), new Sideways()]) {
+      expect(() => p.makeConnection(new MemoryTransport())).toThrow(InvalidArgumentError);
+    }
+  });
+});

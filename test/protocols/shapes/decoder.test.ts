@@ -10,7 +10,7 @@ import { InvalidArgumentError } from "../../../src/core/errors.js";
 import {
   LengthPrefixedDecoder,
   type LengthPrefixedOptions,
-} from "../../../src/protocols/receivers/length-prefixed.js";
+} from "../../../src/protocols/receivers/index.js";
 import { builderFor, plainBuilder } from "../../../src/protocols/shapes/builder.js";
 import { crc32, crc32Trailer } from "../../../src/protocols/shapes/crc32.js";
 import { ShapeDecoder } from "../../../src/protocols/shapes/decoder.js";

@@ -53,6 +53,18 @@ const PAYLOAD = 1;
 
 const TWO_32 = 2 ** 32;
 
+/** `value` as a {@link LengthPrefix}; InvalidArgumentError unless it is 1, 2, 4, 8 or `"varint"`. */
+export function checkPrefix(value: number | string): LengthPrefix {
+  if (value === 1 || value === 2 || value === 4 || value === 8 || value === "varint") return value;
+  throw new InvalidArgumentError(`prefix must be 1, 2, 4, 8 or "varint", got ${String(value)}`);
+}
+
+/** `value` as a byte order; InvalidArgumentError unless it is `"big"` or `"little"`. */
+export function checkEndian(value: string): "big" | "little" {
+  if (value === "big" || value === "little") return value;
+  throw new InvalidArgumentError(`endian must be "big" or "little", got ${String(value)}`);
+}
+
 /**
  * Sans-I/O decoder of length-prefixed frames. Frames lying inside one fed chunk are zero-copy
  * views of it (valid until `feed` returns: `.slice()` one to keep it); a frame that spans chunks is
@@ -79,18 +91,9 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
 
   constructor(sink: DecoderSink<Uint8Array>, options: LengthPrefixedOptions = {}) {
     super(sink);
-    const prefix = options.prefix ?? 4;
-    if (prefix !== 1 && prefix !== 2 && prefix !== 4 && prefix !== 8 && prefix !== "varint") {
-      throw new InvalidArgumentError(
-        `prefix must be 1, 2, 4, 8 or "varint", got ${String(prefix)}`,
-      );
-    }
-    const endian = options.endian ?? "big";
-    if (endian !== "big" && endian !== "little") {
-      throw new InvalidArgumentError(`endian must be "big" or "little", got ${String(endian)}`);
-    }
+    const prefix = checkPrefix(options.prefix ?? 4);
     this.prefix = prefix;
-    this.littleEndian = endian === "little";
+    this.littleEndian = checkEndian(options.endian ?? "big") === "little";
     this.maxLength = checkMaxLength(options.maxLength ?? 99999);
     this.#width = prefix === "varint" ? 0 : prefix;
     this.#fast = prefix !== 8 && this.usesFastPath();

@@ -3,10 +3,19 @@
  * `IntNStringReceiver`), and Twisted's `Int8StringReceiver`, `Int16StringReceiver` and
  * `Int32StringReceiver` as presets of it.
  */
+
+import type { Transport } from "../../../core/interfaces.js";
 import { SMALL_WRITE, toBytes } from "../../framing/bytes.js";
 import type { DecoderSink } from "../../framing/decoder.js";
+import { checkMaxLength } from "../../framing/limits.js";
 import { FramedReceiver } from "../../framing/receiver.js";
-import { type LengthPrefix, LengthPrefixedDecoder, type LengthPrefixedError } from "./decoder.js";
+import {
+  checkEndian,
+  checkPrefix,
+  LengthPrefixedDecoder,
+  type LengthPrefixedError,
+  type LengthPrefixedOptions,
+} from "./decoder.js";
 import { encodeLengthPrefix, encodeLengthPrefixed } from "./encoder.js";
 
 /**
@@ -25,19 +34,33 @@ import { encodeLengthPrefix, encodeLengthPrefixed } from "./encoder.js";
  *   `resumeProducing()`.
  */
 export class LengthPrefixedReceiver<F extends object = object> extends FramedReceiver<F> {
-  /** Prefix width in bytes or `"varint"`. Default 4. */
-  prefix: LengthPrefix = 4;
-  /** Byte order of the prefix. Default `"big"`. */
-  endian: "big" | "little" = "big";
+  /**
+   * Prefix width in bytes (1, 2, 4 or 8) or `"varint"`. Default 4. Typed wide so that a subclass
+   * writes `override prefix = 2` without `as const`; checked when the connection is made.
+   */
+  prefix: number | "varint" = 4;
+  /** Byte order of the prefix, `"big"` or `"little"`. Default `"big"`; checked like `prefix`. */
+  endian: string = "big";
   /** Largest accepted payload, in bytes. Default 99999. */
   MAX_LENGTH = 99999;
+  #options: LengthPrefixedOptions | null = null;
+
+  /** Checks `prefix`, `endian` and `MAX_LENGTH` (InvalidArgumentError), then connects. */
+  override makeConnection(transport: Transport): void {
+    this.#options = this.#checkedOptions();
+    super.makeConnection(transport);
+  }
+
+  #checkedOptions(): LengthPrefixedOptions {
+    return {
+      prefix: checkPrefix(this.prefix),
+      endian: checkEndian(this.endian),
+      maxLength: checkMaxLength(this.MAX_LENGTH),
+    };
+  }
 
   protected makeDecoder(sink: DecoderSink<Uint8Array>): LengthPrefixedDecoder {
-    return new LengthPrefixedDecoder(sink, {
-      prefix: this.prefix,
-      endian: this.endian,
-      maxLength: this.MAX_LENGTH,
-    });
+    return new LengthPrefixedDecoder(sink, (this.#options ??= this.#checkedOptions()));
   }
 
   protected decodeFailed(error: Error): void {
@@ -66,7 +89,7 @@ export class LengthPrefixedReceiver<F extends object = object> extends FramedRec
    */
   sendString(data: Uint8Array | string): void {
     const bytes = toBytes(data);
-    const opts = { prefix: this.prefix, endian: this.endian };
+    const opts = this.#options ?? this.#checkedOptions();
     if (bytes.length <= SMALL_WRITE) {
       this.transport.write(encodeLengthPrefixed(bytes, opts));
     } else {
@@ -80,15 +103,15 @@ export class LengthPrefixedReceiver<F extends object = object> extends FramedRec
  * 99999.
  */
 export class Int8StringReceiver<F extends object = object> extends LengthPrefixedReceiver<F> {
-  override prefix: LengthPrefix = 1;
+  override prefix = 1;
 }
 
 /** Twisted's `Int16StringReceiver`: 2-byte unsigned big-endian prefix, `MAX_LENGTH` 99999. */
 export class Int16StringReceiver<F extends object = object> extends LengthPrefixedReceiver<F> {
-  override prefix: LengthPrefix = 2;
+  override prefix = 2;
 }
 
 /** Twisted's `Int32StringReceiver`: 4-byte unsigned big-endian prefix, `MAX_LENGTH` 99999. */
 export class Int32StringReceiver<F extends object = object> extends LengthPrefixedReceiver<F> {
-  override prefix: LengthPrefix = 4;
+  override prefix = 4;
 }
