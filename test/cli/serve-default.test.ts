@@ -6,6 +6,7 @@
  * connection is still open.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import dgram from "node:dgram";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import net from "node:net";
@@ -30,20 +31,46 @@ const GRACE = 10;
 
 /** What the default config serves: `service/protocol` and the default port, in config order. */
 const DEFAULTS = (() => {
-  const out: Array<{ key: string; port: number }> = [];
+  const out: Array<{ key: string; port: number; udp: boolean }> = [];
   const services = defaultSuiteConfig().services;
   for (const service of ["poetry", "transform", "calculator"] as const) {
     for (const entry of services[service]?.listen ?? []) {
+      const m = /^(tcp|udp):(\d+)$/.exec(entry.endpoint);
       out.push({
         key: `${service}/${entry.protocol}`,
-        port: Number(/^tcp:(\d+)$/.exec(entry.endpoint)?.[1]),
+        port: Number(m?.[2]),
+        udp: m?.[1] === "udp",
       });
     }
   }
   return out;
 })();
 
-function canBind(port: number): Promise<boolean> {
+/** Sends one datagram to 127.0.0.1:`port` and resolves with the first reply (2 s at most). */
+function datagram(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket("udp4");
+    const timer = setTimeout(() => {
+      s.close();
+      reject(new Error(`no UDP reply from port ${port}`));
+    }, 2000);
+    s.once("message", (msg) => {
+      clearTimeout(timer);
+      s.close();
+      resolve(msg.toString("utf8"));
+    });
+    s.send(text, port, "127.0.0.1");
+  });
+}
+
+function canBind(port: number, udp = false): Promise<boolean> {
+  if (udp) {
+    return new Promise((resolve) => {
+      const s = dgram.createSocket("udp4");
+      s.once("error", () => resolve(false));
+      s.bind(port, "127.0.0.1", () => s.close(() => resolve(true)));
+    });
+  }
   return new Promise((resolve) => {
     const s = net.createServer();
     s.once("error", () => resolve(false));
@@ -57,7 +84,7 @@ async function freeOffset(): Promise<number> {
     const offset = 20000 + Math.floor(Math.random() * 20001);
     let free = true;
     for (const d of DEFAULTS) {
-      if (!(await canBind(d.port + offset))) {
+      if (!(await canBind(d.port + offset, d.udp))) {
         free = false;
         break;
       }
@@ -225,6 +252,9 @@ describe("weft serve without --config", () => {
           }
           break;
         }
+        case "transform/udp":
+          expect(await datagram(row.port, "upper o rose")).toBe("OK O ROSE");
+          break;
         case "calculator/line":
           expect(await lines(row.port, "40 2\r\n", 1)).toEqual(["OK 42 4"]);
           break;

@@ -198,6 +198,7 @@ describe("the registry", () => {
       "netstring",
       "line",
       "amp",
+      "udp",
       "colon",
     ]);
     expect(BUILTIN_REGISTRY.service("greeter")).toBeUndefined();

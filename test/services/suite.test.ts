@@ -35,7 +35,7 @@ describe("suite configuration", () => {
     [{ services: { transform: {} } }, /transform.listen: must be a non-empty array/],
     [
       { services: { transform: { listen: [{ protocol: "smtp", endpoint: "tcp:1" }] } } },
-      /has no "smtp" front-end \(known: netstring, line, amp\)/,
+      /has no "smtp" front-end \(known: netstring, line, amp, udp\)/,
     ],
     [
       { services: { transform: { listen: [{ protocol: "line" }] } } },
