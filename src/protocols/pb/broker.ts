@@ -51,7 +51,7 @@ export interface BrokerFactory {
   readonly bananaLimits: BananaLimits;
   readonly logger: PbLogger;
   /** Called once the connection speaks PB (after the dialect and version). */
-  clientConnectionMade(broker: Broker): void;
+  brokerConnected(broker: Broker): void;
   /** Called when the connection is lost. */
   brokerConnectionLost?(broker: Broker, reason: Error): void;
 }
@@ -386,7 +386,7 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
     const connects = this.#connects ?? [];
     this.#connects = null;
     for (const fn of connects) this.#guard(fn, "connect notifier failed");
-    this.factory?.clientConnectionMade(this);
+    this.factory?.brokerConnected(this);
   }
 
   #message(sexp: BananaItem[]): void {

@@ -60,7 +60,7 @@ export class PBServerFactory extends ServerFactory<Broker> implements BrokerFact
     return broker;
   }
 
-  clientConnectionMade(_broker: Broker): void {}
+  brokerConnected(_broker: Broker): void {}
 }
 
 /**
@@ -133,7 +133,7 @@ export class PBClientFactory extends ClientFactory<Broker> implements BrokerFact
     this.#broker?.transport.loseConnection();
   }
 
-  clientConnectionMade(broker: Broker): void {
+  brokerConnected(broker: Broker): void {
     this.#broker = broker;
     this.#root = broker.remoteForName("root");
     const requests = this.#requests;
