@@ -1,5 +1,7 @@
 /** The broker over real loopback sockets, weft to weft: calls, errors, references both ways. */
+import { spawnSync } from "node:child_process";
 import { connect as netConnect } from "node:net";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { InteropRoot } from "../../../examples/pb-server.js";
 import type { Address } from "../../../src/core/interfaces.js";
@@ -202,5 +204,16 @@ describe("PB broker", () => {
     avatar.release();
     await new Promise((r) => setTimeout(r, 50));
     expect(loggedOut).toBe(1);
+  });
+});
+
+describe("PB reference counting with the garbage collector", () => {
+  it("sends decref when a RemoteReference is collected (node --expose-gc)", () => {
+    const script = fileURLToPath(new URL("./gc-child.ts", import.meta.url));
+    const r = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", script], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(r.stdout.trim()).toBe("ok");
   });
 });
