@@ -117,7 +117,8 @@ export class BananaDecoder implements Decoder {
   #exprStart = 0;
   readonly #stack: OpenList[] = [];
   /** Strings in open lists that are views into the chunk being fed (copied if it ends first). */
-  readonly #views: Array<[BananaItem[], number]> = [];
+  readonly #viewLists: BananaItem[][] = [];
+  readonly #viewIndexes: number[] = [];
   /** A prefix cut by the end of a chunk. */
   readonly #hdr: Uint8Array;
   #hdrLen = 0;
@@ -194,14 +195,16 @@ export class BananaDecoder implements Decoder {
       p = this.#token(chunk, p, q - p, chunk, q + 1);
     }
     this.#streamOffset += n;
-    if (this.#views.length > 0) {
+    if (this.#viewLists.length > 0) {
       if (this.#stack.length > 0) {
-        for (const [arr, i] of this.#views) {
-          const v = arr[i] as Uint8Array;
-          arr[i] = v.slice();
+        for (let k = 0; k < this.#viewLists.length; k++) {
+          const arr = this.#viewLists[k] as BananaItem[];
+          const i = this.#viewIndexes[k] as number;
+          arr[i] = (arr[i] as Uint8Array).slice();
         }
       }
-      this.#views.length = 0;
+      this.#viewLists.length = 0;
+      this.#viewIndexes.length = 0;
     }
   }
 
@@ -353,14 +356,18 @@ export class BananaDecoder implements Decoder {
       this.#sink.onFrame(item);
       return;
     }
-    if (isView) this.#views.push([top.items, top.items.length]);
+    if (isView) {
+      this.#viewLists.push(top.items);
+      this.#viewIndexes.push(top.items.length);
+    }
     top.items.push(item);
     while (top !== undefined && top.items.length === top.count) {
       stack.pop();
       const done = top.items;
       top = stack[stack.length - 1];
       if (top === undefined) {
-        this.#views.length = 0;
+        this.#viewLists.length = 0;
+        this.#viewIndexes.length = 0;
         this.#sink.onFrame(done);
         return;
       }
@@ -371,7 +378,8 @@ export class BananaDecoder implements Decoder {
   #fail(reason: string, message: string, offset: number): void {
     this.#failed = true;
     this.#stack.length = 0;
-    this.#views.length = 0;
+    this.#viewLists.length = 0;
+    this.#viewIndexes.length = 0;
     this.#body = EMPTY;
     this.#hdrLen = 0;
     this.#sink.onError(new BananaError(reason, message, offset));
@@ -429,7 +437,7 @@ export class BananaEncoder {
   }
 
   /** The bytes of `item`. Throws {@link BananaEncodeError} for what banana cannot carry. */
-  encode(item: BananaOut): Buffer {
+  encode(item: BananaOut): Uint8Array {
     this.#start = this.#pos;
     try {
       this.#item(item);
@@ -437,7 +445,12 @@ export class BananaEncoder {
       this.#pos = this.#start;
       throw err;
     }
-    const out = this.#buf.subarray(this.#start, this.#pos);
+    // A plain Uint8Array view: Buffer#subarray goes through the species constructor (slow).
+    const out = new Uint8Array(
+      this.#buf.buffer,
+      this.#buf.byteOffset + this.#start,
+      this.#pos - this.#start,
+    );
     this.#start = this.#pos;
     return out;
   }

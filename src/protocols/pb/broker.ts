@@ -263,7 +263,7 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
     if (this.disconnected || !this.connected) {
       return fail(new DeadReferenceError("Calling Stale Broker"));
     }
-    let bytes: Buffer;
+    let bytes: Uint8Array;
     const requestId = ++this.#requestId;
     try {
       const netArgs = this.serialize(tuple(...args));
@@ -432,7 +432,7 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
 
   #sendAnswer(value: unknown, requestId: number): void {
     if (!this.connected) return;
-    let bytes: Buffer;
+    let bytes: Uint8Array;
     try {
       bytes = this.#encoder.encode(["answer", requestId, this.serialize(value)]);
     } catch (err) {

@@ -25,6 +25,8 @@ export type RemoteMethod = (...args: never[]) => RemoteResult;
 export class Referenceable extends Jellyable {
   /** The method-name prefix this flavor dispatches to. */
   protected readonly methodPrefix: string = "remote_";
+  /** Methods found so far, by remote name (a hit only: bounded by the methods the object has). */
+  readonly #methods = new Map<string, (...args: unknown[]) => RemoteResult>();
 
   /** A Referenceable whose remote methods are the own properties of `methods`. */
   static fromMethods(methods: Readonly<Record<string, RemoteMethod>>): Referenceable {
@@ -41,7 +43,11 @@ export class Referenceable extends Jellyable {
     args: unknown[],
     kwargs: ReadonlyMap<unknown, unknown>,
   ): RemoteResult {
-    const method = this.lookupMethod(name);
+    let method = this.#methods.get(name);
+    if (method === undefined) {
+      method = this.lookupMethod(name);
+      this.#methods.set(name, method);
+    }
     if (kwargs.size > 0) {
       throw new TypeError(`${this.methodPrefix}${name} takes no keyword arguments`);
     }
@@ -51,8 +57,9 @@ export class Referenceable extends Jellyable {
   /** The function for remote method `name`, or throws {@link NoSuchMethod}. */
   protected lookupMethod(name: string): (...args: unknown[]) => RemoteResult {
     const key = this.methodPrefix + name;
-    const fn: unknown = /^[A-Za-z_$][\w$]*$/.test(name) ? Reflect.get(this, key) : undefined;
-    if (typeof fn !== "function" || Object.hasOwn(Object.prototype, key)) {
+    // The prefix keeps every lookup off Object.prototype (`remote___proto__` is just a miss).
+    const fn: unknown = Reflect.get(this, key);
+    if (typeof fn !== "function") {
       throw new NoSuchMethod(`No such method: ${key}`);
     }
     return fn as (...args: unknown[]) => RemoteResult;

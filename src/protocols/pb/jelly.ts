@@ -5,7 +5,7 @@
  * mapping.
  */
 import { JellyError } from "./errors.js";
-import { FrozenSet, isPlainObject, PbFloat, PbTuple } from "./values.js";
+import { FrozenSet, isPlainObject, isTuple, PbFloat } from "./values.js";
 
 /** An s-expression as the banana encoder takes it. */
 export type Sexp = number | bigint | string | Uint8Array | PbFloat | Sexp[];
@@ -24,8 +24,8 @@ export abstract class Jellyable {
 /** One jelly pass (Twisted's `_Jellier`): per-call reference bookkeeping. */
 export class Jellier {
   readonly invoker: JellyInvoker | null;
-  readonly #preserved = new Map<object, Sexp[]>();
-  readonly #cooked = new Map<object, Sexp[]>();
+  #preserved: Map<object, Sexp[]> | null = null;
+  #cooked: Map<object, Sexp[]> | null = null;
   #refId = 1;
 
   constructor(invoker: JellyInvoker | null = null) {
@@ -34,23 +34,26 @@ export class Jellier {
 
   /** Start an object's expression (its id is assigned only if it is met again). */
   prepare(object: object): Sexp[] {
+    this.#preserved ??= new Map();
     this.#preserved.set(object, []);
     return [];
   }
 
   /** Finish an object's expression; returns what stands in its place. */
   preserve(object: object, sexp: Sexp[]): Sexp[] {
-    if (this.#cooked.has(object)) {
-      const ref = this.#preserved.get(object) as Sexp[];
+    if (this.#cooked?.has(object) === true) {
+      const ref = this.#preserved?.get(object) as Sexp[];
       ref[2] = sexp;
       return ref;
     }
+    this.#preserved ??= new Map();
     this.#preserved.set(object, sexp);
     return sexp;
   }
 
   #checkMutable(object: object): Sexp[] | undefined {
-    const cooked = this.#cooked.get(object);
+    if (this.#preserved === null) return undefined;
+    const cooked = this.#cooked?.get(object);
     if (cooked !== undefined) return cooked;
     const list = this.#preserved.get(object);
     if (list === undefined) return undefined;
@@ -60,6 +63,7 @@ export class Jellier {
     list.length = 0;
     list.push("reference", refId, copy);
     const deref: Sexp[] = ["dereference", refId];
+    this.#cooked ??= new Map();
     this.#cooked.set(object, deref);
     return deref;
   }
@@ -90,7 +94,7 @@ export class Jellier {
     if (pre !== undefined) return pre;
     const sxp = this.prepare(value);
     if (Array.isArray(value)) {
-      sxp.push(value instanceof PbTuple ? "tuple" : "list");
+      sxp.push(isTuple(value) ? "tuple" : "list");
       for (const x of value) sxp.push(this.jelly(x));
     } else if (value instanceof Map) {
       sxp.push("dictionary");

@@ -8,7 +8,7 @@
 import type { BananaItem } from "./banana.js";
 import { CopiedFailure, InsecureJelly, JellyError } from "./errors.js";
 import { COPYABLE_FAILURE, type SecurityOptions } from "./security.js";
-import { FrozenSet, PbFloat, PbTuple, Unpersistable } from "./values.js";
+import { asTuple, FrozenSet, PbFloat, Unpersistable } from "./values.js";
 
 /** The broker side of unjellying: what `remote` and `local` expressions become. */
 export interface UnjellyInvoker {
@@ -25,13 +25,8 @@ const encoder = new TextEncoder();
 export function bytesToText(b: Uint8Array | string): string {
   if (typeof b === "string") return b;
   if (b.length < 64) {
-    let s = "";
-    for (let i = 0; i < b.length; i++) {
-      const c = b[i] as number;
-      if (c >= 0x80) return utf8.decode(b);
-      s += String.fromCharCode(c);
-    }
-    return s;
+    for (let i = 0; i < b.length; i++) if ((b[i] as number) >= 0x80) return utf8.decode(b);
+    return String.fromCharCode(...b);
   }
   return utf8.decode(b);
 }
@@ -86,7 +81,7 @@ export class Unjellier {
       }
       case "list":
       case "tuple": {
-        const out: unknown[] = tag === "tuple" ? new PbTuple() : [];
+        const out: unknown[] = tag === "tuple" ? asTuple([]) : [];
         this.#register(ref, out);
         for (let i = 1; i < x.length; i++) out.push(this.unjelly(x[i] as BananaItem));
         return out;

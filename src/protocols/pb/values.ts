@@ -33,18 +33,34 @@ export class PbFloat {
   }
 }
 
-/** A Python `tuple`: an Array that is sent as a tuple. `map`/`filter` return plain arrays. */
-export class PbTuple<T = unknown> extends Array<T> {
-  static override get [Symbol.species](): ArrayConstructor {
-    return Array;
-  }
+const TUPLE_MARK: unique symbol = Symbol.for("weft.pb.tuple");
+
+/**
+ * A Python `tuple`: a plain Array marked as a tuple (so it is sent back as a tuple). Make one with
+ * {@link tuple}; test with `x instanceof PbTuple` or {@link isTuple}. `map`, `slice` and spreading
+ * give plain arrays. (Not an Array subclass: constructing those costs V8 ~10x a plain array.)
+ */
+export type PbTuple<T = unknown> = T[] & { readonly [TUPLE_MARK]: true };
+
+/** `x instanceof PbTuple` is true for arrays made by {@link tuple} (and received tuples). */
+export const PbTuple: { [Symbol.hasInstance](value: unknown): value is PbTuple } = {
+  [Symbol.hasInstance]: isTuple,
+};
+
+/** Whether `value` is a {@link PbTuple}. */
+export function isTuple(value: unknown): value is PbTuple {
+  return Array.isArray(value) && (value as { [TUPLE_MARK]?: unknown })[TUPLE_MARK] === true;
+}
+
+/** Mark `items` (this very array) as a tuple and return it. */
+export function asTuple<T>(items: T[]): PbTuple<T> {
+  (items as { [TUPLE_MARK]?: true })[TUPLE_MARK] = true;
+  return items as PbTuple<T>;
 }
 
 /** A `PbTuple` of `items`. */
 export function tuple<T>(...items: T[]): PbTuple<T> {
-  const t = new PbTuple<T>();
-  for (const x of items) t.push(x);
-  return t;
+  return asTuple(items);
 }
 
 /** A Python `frozenset`. */
