@@ -20,8 +20,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { clientFromString, connectProtocol } from "../../src/core/endpoints.js";
 import { createReactor } from "../../src/core/reactor.js";
-import { AMP, AMPFactory } from "../../src/protocols/amp/protocol.js";
+import { AMP } from "../../src/protocols/amp/protocol.js";
 import { BananaDecoder, BananaEncoder, PBClientFactory } from "../../src/protocols/pb/index.js";
 import { Calculate, CalculatorAMPFactory } from "../../src/services/calculator/amp.js";
 import { CalculatorPBFactory } from "../../src/services/calculator/pb.js";
@@ -115,7 +116,12 @@ async function pbCalls(
     const root = await f.getRootObject();
     calls.push(() => root.callRemote("calculate", 42, 47));
   }
-  return { calls, close: () => factories.forEach((f) => f.disconnect()) };
+  return {
+    calls,
+    close: () => {
+      for (const f of factories) f.disconnect();
+    },
+  };
 }
 
 async function ampCalls(
@@ -126,23 +132,19 @@ async function ampCalls(
   const protos: AMP[] = [];
   const calls: Call[] = [];
   for (let i = 0; i < connections; i++) {
-    const amp = await new Promise<AMP>((resolve) => {
-      const f = new AMPFactory();
-      f.buildProtocol = () => {
-        const p = new AMP();
-        const made = p.connectionMade.bind(p);
-        p.connectionMade = () => {
-          made();
-          resolve(p);
-        };
-        return p;
-      };
-      reactor.connectTCP("127.0.0.1", port, f as never);
-    });
+    const amp = await connectProtocol(
+      clientFromString(reactor, `tcp:127.0.0.1:${port}`),
+      new AMP(),
+    );
     protos.push(amp);
     calls.push(() => amp.callRemote(Calculate, { a: 42, b: 47 }));
   }
-  return { calls, close: () => protos.forEach((p) => p.transport.loseConnection()) };
+  return {
+    calls,
+    close: () => {
+      for (const p of protos) p.transport.loseConnection();
+    },
+  };
 }
 
 /** Closed loop: each connection makes its next call when the last answered; or `window` in flight on one. */
