@@ -26,11 +26,11 @@ import {
   pbTypeOf,
 } from "./errors.js";
 import { Copyable, type Referenceable } from "./flavors.js";
-import { Jellier, type JellyInvoker } from "./jelly.js";
+import { Jellier, type JellyInvoker, jellyFlat, jellyScalar, type Sexp } from "./jelly.js";
 import { RemoteReference } from "./reference.js";
 import { COPYABLE_FAILURE, globalSecurity, type SecurityOptions } from "./security.js";
 import { bytesToText, Unjellier, type UnjellyInvoker } from "./unjelly.js";
-import { tuple } from "./values.js";
+import { isTuple, tuple } from "./values.js";
 
 /** PB's protocol version (Twisted's `Broker.version`). */
 export const PB_VERSION = 6;
@@ -242,7 +242,10 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
 
   /** Jelly `value` for this connection. */
   serialize(value: unknown): BananaOut {
-    return new Jellier(this).jelly(value);
+    const flat =
+      jellyScalar(value) ??
+      (Array.isArray(value) ? jellyFlat(value, isTuple(value) ? "tuple" : "list") : undefined);
+    return flat ?? new Jellier(this).jelly(value);
   }
 
   /** Unjelly `sexp` from this connection under its security options. */
@@ -266,8 +269,8 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
     let bytes: Uint8Array;
     const requestId = ++this.#requestId;
     try {
-      const netArgs = this.serialize(tuple(...args));
-      const netKw = this.serialize(kwargs ?? new Map());
+      const netArgs: Sexp = jellyFlat(args, "tuple") ?? new Jellier(this).jelly(tuple(...args));
+      const netKw: BananaOut = kwargs === null ? ["dictionary"] : this.serialize(kwargs);
       const id = typeof objectId === "string" ? Buffer.from(objectId, "utf8") : objectId;
       bytes = this.#encoder.encode([
         "message",

@@ -41,7 +41,7 @@ export {
   Root,
   type RootProvider,
 } from "./flavors.js";
-export { Jellier, Jellyable, jelly, type Sexp } from "./jelly.js";
+export { Jellier, Jellyable, jelly, jellyFlat, jellyScalar, type Sexp } from "./jelly.js";
 export {
   type AvatarResult,
   type Credentials,
@@ -65,4 +65,4 @@ export {
   setUnjellyableForClass,
 } from "./security.js";
 export { Unjellier, unjelly } from "./unjelly.js";
-export { FrozenSet, PbFloat, PbTuple, tuple, Unpersistable } from "./values.js";
+export { asTuple, FrozenSet, isTuple, PbFloat, PbTuple, tuple, Unpersistable } from "./values.js";

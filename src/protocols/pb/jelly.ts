@@ -117,6 +117,42 @@ export class Jellier {
   }
 }
 
+/**
+ * The expression for a value with no containers inside, or undefined. The fast path for call
+ * arguments and answers (numbers, strings, a tuple of them): no reference bookkeeping is needed
+ * when no container can be met twice. Gives exactly what {@link Jellier.jelly} gives.
+ */
+export function jellyScalar(value: unknown): Sexp | undefined {
+  switch (typeof value) {
+    case "number":
+    case "bigint":
+      return value;
+    case "string":
+      return ["unicode", value];
+    case "boolean":
+      return ["boolean", value ? "true" : "false"];
+    case "undefined":
+      return ["None"];
+    case "object":
+      if (value === null) return ["None"];
+      if (value instanceof PbFloat || value instanceof Uint8Array) return value;
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** `["tuple"|"list", ...]` for an array of scalars (see {@link jellyScalar}), or undefined. */
+export function jellyFlat(values: readonly unknown[], atom: "tuple" | "list"): Sexp[] | undefined {
+  const out: Sexp[] = [atom];
+  for (const v of values) {
+    const s = jellyScalar(v);
+    if (s === undefined) return undefined;
+    out.push(s);
+  }
+  return out;
+}
+
 /** Jelly `value` on its own (no broker: references cannot be sent). */
 export function jelly(value: unknown, invoker: JellyInvoker | null = null): Sexp {
   return new Jellier(invoker).jelly(value);

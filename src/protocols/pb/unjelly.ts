@@ -40,7 +40,8 @@ function typeRepr(name: string): string {
 export class Unjellier {
   readonly #security: SecurityOptions;
   readonly #invoker: UnjellyInvoker | null;
-  readonly #refs = new Map<number, unknown>();
+  /** Reference ids seen so far (made on the first `reference`: most expressions have none). */
+  #refs: Map<number, unknown> | null = null;
   /** The id of a `reference` whose value is being built (its container registers itself). */
   #pendingRef: number | undefined = undefined;
 
@@ -110,10 +111,10 @@ export class Unjellier {
         return this.#reference(x);
       case "dereference": {
         const id = x[1];
-        if (x.length !== 2 || typeof id !== "number" || !this.#refs.has(id)) {
+        if (x.length !== 2 || typeof id !== "number" || this.#refs?.has(id) !== true) {
           throw new JellyError("A dereference to an unknown reference id");
         }
-        return this.#refs.get(id);
+        return this.#refs?.get(id);
       }
       case "unpersistable": {
         const r = x[1];
@@ -146,7 +147,7 @@ export class Unjellier {
   }
 
   #register(ref: number | undefined, value: unknown): void {
-    if (ref !== undefined) this.#refs.set(ref, value);
+    if (ref !== undefined) (this.#refs ??= new Map()).set(ref, value);
   }
 
   #reference(x: BananaItem[]): unknown {
@@ -155,6 +156,7 @@ export class Unjellier {
     if (x.length !== 3 || typeof id !== "number" || exp === undefined) {
       throw new JellyError("A reference must be [reference, id, value]");
     }
+    this.#refs ??= new Map();
     if (this.#refs.has(id)) throw new JellyError("Multiple references with same ID!");
     this.#pendingRef = Array.isArray(exp) ? id : undefined;
     const value = this.unjelly(exp);

@@ -7,8 +7,11 @@ import {
   Copyable,
   decodeAll,
   InsecureJelly,
+  Jellier,
   JellyError,
   jelly,
+  jellyFlat,
+  jellyScalar,
   PbFloat,
   pbSecurity,
   RemoteCopy,
@@ -142,5 +145,30 @@ describe("jelly round trip", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("the flat fast path", () => {
+  it("jellies scalars and flat tuples exactly as the Jellier does", () => {
+    const scalar = fc.oneof(
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.boolean(),
+      fc.integer(),
+      fc.bigInt(),
+      fc.double().map((d) => new PbFloat(d)),
+      fc.string(),
+      fc.uint8Array({ maxLength: 8 }),
+    );
+    fc.assert(
+      fc.property(fc.array(scalar, { maxLength: 6 }), (xs) => {
+        expect(jellyFlat(xs, "tuple")).toEqual(new Jellier().jelly(tuple(...xs)));
+        expect(jellyFlat(xs, "list")).toEqual(new Jellier().jelly(xs));
+        for (const x of xs) expect(jellyScalar(x)).toEqual(new Jellier().jelly(x));
+      }),
+      { numRuns: 200 },
+    );
+    expect(jellyFlat([[1]], "list")).toBeUndefined();
+    expect(jellyScalar(new Map())).toBeUndefined();
   });
 });
