@@ -106,6 +106,9 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
   #dialect: string | null = null;
   /** Set after a protocol error: the rest of the input is ignored while the connection closes. */
   #failed = false;
+  /** Depth of `dataReceived` calls in progress: while above 0, output is batched. */
+  #receiving = 0;
+  readonly #batch: Uint8Array[] = [];
   #decoder: BananaDecoder | null = null;
   readonly #encoder: BananaEncoder;
   readonly #locals = new Map<number | string, Local>();
@@ -142,7 +145,51 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
   }
 
   override dataReceived(data: Uint8Array): void {
-    this.#decoder?.feed(data);
+    this.#receiving++;
+    try {
+      this.#decoder?.feed(data);
+    } finally {
+      this.#receiving--;
+      if (this.#receiving === 0) this.#flush();
+    }
+  }
+
+  /**
+   * Writes `bytes` now, or, while a chunk is being handled, with the rest of that chunk's output in
+   * one write (answers to pipelined calls then leave together). The encoder's slab makes
+   * consecutive messages adjacent views of one buffer, merged here without copying.
+   */
+  #write(bytes: Uint8Array): void {
+    if (!this.connected) return;
+    if (this.#receiving === 0) {
+      this.transport.write(bytes);
+      return;
+    }
+    const batch = this.#batch;
+    const last = batch[batch.length - 1];
+    if (
+      last !== undefined &&
+      last.buffer === bytes.buffer &&
+      last.byteOffset + last.length === bytes.byteOffset
+    ) {
+      batch[batch.length - 1] = new Uint8Array(
+        last.buffer,
+        last.byteOffset,
+        last.length + bytes.length,
+      );
+    } else {
+      batch.push(bytes);
+    }
+  }
+
+  #flush(): void {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    if (this.connected) {
+      if (batch.length === 1) this.transport.write(batch[0] as Uint8Array);
+      else this.transport.writeSequence(batch.slice());
+    }
+    batch.length = 0;
   }
 
   override connectionLost(reason: Error): void {
@@ -287,7 +334,7 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
     const d = new Deferred<unknown>();
     if (answerRequired) this.#waiting.set(requestId, d);
     else d.callback(null);
-    this.transport.write(bytes);
+    this.#write(bytes);
     return d;
   }
 
@@ -298,7 +345,7 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
   }
 
   #send(items: BananaOut): void {
-    this.transport.write(this.#encoder.encode(items));
+    this.#write(this.#encoder.encode(items));
   }
 
   // --- incoming ---
@@ -442,7 +489,7 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
       this.#sendError(asError(err), requestId);
       return;
     }
-    this.transport.write(bytes);
+    this.#write(bytes);
   }
 
   #sendError(error: Error, requestId: number): void {
@@ -506,6 +553,7 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
       "PB connection closed after a protocol error",
     );
     this.#decoder = null;
+    this.#flush();
     if (this.connected) this.transport.loseConnection();
   }
 
