@@ -8,10 +8,12 @@ import type { Address } from "../../../src/core/interfaces.js";
 import type { ListeningPort } from "../../../src/core/reactor.js";
 import { createReactor } from "../../../src/core/reactor.js";
 import {
+  BananaEncoder,
   type Broker,
   CopiedFailure,
   Copyable,
   DeadReferenceError,
+  decodeAll,
   InMemoryPasswordChecker,
   PBClientFactory,
   PBConnectionLost,
@@ -23,6 +25,7 @@ import {
   tuple,
   UsernamePassword,
 } from "../../../src/protocols/pb/index.js";
+import { MemoryTransport } from "../../../src/testing/memory.js";
 
 const reactor = createReactor();
 const ports: ListeningPort[] = [];
@@ -218,5 +221,39 @@ describe("PB reference counting with the garbage collector", () => {
       timeout: 30_000,
     });
     expect(r.stdout.trim()).toBe("ok");
+  });
+});
+
+describe("PB output batching", () => {
+  it("answers every call of one read in one write", () => {
+    const factory = new PBServerFactory(new InteropRoot());
+    const broker = factory.buildProtocol({ type: "TCP", host: "127.0.0.1", port: 1 });
+    const transport = new MemoryTransport();
+    broker.makeConnection(transport);
+    const enc = new BananaEncoder();
+    broker.dataReceived(enc.encode(new Uint8Array(Buffer.from("pb"))));
+    enc.useVocabulary();
+    transport.clear();
+    const calls = [1, 2, 3].map((i) =>
+      enc.encode([
+        "message",
+        i,
+        new Uint8Array(Buffer.from("root")),
+        new Uint8Array(Buffer.from("calculate")),
+        1,
+        ["tuple", i, i],
+        ["dictionary"],
+      ]),
+    );
+    let writes = 0;
+    const write = transport.write.bind(transport);
+    transport.write = (d) => {
+      writes++;
+      write(d);
+    };
+    broker.dataReceived(new Uint8Array(Buffer.concat(calls)));
+    expect(writes).toBe(1);
+    const answers = decodeAll(transport.value());
+    expect(answers).toEqual([1, 2, 3].map((i) => ["answer", i, ["tuple", 2 * i, 0]]));
   });
 });
