@@ -10,13 +10,8 @@
  */
 import { Deferred, fail } from "../../core/deferred.js";
 import { Protocol } from "../../core/protocol.js";
-import {
-  BananaDecoder,
-  BananaEncoder,
-  type BananaItem,
-  type BananaLimits,
-  type BananaOut,
-} from "./banana.js";
+import { BananaDecoder, type BananaItem, type BananaLimits, type BananaOut } from "./banana.js";
+import { BananaEncoder } from "./banana-encoder.js";
 import {
   CopiedFailure,
   DeadReferenceError,
@@ -493,7 +488,9 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
   }
 
   #sendError(error: Error, requestId: number): void {
-    if (!(error instanceof PbError)) {
+    // Expected errors (pb.Error) and the peer's own faults (a refused type, a malformed argument,
+    // no such method) go back to the peer only; the rest is a local bug worth a log line.
+    if (!(error instanceof PbError) && !(error instanceof PbProtocolError)) {
       this.factory?.logger.error(
         { err: { type: error.name, message: error.message }, requestId },
         "Peer will receive following PB traceback",

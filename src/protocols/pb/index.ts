@@ -1,8 +1,7 @@
 /** Perspective Broker: banana, jelly, brokers, references, login — wire-compatible with Twisted. */
+
 export {
   BananaDecoder,
-  BananaEncoder,
-  type BananaEncoderOptions,
   type BananaItem,
   type BananaLimits,
   type BananaOut,
@@ -11,6 +10,7 @@ export {
   PREFIX_LIMIT,
   SIZE_LIMIT,
 } from "./banana.js";
+export { BananaEncoder, type BananaEncoderOptions } from "./banana-encoder.js";
 export {
   Broker,
   type BrokerFactory,
