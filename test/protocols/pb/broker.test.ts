@@ -156,19 +156,45 @@ describe("PB broker", () => {
     expect(await root.callRemote("give", "still here")).toBe("still here");
   });
 
-  it("closes only the connection that sends malformed banana", async () => {
+  it("closes only the connection that sends malformed or oversized banana", async () => {
     const port = await serve(new PBServerFactory(new Counter()));
     const [root] = await rootOf(port);
-    const closed = await new Promise<boolean>((resolve) => {
-      const sock = netConnect(port, "127.0.0.1", () => {
-        sock.write(Buffer.from([0x02, 0x82, 0x70, 0x62, 0x01, 0x88]));
+    const payloads = [
+      [0x02, 0x82, 0x70, 0x62, 0x01, 0x88], // "pb", then an unknown type byte
+      [0x02, 0x82, 0x70, 0x62, 0x01, 0x00, 0x28, 0x82], // "pb", then a 640 KiB + 1 string header
+      [0x02, 0x82, 0x70, 0x62, ...new Array<number>(65).fill(1)], // a 65-byte prefix
+    ];
+    for (const bytes of payloads) {
+      const closed = await new Promise<boolean>((resolve) => {
+        const sock = netConnect(port, "127.0.0.1", () => {
+          sock.write(Buffer.from(bytes));
+        });
+        sock.on("data", () => {});
+        sock.on("close", () => resolve(true));
+        sock.on("error", () => {});
       });
-      sock.on("data", () => {});
-      sock.on("close", () => resolve(true));
-      sock.on("error", () => {});
-    });
-    expect(closed).toBe(true);
+      expect(closed).toBe(true);
+    }
     expect(await root.callRemote("give", 7)).toBe(7);
+  });
+
+  it("hands the client's mind to the realm, which can call the client back", async () => {
+    const portal = new Portal(
+      {
+        requestAvatar: async (id, mind) => {
+          const greeting = await (mind as RemoteReference).callRemote("hello", id);
+          return { avatar: Referenceable.fromMethods({ greeting: () => greeting }) };
+        },
+      },
+      [new InMemoryPasswordChecker({ bob: "pw" })],
+    );
+    const port = await serve(new PBServerFactory(portal));
+    const f = new PBClientFactory();
+    factories.push(f);
+    reactor.connectTCP("127.0.0.1", port, f);
+    const mind = Referenceable.fromMethods({ hello: (name: unknown) => `hi ${String(name)}` });
+    const avatar = await f.login(new UsernamePassword("bob", "pw"), mind);
+    expect(await avatar.callRemote("greeting")).toBe("hi bob");
   });
 
   it("logs in with a password (challenge-response) and refuses a wrong one", async () => {
