@@ -23,12 +23,18 @@ export {
   type CalculatorLineOptions,
   CalculatorLineProtocol,
 } from "./calculator/line.js";
+export { CalculatorLineClient } from "./calculator/line-client.js";
+export { CalculatorPBFactory, type CalculatorPBOptions, CalculatorRoot } from "./calculator/pb.js";
+export { CalculatorPBClient } from "./calculator/pb-client.js";
 export {
   type Calculation,
   CalculatorService,
   type CalculatorServiceOptions,
   type Int,
 } from "./calculator/service.js";
+export { type CalculatorXmlRpcOptions, CalculatorXmlRpcServer } from "./calculator/xmlrpc.js";
+export { CalculatorXmlRpcClient, type XmlRpcServerAddress } from "./calculator/xmlrpc-client.js";
+export { XmlRpcFault } from "./calculator/xmlrpc-codec.js";
 export {
   type ClientEndpointLike,
   type ClientOptions,
@@ -100,6 +106,7 @@ export {
   transformDefinition,
   validateSuiteConfig,
   type WeftModule,
+  type XmlRpcListenOptions,
 } from "./suite/index.js";
 // ---- transform -----------------------------------------------------------------------------------
 export { Transform, TransformAMPFactory, transformLocator } from "./transform/amp.js";

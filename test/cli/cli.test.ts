@@ -218,11 +218,9 @@ describe("weft transform and weft calc", () => {
 
   it("calc spreads the calls over the ports", async () => {
     const list = ports.get("calculator/amp")?.join(",") as string;
-    const r = await runCli(["calc", "2", "40", "--ports", list, "-n", "4"]);
+    const r = await runCli(["calc", "2", "40", "--via", "amp", "--ports", list, "-n", "4"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(
-      "server 1: 2 + 40 = 42\nserver 2: 2 + 40 = 42\nserver 3: 2 + 40 = 42\nserver 1: 2 + 40 = 42\n",
-    );
+    expect(r.stdout).toBe("(42, 1)\n(42, 2)\n(42, 3)\n(42, 1)\ntotal: 168\n");
   });
 });
 

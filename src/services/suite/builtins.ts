@@ -6,10 +6,14 @@
  */
 import { resolve } from "node:path";
 import * as v from "valibot";
+import { serverFromString, TCPServerEndpoint, UNIXServerEndpoint } from "../../core/endpoints.js";
 import { udpServerFromString } from "../../core/udp-endpoint.js";
 import { CalculatorAMPFactory } from "../calculator/amp.js";
 import { CalculatorLineFactory } from "../calculator/line.js";
+import { CalculatorPBFactory } from "../calculator/pb.js";
 import { CalculatorService } from "../calculator/service.js";
+import { CalculatorXmlRpcServer } from "../calculator/xmlrpc.js";
+import { ConfigError } from "../errors.js";
 import { PoetryAMPFactory } from "../poetry/amp.js";
 import { FastPoetryFactory } from "../poetry/fast.js";
 import { PoetryNetstringFactory } from "../poetry/netstring.js";
@@ -20,7 +24,13 @@ import { TransformLineFactory } from "../transform/line.js";
 import { TransformNetstringFactory } from "../transform/netstring.js";
 import { TransformService } from "../transform/service.js";
 import { TransformUDPProtocol } from "../transform/udp.js";
-import { defineService, defineWeftModule, type FrontEndContext } from "./definition.js";
+import {
+  defineService,
+  defineWeftModule,
+  type FrontEndContext,
+  type FrontEndEndpoint,
+  type SuiteReactor,
+} from "./definition.js";
 import { integer, nonEmptyString, seconds, strictObject } from "./fields.js";
 import { ServiceRegistry } from "./registry.js";
 
@@ -142,7 +152,10 @@ export type CalculatorSettings = v.InferInput<typeof calculatorSettings>;
 
 const serverIdOption = strictObject(
   {
-    /** The id this port answers with. Default: its position in `listen`, from 1. */
+    /**
+     * The id this port answers with. Default: its position among the service's `listen` entries of
+     * the same protocol, from 0 (the article's `enumerate`: PB on 8992–8994 answers 0, 1, 2).
+     */
     serverId: v.optional(integer()),
   },
   { alsoAllowed: ["protocol", "endpoint"] },
@@ -156,7 +169,45 @@ type CalculatorContext = FrontEndContext<
   CalculatorSettings,
   CalculatorListenOptions
 >;
-const serverIdOf = (ctx: CalculatorContext) => ctx.options.serverId ?? ctx.index + 1;
+const serverIdOf = (ctx: CalculatorContext) => ctx.options.serverId ?? ctx.protocolIndex;
+
+const xmlRpcOptions = strictObject(
+  {
+    serverId: v.optional(integer()),
+    /** Largest request body accepted, bytes (413 beyond). Default 65536. */
+    maxBodyBytes: v.optional(integer(1)),
+    /** Seconds a client may take to send the request headers (408 beyond). Default 10. */
+    headersTimeout: v.optional(seconds),
+    /** Seconds a client may take to send the whole request. Default 30. */
+    requestTimeout: v.optional(seconds),
+  },
+  { alsoAllowed: ["protocol", "endpoint"] },
+);
+
+/** A calculator `xmlrpc` `listen` entry's own keys. */
+export type XmlRpcListenOptions = v.InferOutput<typeof xmlRpcOptions>;
+
+/**
+ * Where an XML-RPC server listens: a `tcp:` or `unix:` server endpoint string, read by
+ * `serverFromString` (so host, port offset and escaping are the suite's), then served by
+ * `node:http` instead of a weft Factory.
+ */
+function httpEndpoint(
+  reactor: SuiteReactor,
+  description: string,
+): FrontEndEndpoint<CalculatorXmlRpcServer> {
+  const parsed = serverFromString(reactor, description);
+  if (parsed instanceof TCPServerEndpoint) {
+    const host = parsed.options.interface ?? "127.0.0.1";
+    return { listen: (server) => server.listen({ port: parsed.port, host }) };
+  }
+  if (parsed instanceof UNIXServerEndpoint) {
+    return { listen: (server) => server.listen({ path: parsed.path }) };
+  }
+  throw new ConfigError(
+    `XML-RPC listens on a tcp: or unix: endpoint, not ${JSON.stringify(description)}`,
+  );
+}
 
 /** Adds integers, as several servers on several ports. */
 export const calculatorDefinition = defineService({
@@ -165,20 +216,48 @@ export const calculatorDefinition = defineService({
   settings: calculatorSettings,
   create: (s, ctx) => new CalculatorService({ delay: s.delay ?? 0, clock: ctx.clock }),
   frontEnds: {
-    amp: {
+    pb: {
       description:
-        "AMP Calculate(a, b) → result, server (server id: serverId, else position from 1)",
+        "Perspective Broker, as the article: root.callRemote('calculate', a, b) → (sum, server id)",
       defaultEndpoints: ["tcp:8992", "tcp:8993", "tcp:8994"],
+      options: serverIdOption,
+      build: (ctx: CalculatorContext) =>
+        new CalculatorPBFactory(ctx.service, { logger: ctx.logger, serverId: serverIdOf(ctx) }),
+    },
+    amp: {
+      description: "AMP Calculate(a, b) → result, server",
+      defaultEndpoints: ["tcp:8996", "tcp:8997", "tcp:8998"],
       options: serverIdOption,
       build: (ctx: CalculatorContext) =>
         new CalculatorAMPFactory(ctx.service, { logger: ctx.logger, serverId: serverIdOf(ctx) }),
     },
     line: {
-      description: "lines: A SP B → OK SP SUM SP SERVER (server id 4 in the default config)",
+      description: "lines: A SP B → OK SP SUM SP SERVER",
       defaultEndpoints: ["tcp:8995"],
       options: serverIdOption,
       build: (ctx: CalculatorContext) =>
         new CalculatorLineFactory(ctx.service, { logger: ctx.logger, serverId: serverIdOf(ctx) }),
+    },
+    xmlrpc: {
+      description:
+        "XML-RPC over HTTP POST: calculate(a, b) → [sum, server id]; faults for bad input",
+      defaultEndpoints: ["tcp:8999"],
+      options: xmlRpcOptions,
+      build: (ctx: FrontEndContext<CalculatorService, CalculatorSettings, XmlRpcListenOptions>) =>
+        new CalculatorXmlRpcServer(ctx.service, {
+          logger: ctx.logger,
+          serverId: ctx.options.serverId ?? ctx.protocolIndex,
+          ...(ctx.options.maxBodyBytes === undefined
+            ? {}
+            : { maxBodyBytes: ctx.options.maxBodyBytes }),
+          ...(ctx.options.headersTimeout === undefined
+            ? {}
+            : { headersTimeout: ctx.options.headersTimeout }),
+          ...(ctx.options.requestTimeout === undefined
+            ? {}
+            : { requestTimeout: ctx.options.requestTimeout }),
+        }),
+      endpoint: httpEndpoint,
     },
   },
 });

@@ -98,6 +98,8 @@ export interface FrontEndContext<S = unknown, C = unknown, O = unknown> {
   readonly protocol: string;
   /** Position of this entry in the service's `listen` array, from 0. */
   readonly index: number;
+  /** Position of this entry among the service's `listen` entries of the same protocol, from 0. */
+  readonly protocolIndex: number;
   /** The endpoint string listened on (host and port offset applied). */
   readonly endpoint: string;
   readonly logger: ServiceLogger;

@@ -12,6 +12,7 @@ export {
   type PoetrySettings,
   poetryDefinition,
   transformDefinition,
+  type XmlRpcListenOptions,
 } from "./builtins.js";
 export {
   type CalculatorConfig,

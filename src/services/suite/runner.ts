@@ -139,8 +139,11 @@ export async function startSuite(
         s.definition.create(s.settings, { baseDir, clock, logger }),
       );
       services.set(s.name, service);
+      const perProtocol = new Map<string, number>();
       for (const entry of s.listen) {
         const at = `${where}.listen[${entry.index}]`;
+        const protocolIndex = perProtocol.get(entry.protocol) ?? 0;
+        perProtocol.set(entry.protocol, protocolIndex + 1);
         const endpoint = await atPath(`${at}.endpoint`, () =>
           resolveServerEndpoint(entry.endpoint, host, offset),
         );
@@ -158,6 +161,7 @@ export async function startSuite(
             serviceName: s.name,
             protocol: entry.protocol,
             index: entry.index,
+            protocolIndex,
             endpoint,
             logger,
             clock,
