@@ -15,6 +15,8 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CalculatorClient } from "../../src/services/calculator/client.js";
+import { CalculatorPBClient } from "../../src/services/calculator/pb-client.js";
+import { CalculatorXmlRpcClient } from "../../src/services/calculator/xmlrpc-client.js";
 import { getPoem } from "../../src/services/poetry/clients.js";
 import { bundledPoemsDirectory, PoetryService } from "../../src/services/poetry/service.js";
 import { defaultSuiteConfig } from "../../src/services/suite/index.js";
@@ -186,6 +188,7 @@ describe("weft serve without --config", () => {
     ])
       expect(rows.map((r) => r.key)).toContain(key);
     expect(rows.filter((r) => r.key === "calculator/amp")).toHaveLength(3);
+    expect(rows.filter((r) => r.key === "calculator/pb")).toHaveLength(3);
     // …and exactly what the default configuration names, in order.
     expect(rows.map((r) => ({ key: r.key, port: r.port }))).toEqual(
       DEFAULTS.map((d) => ({ key: d.key, port: d.port + offset })),
@@ -230,12 +233,14 @@ describe("weft serve without --config", () => {
           }
           break;
         }
+        case "calculator/pb":
         case "calculator/amp": {
           if (checked.has(row.key)) break; // all three ports at once
-          const calc = new CalculatorClient(
-            [0, 1, 2].map((i) => endpoint(portOf("calculator/amp", i))),
-          );
+          const ends = [0, 1, 2].map((i) => endpoint(portOf(row.key, i)));
+          const calc =
+            row.key === "calculator/pb" ? new CalculatorPBClient(ends) : new CalculatorClient(ends);
           try {
+            // The article's servers: ids 0, 1, 2 on the three ports.
             await expect(
               calc.calculateAll([
                 [1, 2],
@@ -243,9 +248,20 @@ describe("weft serve without --config", () => {
                 [5, 6],
               ]),
             ).resolves.toEqual([
-              { result: 3, server: 1 },
-              { result: 7, server: 2 },
-              { result: 11, server: 3 },
+              { result: 3, server: 0 },
+              { result: 7, server: 1 },
+              { result: 11, server: 2 },
+            ]);
+          } finally {
+            calc.close();
+          }
+          break;
+        }
+        case "calculator/xmlrpc": {
+          const calc = new CalculatorXmlRpcClient([{ host: "127.0.0.1", port: row.port }]);
+          try {
+            await expect(calc.calculateAll([[40, 2]])).resolves.toEqual([
+              { result: 42, server: 0 },
             ]);
           } finally {
             calc.close();
@@ -256,7 +272,7 @@ describe("weft serve without --config", () => {
           expect(await datagram(row.port, "upper o rose")).toBe("OK O ROSE");
           break;
         case "calculator/line":
-          expect(await lines(row.port, "40 2\r\n", 1)).toEqual(["OK 42 4"]);
+          expect(await lines(row.port, "40 2\r\n", 1)).toEqual(["OK 42 0"]);
           break;
         default:
           throw new Error(`no check for the default front-end ${row.key}: add one`);

@@ -23,7 +23,11 @@ describe("suite configuration", () => {
       "tcp:8992",
       "tcp:8993",
       "tcp:8994",
+      "tcp:8996",
+      "tcp:8997",
+      "tcp:8998",
       "tcp:8995",
+      "tcp:8999",
     ]);
   });
 
