@@ -1,2 +1,0 @@
-export * from "./amp/index.js";
-export * from "./receivers/index.js";
