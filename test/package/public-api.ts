@@ -96,6 +96,7 @@ export const PUBLIC_API: Record<"weft" | "weft/testing" | "weft/services", strin
     "type ErrorLogger",
     "type ErrorTable",
     "Factory",
+    "type FactoryFits",
     "fail",
     "FirstError",
     "Float",
