@@ -184,7 +184,9 @@ export function unixAddress(path: string): Address {
  * Construct it with an already connected socket, then call {@link SocketTransport.start}.
  */
 export class SocketTransport implements Transport {
+  /** The Node socket underneath (for options weft does not wrap). */
   readonly socket: Socket;
+  /** The protocol this transport delivers to. */
   readonly protocol: Protocol;
   /** True once the connection is gone (`connectionLost` delivered). */
   disconnected = false;
