@@ -297,9 +297,17 @@ export const Float: Argument<number> = {
 // ---------------------------------------------------------------------------------------------
 // optional
 
+/**
+ * Makes `arg` optional (Twisted's `optional=True`): the key may be absent from the box, and the
+ * value is then `undefined`. In a command's values, `undefined` sends no key; the argument's own
+ * `encode(undefined)` throws ArgumentError.
+ */
 export function optional<T>(
   arg: Argument<T>,
-): Argument<T | undefined> & { readonly optional: true } {
+): Argument<T | undefined> & {
+  /** Marks the argument optional. */
+  readonly optional: true;
+} {
   return {
     optional: true,
     name: `optional(${arg.name})`,
