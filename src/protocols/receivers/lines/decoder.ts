@@ -50,8 +50,11 @@ export const DEFAULT_MAX_LINE_LENGTH = 16384;
  * `LineReceiver`, more than `maxLength` for `LineOnlyReceiver`).
  */
 export class LineLengthExceededError extends WeftError {
+  /** The limit that was exceeded, in bytes. */
   readonly maxLength: number;
+  /** The line's length, or the bytes buffered without a delimiter (see `terminated`). */
   readonly length: number;
+  /** Whether a delimiter was seen. */
   readonly terminated: boolean;
 
   constructor(maxLength: number, length: number, terminated: boolean) {
@@ -69,6 +72,7 @@ export class LineLengthExceededError extends WeftError {
 
 /** The input ended in the middle of a line (code `ERR_LINE_UNTERMINATED`); `length` bytes were held. */
 export class UnterminatedLineError extends WeftError {
+  /** Bytes held without a delimiter. */
   readonly length: number;
 
   constructor(length: number) {
