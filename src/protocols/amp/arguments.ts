@@ -302,9 +302,7 @@ export const Float: Argument<number> = {
  * value is then `undefined`. In a command's values, `undefined` sends no key; the argument's own
  * `encode(undefined)` throws ArgumentError.
  */
-export function optional<T>(
-  arg: Argument<T>,
-): Argument<T | undefined> & {
+export function optional<T>(arg: Argument<T>): Argument<T | undefined> & {
   /** Marks the argument optional. */
   readonly optional: true;
 } {
