@@ -34,7 +34,12 @@ const poetrySettings = settingsOf({
   poem: v.optional(nonEmptyString),
   /** Slow front-end pacing: bytes per slice (default 10), seconds between slices (default 0.1). */
   slow: v.optional(
-    strictObject({ bytesPerTick: v.optional(integer(1)), interval: v.optional(seconds) }),
+    strictObject({
+      /** Bytes per slice. Default 10. */
+      bytesPerTick: v.optional(integer(1)),
+      /** Seconds between slices. Default 0.1. */
+      interval: v.optional(seconds),
+    }),
   ),
 });
 
