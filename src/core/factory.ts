@@ -16,6 +16,7 @@ export type FactoryFits<Q extends Protocol> =
   Factory<Q> extends Q["factory"]
     ? unknown
     : {
+        /** The compile error's message: the key is the explanation. */
         "this protocol needs its own factory class (subclass Factory, override buildProtocol)": never;
       };
 

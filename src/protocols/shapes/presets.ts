@@ -14,10 +14,13 @@ export const int32 = defineShape({ name: "int32", length: 4 });
 /** `LengthPrefixedReceiver` with `prefix = "varint"`: an unsigned LEB128 length. */
 export const varint = defineShape({ name: "varint", length: "varint" });
 
-/** PostgreSQL protocol codes carried by startup-shaped messages. */
+/** The `code` of a StartupMessage for protocol 3.0 (3 << 16); the `PG_*` codes are carried by `postgres.startup` frames. */
 export const PG_PROTOCOL_3_0 = 196608;
+/** The `code` of an SSLRequest (1234 << 16 | 5679). */
 export const PG_SSL_REQUEST = 80877103;
+/** The `code` of a GSSENCRequest (1234 << 16 | 5680). */
 export const PG_GSSENC_REQUEST = 80877104;
+/** The `code` of a CancelRequest (1234 << 16 | 5678). */
 export const PG_CANCEL_REQUEST = 80877102;
 
 /**
@@ -36,6 +39,7 @@ export const PG_CANCEL_REQUEST = 80877102;
  * that sends an SSLRequest reads one `sslAnswer` and then `message`s.
  */
 export const postgres = {
+  /** StartupMessage, SSLRequest, GSSENCRequest and CancelRequest: length, then `code`. */
   startup: defineShape({
     name: "postgresql startup",
     length: 4,
@@ -43,6 +47,7 @@ export const postgres = {
     after: [uint("code", 4)],
     maxLength: 10000 - 8,
   }),
+  /** Every message after the startup: `type` byte, then the length. */
   message: defineShape({
     name: "postgresql message",
     before: [uint("type")],
@@ -50,6 +55,7 @@ export const postgres = {
     lengthCounts: "length+rest",
     maxLength: 0x3fffffff - 4,
   }),
+  /** The server's one-byte answer to an SSLRequest: `answer` is `S` (0x53) or `N` (0x4e). */
   sslAnswer: defineShape({
     name: "postgresql ssl answer",
     before: [uint("answer")],

@@ -248,7 +248,10 @@ type TrailerInput<T> = T extends TrailerSpec<infer N> ? { [K in N]?: number } : 
 export type InputOf<S extends ShapeSpec> = Flatten<
   FieldValues<S["before"] extends readonly Field[] ? S["before"] : []> &
     FieldValues<S["after"] extends readonly Field[] ? S["after"] : []> &
-    TrailerInput<S["trailer"]> & { payload: Uint8Array | string }
+    TrailerInput<S["trailer"]> & {
+      /** The payload; a string is UTF-8 encoded. */
+      payload: Uint8Array | string;
+    }
 >;
 
 /** Length field kinds of a compiled shape. */

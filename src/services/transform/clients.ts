@@ -202,6 +202,7 @@ export interface TransformProxyOptions extends ClientOptions {
  * ```
  */
 export class TransformProxy {
+  /** The front-end protocol used (the `via` option; default `"netstring"`). */
   readonly via: TransformVia;
   readonly #endpoint: ClientEndpointLike;
   readonly #options: ClientOptions;
