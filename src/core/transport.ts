@@ -75,7 +75,7 @@ export class ProducerAlreadyRegisteredError extends WeftError {
 
 /** Options of a {@link SocketTransport}. */
 export interface SocketTransportOptions {
-  /** Where errors thrown by the protocol go. Default {@link consoleErrorLogger}. */
+  /** Where errors thrown by the protocol go. Default: `console.error`. */
   logger?: ErrorLogger;
   /**
    * The peer's address; when omitted, computed from the socket on first use of `getPeer()` (TCP/

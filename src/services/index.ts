@@ -40,6 +40,7 @@ export {
   BadReplyError,
   BadRequestError,
   ConfigError,
+  type ConfigIssue,
   NoReplyError,
   PoemIncompleteError,
   PoemNotFoundError,

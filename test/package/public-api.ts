@@ -283,6 +283,7 @@ export const PUBLIC_API: Record<"weft" | "weft/testing" | "weft/services", strin
     "type ClientEndpointLike",
     "type ClientOptions",
     "ConfigError",
+    "type ConfigIssue",
     "defaultSuiteConfig",
     "defineFrontEnd",
     "defineService",

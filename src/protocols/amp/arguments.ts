@@ -266,7 +266,7 @@ const FLOAT_RE = new RegExp(
 );
 
 /**
- * A double (Twisted's `Float`), written as Python's `repr(float)` (see {@link pythonFloatRepr}).
+ * A double (Twisted's `Float`), written as Python's `repr(float)` (the shortest decimal that reads back as the same double).
  * Decodes what Python's `float(bytes)` accepts, including `nan`, `inf`, `-inf`, `Infinity`, `NaN`
  * in any case, `_` between digits and surrounding ASCII whitespace. Encoding needs a `number`.
  */
