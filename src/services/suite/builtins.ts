@@ -55,7 +55,7 @@ const poetrySettings = settingsOf({
 const poemOf = (s: PoetrySettings) => (s.poem !== undefined ? { poem: s.poem } : {});
 
 /** Poems, fast or slow, or by name. */
-export const poetryDefinition = defineService({
+export const poetryDefinition = defineService<PoetryService, PoetrySettings>({
   name: "poetry",
   description: "serve poems: the default one at once or slowly, any one by name",
   settings: poetrySettings,
