@@ -203,21 +203,21 @@ export interface ShapeSpec {
   readonly tooLong?: "fail" | "discard";
 }
 
-/** @inline */
+/** The name a field is delivered under, or `never` (magic fields, `"_"`). Type-level helper, not exported. */
 type Named<F> = F extends UintField<infer N> | BitsField<infer N> | BytesField<infer N>
   ? N extends "_"
     ? never
     : N
   : never;
-/** @inline */
+/** The delivered value type of a field: a view for `bytes`, else a number. Type-level helper. */
 type ValueOf<F> = F extends BytesField ? Uint8Array : number;
 /** The delivered values of a list of fields. */
 export type FieldValues<T extends readonly Field[]> = {
   [F in T[number] as Named<F>]: ValueOf<F>;
 };
-/** @inline */
+/** `{ [name]: number }` for a trailer, else nothing. Type-level helper. */
 type TrailerValue<T> = T extends TrailerSpec<infer N> ? { [K in N]: number } : unknown;
-/** @inline */
+/** Merges an intersection into one object type (for readable hovers). Type-level helper. */
 type Flatten<T> = { [K in keyof T]: T[K] } & {};
 
 /** The frame a declaration delivers: its named fields and `payload`. */
@@ -238,7 +238,7 @@ export type FrameInput<Fr> = {
   payload: Uint8Array | string;
 };
 
-/** @inline */
+/** `{ [name]?: number }` for a trailer (required at run time unless the trailer has `compute`), else nothing. Type-level helper. */
 type TrailerInput<T> = T extends TrailerSpec<infer N> ? { [K in N]?: number } : unknown;
 
 /**
