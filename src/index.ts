@@ -77,6 +77,7 @@ export {
 export {
   ClientFactory,
   Factory,
+  type FactoryFits,
   type ProtocolClass,
   ServerFactory,
 } from "./core/factory.js";

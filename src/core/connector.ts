@@ -36,6 +36,7 @@ export class SocketConnector implements Connector {
   state: "disconnected" | "connecting" | "connected" = "disconnected";
   /** The transport while connected. */
   transport: SocketTransport | null = null;
+  /** The factory told about the attempts and that builds each connection's protocol. */
   readonly factory: ClientFactory;
 
   readonly #reactor: Reactor;

@@ -10,7 +10,9 @@ import { WeftError } from "./errors.js";
  * {@link gatherResults}): which input failed (`index`) and with what (`subFailure`, also `cause`).
  */
 export class FirstError extends WeftError {
+  /** The error the failing input failed with (also `cause`). */
   readonly subFailure: Error;
+  /** The position of the failing input in the list. */
   readonly index: number;
   constructor(subFailure: Error, index: number) {
     super("ERR_FIRST_ERROR", `FirstError[#${index}, ${subFailure.name}: ${subFailure.message}]`, {

@@ -65,6 +65,7 @@ export abstract class ConcurrencyPrimitive<Self> {
     );
   }
 
+  /** A Deferred queued behind the current holders; cancelling it leaves the queue. For subclasses. */
   protected waiter(): Deferred<Self> {
     const d: Deferred<Self> = new Deferred<Self>(() => removeFrom(this.waiting, d));
     return d;

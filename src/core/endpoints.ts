@@ -29,25 +29,31 @@ import {
 
 /** The part of a reactor endpoints use (a real {@link Reactor} or a test double). */
 export interface EndpointReactor {
+  /** Listens on a TCP port (see {@link Reactor.listenTCP}). */
   listenTCP(port: number, factory: Factory, options?: ListenTCPOptions): Promise<ListeningPort>;
+  /** Listens for TLS on a TCP port (see {@link Reactor.listenTLS}). */
   listenTLS(port: number, factory: Factory, options: ListenTLSOptions): Promise<ListeningPort>;
+  /** Listens on a Unix socket (see {@link Reactor.listenUNIX}). */
   listenUNIX(
     path: string,
     factory: Factory,
     options?: { backlog?: number },
   ): Promise<ListeningPort>;
+  /** Connects over TCP (see {@link Reactor.connectTCP}). */
   connectTCP(
     host: string,
     port: number,
     factory: ClientFactory,
     options?: ConnectTCPOptions,
   ): Connector;
+  /** Connects over TLS (see {@link Reactor.connectTLS}). */
   connectTLS(
     host: string,
     port: number,
     factory: ClientFactory,
     options?: ConnectTLSOptions,
   ): Connector;
+  /** Connects to a Unix socket (see {@link Reactor.connectUNIX}). */
   connectUNIX(path: string, factory: ClientFactory, options?: ConnectOptions): Connector;
 }
 
@@ -67,6 +73,7 @@ export interface ClientEndpoint {
    * DNS…). Cancelling it abandons the attempt (ConnectingCancelledError).
    */
   connect<P extends Protocol>(factory: Factory<P>): Deferred<P>;
+  /** A description string that `clientFromString` parses back to the same endpoint. */
   describe(): string;
 }
 
@@ -135,8 +142,11 @@ function connectSuffix(o: ConnectTCPOptions): string {
 /** Listens on TCP (`tcp:PORT[:interface=ADDR][:backlog=N]`). */
 export class TCPServerEndpoint implements ServerEndpoint {
   constructor(
+    /** The reactor that listens or connects. */
     readonly reactor: EndpointReactor,
+    /** The TCP port to listen on (0: any free port). */
     readonly port: number,
+    /** Listening options (interface, backlog). */
     readonly options: ListenTCPOptions = {},
   ) {}
   listen(factory: Factory): Promise<ListeningPort> {
@@ -150,9 +160,15 @@ export class TCPServerEndpoint implements ServerEndpoint {
 /** Listens on a Unix socket (`unix:PATH[:backlog=N]`). */
 export class UNIXServerEndpoint implements ServerEndpoint {
   constructor(
+    /** The reactor that listens or connects. */
     readonly reactor: EndpointReactor,
+    /** The Unix socket's path. */
     readonly path: string,
-    readonly options: { backlog?: number } = {},
+    /** Listening options. */
+    readonly options: {
+      /** Length of the queue of pending connections (Node's default when omitted). */
+      backlog?: number;
+    } = {},
   ) {}
   listen(factory: Factory): Promise<ListeningPort> {
     return this.reactor.listenUNIX(this.path, factory, this.options);
@@ -175,8 +191,11 @@ export interface TLSServerFiles extends ListenTCPOptions {
 /** Listens for TLS (`tls:PORT:privateKey=FILE[:certKey=FILE][:interface=ADDR][:backlog=N]`). */
 export class TLSServerEndpoint implements ServerEndpoint {
   constructor(
+    /** The reactor that listens or connects. */
     readonly reactor: EndpointReactor,
+    /** The TCP port to listen on (0: any free port). */
     readonly port: number,
+    /** The key and certificate files and the listening options. */
     readonly files: TLSServerFiles,
   ) {}
   listen(factory: Factory): Promise<ListeningPort> {
@@ -204,9 +223,13 @@ export class TLSServerEndpoint implements ServerEndpoint {
 /** Connects over TCP (`tcp:HOST:PORT[:timeout=S][:bindAddress=ADDR]`). */
 export class TCPClientEndpoint implements ClientEndpoint {
   constructor(
+    /** The reactor that listens or connects. */
     readonly reactor: EndpointReactor,
+    /** The host name or IP address to connect to. */
     readonly host: string,
+    /** The TCP port to connect to. */
     readonly port: number,
+    /** Connecting options (timeout, bind address). */
     readonly options: ConnectTCPOptions = {},
   ) {}
   connect<P extends Protocol>(factory: Factory<P>): Deferred<P> {
@@ -222,8 +245,11 @@ export class TCPClientEndpoint implements ClientEndpoint {
 /** Connects to a Unix socket (`unix:PATH[:timeout=S]`). */
 export class UNIXClientEndpoint implements ClientEndpoint {
   constructor(
+    /** The reactor that listens or connects. */
     readonly reactor: EndpointReactor,
+    /** The Unix socket's path. */
     readonly path: string,
+    /** Connecting options (timeout). */
     readonly options: ConnectOptions = {},
   ) {}
   connect<P extends Protocol>(factory: Factory<P>): Deferred<P> {
@@ -253,9 +279,13 @@ export interface TLSClientFiles extends ConnectTCPOptions {
 /** Connects over TLS (`tls:HOST:PORT[:caCertsDir=DIR][:certificate=FILE][:privateKey=FILE]…`). */
 export class TLSClientEndpoint implements ClientEndpoint {
   constructor(
+    /** The reactor that listens or connects. */
     readonly reactor: EndpointReactor,
+    /** The host name or IP address to connect to. */
     readonly host: string,
+    /** The TCP port to connect to. */
     readonly port: number,
+    /** The CA, certificate and key files and the connecting options. */
     readonly files: TLSClientFiles = {},
   ) {}
   connect<P extends Protocol>(factory: Factory<P>): Deferred<P> {

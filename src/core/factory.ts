@@ -16,6 +16,7 @@ export type FactoryFits<Q extends Protocol> =
   Factory<Q> extends Q["factory"]
     ? unknown
     : {
+        /** The compile error's message: the key is the explanation. */
         "this protocol needs its own factory class (subclass Factory, override buildProtocol)": never;
       };
 
@@ -25,6 +26,7 @@ export type FactoryFits<Q extends Protocol> =
  * factory starts and the last one stops (counted by `doStart`/`doStop`).
  */
 export class Factory<P extends Protocol = Protocol> {
+  /** The protocol class the default `buildProtocol` instantiates (Twisted's `Factory.protocol`); `null` refuses every connection. */
   protocol: ProtocolClass<P> | null = null;
   /** How many ports/connectors currently use this factory. */
   numPorts = 0;
@@ -45,11 +47,19 @@ export class Factory<P extends Protocol = Protocol> {
     return new ArgumentsFactory(protocolClass, args);
   }
 
+  /**
+   * Called by a port or connector when it starts using this factory; runs `startFactory` for the
+   * first one (Twisted's `doStart`). Not meant to be overridden: override `startFactory`.
+   */
   doStart(): void {
     if (this.numPorts === 0) this.startFactory();
     this.numPorts += 1;
   }
 
+  /**
+   * Called by a port or connector when it stops using this factory; runs `stopFactory` for the last
+   * one (Twisted's `doStop`). A call without a matching `doStart` is ignored.
+   */
   doStop(): void {
     if (this.numPorts === 0) return;
     this.numPorts -= 1;

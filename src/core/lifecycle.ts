@@ -32,7 +32,9 @@ export type SystemEventType = "startup" | "shutdown" | (string & {});
 
 /** What `addSystemEventTrigger` returns: pass it to `removeSystemEventTrigger`. */
 export interface SystemEventTrigger {
+  /** The event the trigger was added to (`"startup"`, `"shutdown"`, …). */
   readonly event: string;
+  /** The phase it runs in. */
   readonly phase: TriggerPhase;
 }
 

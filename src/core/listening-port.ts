@@ -46,7 +46,7 @@ export interface StopListeningOptions {
   closeConnections?: boolean;
   /**
    * With `closeConnections`: seconds (on the reactor's clock) before the connections still open
-   * are aborted; `null` waits as long as it takes. Default {@link DEFAULT_CLOSE_TIMEOUT} (5).
+   * are aborted; `null` waits as long as it takes. Default 5.
    */
   timeout?: number | null;
 }
@@ -192,7 +192,7 @@ export class SocketPort implements ListeningPort {
   /**
    * Stops accepting connections; resolves once the listening socket is closed. Open connections
    * stay unless `closeConnections` is set: then it also closes them and waits for them to end,
-   * aborting those still open after `timeout` seconds (default {@link DEFAULT_CLOSE_TIMEOUT}).
+   * aborting those still open after `timeout` seconds (default 5).
    * Idempotent.
    */
   stopListening(options: StopListeningOptions = {}): Promise<void> {

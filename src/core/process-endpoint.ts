@@ -58,9 +58,13 @@ class WrappedProtocol extends ProcessProtocol {
 /** See the module documentation. */
 export class ProcessEndpoint {
   constructor(
+    /** The reactor that spawns the process. */
     readonly reactor: ProcessReactor,
+    /** The program to run (looked up on `PATH` when it has no slash). */
     readonly executable: string,
+    /** Its arguments, without the program name. */
     readonly args: readonly string[] = [],
+    /** Environment, working directory, ids and what to do with stderr. */
     readonly options: ProcessEndpointOptions = {},
   ) {}
 
@@ -101,6 +105,7 @@ export class ProcessEndpoint {
     return result;
   }
 
+  /** A description string that `clientFromString` parses back to the same endpoint (`process:…`). */
   describe(): string {
     const esc = (v: string): string =>
       v.replace(/\\/g, "\\\\").replace(/:/g, "\\:").replace(/=/g, "\\=");

@@ -19,6 +19,7 @@ import {
 
 /** The part of a reactor these helpers use. */
 export interface ProcessReactor {
+  /** Starts a child process connected to `protocol` (see {@link spawnProcess}). */
   spawnProcess(
     protocol: ProcessProtocol,
     executable: string,
@@ -32,6 +33,7 @@ export interface ProcessReactor {
  * `stderr` holds the first chunk, as Twisted's message does.
  */
 export class ProcessStderrError extends WeftError {
+  /** The first chunk the process wrote to stderr. */
   readonly stderr: Uint8Array;
   constructor(stderr: Uint8Array) {
     const text = Buffer.from(stderr.buffer, stderr.byteOffset, stderr.byteLength).toString("utf8");
@@ -45,9 +47,13 @@ export class ProcessStderrError extends WeftError {
  * `(out, err, signal)`): the same three, as fields.
  */
 export class ProcessSignalledError extends WeftError {
+  /** Everything the process wrote to stdout. */
   readonly stdout: Uint8Array;
+  /** Everything the process wrote to stderr. */
   readonly stderr: Uint8Array;
+  /** The number of the signal that ended it (15 for SIGTERM), or null when unknown. */
   readonly signal: number | null;
+  /** The name of that signal (`"SIGTERM"`), or null. */
   readonly signalName: string | null;
   constructor(stdout: Uint8Array, stderr: Uint8Array, reason: ProcessTerminated) {
     super("ERR_PROCESS_SIGNALLED", `The process was ended by ${reason.signalName ?? "a signal"}.`, {

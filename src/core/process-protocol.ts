@@ -15,8 +15,11 @@ export function signalNumber(name: string | null): number | null {
 
 /** A process exited with code 0 (Twisted's `ProcessDone`): the reason of a clean end. */
 export class ProcessDone extends WeftError {
+  /** Always 0. */
   readonly exitCode = 0;
+  /** Always null: no signal ended the process. */
   readonly signal = null;
+  /** Always null. */
   readonly signalName = null;
   /** The wait status as Twisted reports it (exit code << 8). */
   readonly status = 0;
@@ -62,6 +65,7 @@ export class ProcessTerminated extends WeftError {
  * the reason given to `processExited` and `processEnded`. `errno` is Node's code (`"ENOENT"`…).
  */
 export class ProcessSpawnError extends WeftError {
+  /** Node's error code (`"ENOENT"`, `"EACCES"`, …), or `"UNKNOWN"`. */
   readonly errno: string;
   constructor(executable: string, cause: unknown) {
     const errno = String((cause as { code?: unknown } | null)?.code ?? "UNKNOWN");
@@ -101,6 +105,7 @@ export class ProcessProtocol {
   /** Set by `makeConnection` (inside `spawnProcess`). */
   transport!: ProcessTransport;
 
+  /** Called by `spawnProcess` with the process's transport: sets `transport`, then calls `connectionMade`. */
   makeConnection(transport: ProcessTransport): void {
     this.transport = transport;
     this.connectionMade();

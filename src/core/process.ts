@@ -42,7 +42,9 @@ export interface SpawnProcessOptions {
   env?: Record<string, string> | null;
   /** The child's working directory. Default this process's. */
   path?: string;
+  /** Run the child as this user id (POSIX only; needs the privilege). Default this process's. */
   uid?: number;
+  /** Run the child as this group id (POSIX only; needs the privilege). Default this process's. */
   gid?: number;
   /** Not supported by Node: `true` throws {@link NotSupportedError}. */
   usePTY?: boolean;
@@ -76,7 +78,9 @@ function nodeSignal(sig: ProcessSignal): NodeJS.Signals | number {
  * `registerProducer` is paused while the stdin pipe's buffer is full and resumed once it drains.
  */
 export class ProcessTransport implements Transport {
+  /** The protocol that receives the child's output and exit. */
   readonly protocol: ProcessProtocol;
+  /** The program that was started, as passed to {@link spawnProcess}. */
   readonly executable: string;
   /** The process id while it runs; null once it has exited (or if it never started). */
   pid: number | null;
@@ -259,14 +263,17 @@ export class ProcessTransport implements Transport {
     else if (!(s as Writable).writableEnded) (s as Writable).end();
   }
 
+  /** Closes the child's stdin once what was written has gone (`closeChildFD(0)`); the child reads end of file. */
   closeStdin(): void {
     this.closeChildFD(0);
   }
 
+  /** Closes the pipe from the child's stdout (`closeChildFD(1)`). */
   closeStdout(): void {
     this.closeChildFD(1);
   }
 
+  /** Closes the pipe from the child's stderr (`closeChildFD(2)`). */
   closeStderr(): void {
     this.closeChildFD(2);
   }

@@ -22,6 +22,10 @@ export class Protocol<F extends object = object> {
   /** True between `makeConnection` and `connectionLost`. */
   connected = false;
 
+  /**
+   * Called by the transport once the connection is up: sets `transport` and `connected`, then calls
+   * `connectionMade` (Twisted's `makeConnection`).
+   */
   makeConnection(transport: Transport): void {
     this.connected = true;
     this.transport = transport;

@@ -91,7 +91,12 @@ export interface ConnectOptions {
 /** Options of {@link Reactor.connectTCP}. */
 export interface ConnectTCPOptions extends ConnectOptions {
   /** Local address (and port) to bind before connecting. */
-  bindAddress?: { host: string; port?: number };
+  bindAddress?: {
+    /** Local IP address. */
+    host: string;
+    /** Local port; default: any free port. */
+    port?: number;
+  };
 }
 
 /** Options of {@link Reactor.connectTLS}. */
@@ -100,6 +105,7 @@ export interface ConnectTLSOptions extends ConnectTCPOptions {
   ca?: string | Uint8Array | Array<string | Uint8Array>;
   /** Client certificate and key (PEM), for servers that ask for one. */
   cert?: string | Uint8Array;
+  /** The client certificate's private key (PEM). */
   key?: string | Uint8Array;
   /** Verify the server's certificate. Default true. */
   rejectUnauthorized?: boolean;
@@ -141,8 +147,11 @@ export interface ReactorOptions {
  * Create it with {@link createReactor}.
  */
 export class Reactor implements ReactorTime {
+  /** The time source (the `clock` option; default a real-time `NodeClock`). */
   readonly clock: ReactorTime;
+  /** Where errors thrown by protocols and factories go (the `logger` option). */
   readonly logger: ErrorLogger;
+  /** Whether TCP connections disable Nagle's algorithm (the `noDelay` option; default true). */
   readonly noDelay: boolean;
   /** The options every connection's {@link SocketTransport} gets (logger and backpressure). */
   readonly transportOptions: SocketTransportOptions;

@@ -31,6 +31,7 @@ export interface StandardIOOptions {
 
 /** See the module documentation. The protocol is connected by the constructor. */
 export class StandardIO implements Transport {
+  /** The protocol connected to this process's stdin and stdout. */
   readonly protocol: Protocol;
   readonly #stdin: Readable;
   readonly #stdout: Writable;

@@ -75,7 +75,7 @@ export class ProducerAlreadyRegisteredError extends WeftError {
 
 /** Options of a {@link SocketTransport}. */
 export interface SocketTransportOptions {
-  /** Where errors thrown by the protocol go. Default {@link consoleErrorLogger}. */
+  /** Where errors thrown by the protocol go. Default: `console.error`. */
   logger?: ErrorLogger;
   /**
    * The peer's address; when omitted, computed from the socket on first use of `getPeer()` (TCP/
@@ -184,7 +184,9 @@ export function unixAddress(path: string): Address {
  * Construct it with an already connected socket, then call {@link SocketTransport.start}.
  */
 export class SocketTransport implements Transport {
+  /** The Node socket underneath (for options weft does not wrap). */
   readonly socket: Socket;
+  /** The protocol this transport delivers to. */
   readonly protocol: Protocol;
   /** True once the connection is gone (`connectionLost` delivered). */
   disconnected = false;

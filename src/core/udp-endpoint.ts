@@ -10,21 +10,27 @@ import type { DatagramProtocol, ListenUDPOptions, UDPPort } from "./udp.js";
 
 /** The part of a reactor a UDP endpoint uses. */
 export interface UDPReactor {
+  /** Binds a UDP port for `protocol` (see {@link Reactor.listenUDP}). */
   listenUDP(port: number, protocol: DatagramProtocol, options?: ListenUDPOptions): Promise<UDPPort>;
 }
 
 /** Listens on a UDP port. */
 export class UDPServerEndpoint {
   constructor(
+    /** The reactor that binds the port. */
     readonly reactor: UDPReactor,
+    /** The UDP port to bind (0: any free port). */
     readonly port: number,
+    /** Interface and largest datagram. */
     readonly options: ListenUDPOptions = {},
   ) {}
 
+  /** Binds the port for `protocol`; rejects with CannotListenError. */
   listen(protocol: DatagramProtocol): Promise<UDPPort> {
     return this.reactor.listenUDP(this.port, protocol, this.options);
   }
 
+  /** The description string (`udp:PORT[:interface=ADDR][:maxPacketSize=N]`) this endpoint parses from. */
   describe(): string {
     let s = `udp:${this.port}`;
     if (this.options.interface !== undefined) {

@@ -28,7 +28,9 @@ const MAX_UDP_PAYLOAD = 65_507;
 
 /** Where a datagram goes: a host (an IP address, or a name) and a port. */
 export interface DatagramAddress {
+  /** The IP address. */
   host: string;
+  /** The UDP port. */
   port: number;
 }
 
@@ -84,7 +86,9 @@ function udpAddress(host: string, port: number): Address {
  * the multicast methods of `MulticastPort`).
  */
 export class UDPPort {
+  /** The protocol that receives this port's datagrams. */
   readonly protocol: DatagramProtocol;
+  /** Datagrams larger than this many bytes are dropped (the `maxPacketSize` option; default 8192). */
   readonly maxPacketSize: number;
   /** Datagrams dropped because they were larger than `maxPacketSize`. */
   oversizeDropped = 0;
@@ -235,6 +239,7 @@ export class UDPPort {
     this.#socket.setMulticastInterface(iface);
   }
 
+  /** Allows or forbids sending to broadcast addresses (SO_BROADCAST; Twisted's `setBroadcastAllowed`). */
   setBroadcastAllowed(allowed: boolean): void {
     this.#socket.setBroadcast(allowed);
   }

@@ -24,7 +24,9 @@ export class ServiceAMP extends AMP<ServiceAMPFactory> {
 
 /** A server factory answering a service's AMP commands through one shared locator. */
 export class ServiceAMPFactory extends AMPFactory {
+  /** The service's name, for log lines. */
   readonly serviceName: string;
+  /** Where the front-end logs (the `logger` option; default silent). */
   readonly logger: ServiceLogger;
 
   constructor(serviceName: string, locator: CommandLocator<AMP>, options: FrontEndOptions = {}) {

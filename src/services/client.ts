@@ -14,6 +14,7 @@ import type { Protocol } from "../core/protocol.js";
  * `clientFromString(reactor, "tcp:HOST:PORT")`). The result may be a Deferred or a Promise.
  */
 export interface ClientEndpointLike {
+  /** Connects with `factory`; settles with the connected protocol or the connection error. */
   connect(factory: Factory): PromiseLike<Protocol>;
 }
 
@@ -35,7 +36,9 @@ export function defaultClock(): ReactorTime {
 
 /** How a one-shot client protocol reports its outcome. */
 export interface Outcome<T> {
+  /** Reports success with the result. */
   resolve(value: T): void;
+  /** Reports failure with a typed error. */
   reject(error: Error): void;
 }
 

@@ -116,7 +116,9 @@ export class PoemIncompleteError extends WeftError {
 
 /** One problem of a suite configuration: where (a JSON path such as `config.services.poetry.listen[1].endpoint`) and what. */
 export interface ConfigIssue {
+  /** The JSON path of the offending value, from `config`. */
   readonly path: string;
+  /** What is wrong with it (for example `"missing"`). */
   readonly message: string;
 }
 

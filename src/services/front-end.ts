@@ -10,7 +10,9 @@ import { type FrontEndOptions, type ServiceLogger, silentLogger } from "./log.js
 
 /** A server factory building `protocol` for every connection to one service. */
 export class ServiceServerFactory<S, P extends Protocol> extends ServerFactory<P> {
+  /** The service every connection's protocol calls. */
   readonly service: S;
+  /** Where the front-end logs (the `logger` option; default silent). */
   readonly logger: ServiceLogger;
 
   constructor(protocol: ProtocolClass<P>, service: S, options: FrontEndOptions) {

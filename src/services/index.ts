@@ -46,6 +46,7 @@ export {
   BadReplyError,
   BadRequestError,
   ConfigError,
+  type ConfigIssue,
   NoReplyError,
   PoemIncompleteError,
   PoemNotFoundError,

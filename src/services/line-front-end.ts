@@ -37,6 +37,7 @@ export abstract class LineFrontEnd<F extends object = object> extends LineReceiv
   /** Replies produced while a chunk is handled (sent as one write at its end); null outside. */
   #batch: string | null = null;
 
+  /** Handles the lines in `data`, sending the replies ready by its end as one write. */
   override dataReceived(data: Uint8Array): void {
     if (this.#batch !== null) {
       super.dataReceived(data); // re-entrant: the outer call sends the batch
@@ -94,6 +95,7 @@ export abstract class LineFrontEnd<F extends object = object> extends LineReceiv
     this.transport.write(out);
   }
 
+  /** Drops the replies still waiting. */
   override connectionLost(reason: Error): void {
     this.#queue = null;
     super.connectionLost(reason);

@@ -3,9 +3,13 @@
  * can be passed as is; the default discards everything.
  */
 export interface ServiceLogger {
+  /** Logs a debug record: the fields in `obj`, and a message. */
   debug(obj: object, msg?: string): void;
+  /** Logs an info record. */
   info(obj: object, msg?: string): void;
+  /** Logs a warning record. */
   warn(obj: object, msg?: string): void;
+  /** Logs an error record. */
   error(obj: object, msg?: string): void;
   /** Whether `debug` output is wanted (lets hot paths skip building log records). */
   isLevelEnabled?(level: string): boolean;

@@ -131,9 +131,11 @@ export type MalformedAmpBoxKind = "key-too-long" | "truncated";
 
 /** Valid boxes, then a defect: what a decoder must deliver before its one error. */
 export interface MalformedAmpBoxCase {
+  /** What is wrong. */
   kind: MalformedAmpBoxKind;
   /** The boxes before the defect, which a decoder delivers first. */
   boxes: AmpBox[];
+  /** The wire bytes: the valid boxes, then the defective one. */
   bytes: Uint8Array;
 }
 
@@ -249,7 +251,9 @@ export function ampDateTimeValue(): fc.Arbitrary<AmpDateTime> {
 
 /** An argument type paired with an arbitrary of its values (for encode/decode identity tests). */
 export interface AmpArgumentCase<T = unknown> {
+  /** The argument type under test. */
   argument: Argument<T>;
+  /** Generates values the argument must encode and decode back unchanged. */
   values: fc.Arbitrary<T>;
 }
 

@@ -153,6 +153,7 @@ export const MALFORMED_NETSTRING_KINDS: readonly MalformedNetstringKind[] = [
 
 /** A malformed netstring stream and what a conforming decoder must make of it. */
 export interface MalformedNetstringCase {
+  /** What is wrong with the bad netstring. */
   kind: MalformedNetstringKind;
   /** Valid netstrings, then the bad one, then (except for truncation) arbitrary trailing bytes. */
   bytes: Uint8Array;

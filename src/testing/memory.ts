@@ -55,6 +55,7 @@ export interface MemoryTransportOptions {
  * `loseConnection()` only sets `disconnecting`: no `connectionLost` is delivered.
  */
 export class MemoryTransport implements Transport {
+  /** Set by `loseConnection()` and `abortConnection()`. */
   disconnecting = false;
   /** Set by `abortConnection()`. */
   disconnected = false;
@@ -64,7 +65,9 @@ export class MemoryTransport implements Transport {
   streaming: boolean | null = null;
   /** This transport as a producer of incoming data: `pauseProducing`/`resumeProducing`/`stopProducing`. */
   producerState: "producing" | "paused" | "stopped" = "producing";
+  /** What `getHost()` returns (the `hostAddress` option). */
   hostAddress: Address;
+  /** What `getPeer()` returns (the `peerAddress` option). */
   peerAddress: Address;
   readonly #lenient: boolean;
   #chunks: Uint8Array[] = [];
@@ -165,7 +168,9 @@ export class MemoryTransport implements Transport {
  * `protocol` once (Twisted's `StringTransportWithDisconnection`). Set `protocol` (or pass it).
  */
 export class MemoryTransportWithDisconnection extends MemoryTransport {
+  /** The protocol told about the loss; `null` until set. */
   protocol: Protocol | null;
+  /** False once `loseConnection()` has delivered `connectionLost`. */
   connected = true;
 
   constructor(protocol: Protocol | null = null, options: MemoryTransportOptions = {}) {
@@ -190,14 +195,19 @@ export class MemoryTransportWithDisconnection extends MemoryTransport {
  * pump moves them to the other protocol.
  */
 export class PipeTransport implements Transport {
+  /** Set by `loseConnection()` and `abortConnection()`. */
   disconnecting = false;
+  /** Set once the pump has delivered `connectionLost` to this end. */
   disconnected = false;
   /** Set by `abortConnection()`: the peer sees ConnectionLost instead of ConnectionDone. */
   aborted = false;
   /** Reading paused by `pauseProducing()`: the pump holds data for this end. */
   paused = false;
+  /** The registered producer, if any. */
   producer: Producer | null = null;
+  /** The `streaming` flag of the registered producer (false when none). */
   streaming = false;
+  /** The protocol on this end. */
   protocol: Protocol;
   readonly #host: Address;
   readonly #peer: Address;
@@ -296,10 +306,15 @@ export interface Pump {
 
 /** The result of {@link connectedPair}. */
 export interface ConnectedPair<S extends Protocol, C extends Protocol> {
+  /** The server-side protocol, connected. */
   server: S;
+  /** The client-side protocol, connected. */
   client: C;
+  /** The server's transport (its peer address is the client's). */
   serverTransport: PipeTransport;
+  /** The client's transport. */
   clientTransport: PipeTransport;
+  /** Moves the bytes each side wrote to the other; nothing moves until it is called. */
   pump: Pump;
 }
 
@@ -367,10 +382,12 @@ export function connectedPair<S extends Protocol, C extends Protocol>(
 
 /** A port returned by {@link MemoryReactor}'s listen calls. */
 export class MemoryListeningPort implements ListeningPort {
+  /** True until `stopListening()`. */
   listening = true;
   readonly #address: Address;
   constructor(
     address: Address,
+    /** The factory passed to the listen call. */
     readonly factory: Factory,
   ) {
     this.#address = address;
@@ -392,9 +409,13 @@ export class MemoryListeningPort implements ListeningPort {
 
 /** A connector returned by {@link MemoryReactor}'s connect calls: it records what is asked of it. */
 export class MemoryConnector implements Connector {
+  /** The state the calls so far imply (nothing actually connects). */
   state: "disconnected" | "connecting" | "connected" = "connecting";
+  /** How many times `connect()` was called. */
   connectCalls = 0;
+  /** How many times `stopConnecting()` was called. */
   stopConnectingCalls = 0;
+  /** How many times `disconnect()` was called. */
   disconnectCalls = 0;
   readonly #destination: Address;
   constructor(destination: Address) {
@@ -422,23 +443,66 @@ export class MemoryConnector implements Connector {
  * its time is a manual {@link Clock} (`reactor.clock.advance(…)`).
  */
 export class MemoryReactor implements ReactorTime {
+  /** The manual clock behind `seconds()` and `callLater()`. */
   readonly clock: Clock;
-  tcpServers: Array<{ port: number; factory: Factory; options: ListenTCPOptions }> = [];
-  tlsServers: Array<{ port: number; factory: Factory; options: ListenTLSOptions }> = [];
-  unixServers: Array<{ path: string; factory: Factory; options: ListenOptions }> = [];
-  tcpClients: Array<{
-    host: string;
+  /** Every `listenTCP` call, in order. */
+  tcpServers: Array<{
+    /** The port asked for. */
     port: number;
+    /** The factory passed. */
+    factory: Factory;
+    /** The options passed. */
+    options: ListenTCPOptions;
+  }> = [];
+  /** Every `listenTLS` call, in order. */
+  tlsServers: Array<{
+    /** The port asked for. */
+    port: number;
+    /** The factory passed. */
+    factory: Factory;
+    /** The options passed. */
+    options: ListenTLSOptions;
+  }> = [];
+  /** Every `listenUNIX` call, in order. */
+  unixServers: Array<{
+    /** The socket path asked for. */
+    path: string;
+    /** The factory passed. */
+    factory: Factory;
+    /** The options passed. */
+    options: ListenOptions;
+  }> = [];
+  /** Every `connectTCP` call, in order. */
+  tcpClients: Array<{
+    /** The host asked for. */
+    host: string;
+    /** The port asked for. */
+    port: number;
+    /** The factory passed. */
     factory: ClientFactory;
+    /** The options passed. */
     options: ConnectTCPOptions;
   }> = [];
+  /** Every `connectTLS` call, in order. */
   tlsClients: Array<{
+    /** The host asked for. */
     host: string;
+    /** The port asked for. */
     port: number;
+    /** The factory passed. */
     factory: ClientFactory;
+    /** The options passed. */
     options: ConnectTLSOptions;
   }> = [];
-  unixClients: Array<{ path: string; factory: ClientFactory; options: ConnectOptions }> = [];
+  /** Every `connectUNIX` call, in order. */
+  unixClients: Array<{
+    /** The socket path asked for. */
+    path: string;
+    /** The factory passed. */
+    factory: ClientFactory;
+    /** The options passed. */
+    options: ConnectOptions;
+  }> = [];
   /** Every connector handed out, in order. */
   connectors: MemoryConnector[] = [];
 
@@ -446,10 +510,12 @@ export class MemoryReactor implements ReactorTime {
     this.clock = clock;
   }
 
+  /** The manual clock's time, in seconds. */
   seconds(): number {
     return this.clock.seconds();
   }
 
+  /** Schedules `fn(...args)` on the manual clock, `delay` seconds from now. */
   callLater<A extends unknown[]>(delay: number, fn: (...args: A) => void, ...args: A): DelayedCall {
     return this.clock.callLater(delay, fn, ...args);
   }
@@ -459,6 +525,7 @@ export class MemoryReactor implements ReactorTime {
     return Promise.resolve(new MemoryListeningPort(address, factory));
   }
 
+  /** Records the call in `tcpServers`, starts `factory` and returns a {@link MemoryListeningPort}. */
   listenTCP(
     port: number,
     factory: Factory,
@@ -469,12 +536,14 @@ export class MemoryReactor implements ReactorTime {
     return this.#port({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
   }
 
+  /** Records the call in `tlsServers`, starts `factory` and returns a {@link MemoryListeningPort}. */
   listenTLS(port: number, factory: Factory, options: ListenTLSOptions): Promise<ListeningPort> {
     this.tlsServers.push({ port, factory, options });
     const host = options.interface ?? "0.0.0.0";
     return this.#port({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
   }
 
+  /** Records the call in `unixServers`, starts `factory` and returns a {@link MemoryListeningPort}. */
   listenUNIX(path: string, factory: Factory, options: ListenOptions = {}): Promise<ListeningPort> {
     this.unixServers.push({ path, factory, options });
     return this.#port({ type: "UNIX", host: "", port: 0, path }, factory);
@@ -487,6 +556,7 @@ export class MemoryReactor implements ReactorTime {
     return c;
   }
 
+  /** Records the call in `tcpClients` and returns a {@link MemoryConnector} (`startedConnecting` is called; nothing connects). */
   connectTCP(
     host: string,
     port: number,
@@ -497,6 +567,7 @@ export class MemoryReactor implements ReactorTime {
     return this.#connector({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
   }
 
+  /** Records the call in `tlsClients` and returns a {@link MemoryConnector} (`startedConnecting` is called; nothing connects). */
   connectTLS(
     host: string,
     port: number,
@@ -507,6 +578,7 @@ export class MemoryReactor implements ReactorTime {
     return this.#connector({ type: host.includes(":") ? "TCP6" : "TCP", host, port }, factory);
   }
 
+  /** Records the call in `unixClients` and returns a {@link MemoryConnector} (`startedConnecting` is called; nothing connects). */
   connectUNIX(path: string, factory: ClientFactory, options: ConnectOptions = {}): MemoryConnector {
     this.unixClients.push({ path, factory, options });
     return this.#connector({ type: "UNIX", host: "", port: 0, path }, factory);

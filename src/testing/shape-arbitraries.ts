@@ -30,7 +30,9 @@ import { concat } from "./bytes.js";
 
 /** A stream of frames of one shape: the frames given to the encoder and their wire bytes. */
 export interface ShapedStream<Fr extends object> {
+  /** The frames, as the encoder takes them. */
   frames: FrameInput<Fr>[];
+  /** Their wire bytes, back to back. */
   bytes: Uint8Array;
 }
 

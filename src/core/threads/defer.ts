@@ -9,6 +9,7 @@ import type { ThreadTask } from "./task.js";
 
 /** The part of a reactor that owns a thread pool. */
 export interface ThreadPoolReactor {
+  /** The reactor's pool, created on first use and started when the reactor runs (Twisted's `getThreadPool`). */
   getThreadPool(): ThreadPool;
 }
 

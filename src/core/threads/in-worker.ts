@@ -7,6 +7,10 @@
 import { isMainThread, parentPort } from "node:worker_threads";
 import { InvalidArgumentError } from "../errors.js";
 
+/**
+ * Asks the main thread to run the handler registered under `name` with `args` (structured-cloned);
+ * returns at once. Throws InvalidArgumentError when called outside a pool worker.
+ */
 export function callFromThread(name: string, ...args: unknown[]): void {
   if (isMainThread || parentPort === null) {
     throw new InvalidArgumentError(

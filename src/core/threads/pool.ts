@@ -60,7 +60,7 @@ export interface ThreadPoolOptions {
    */
   bootstrap?: string | URL;
   /** Error classes (besides JavaScript's and weft's) that worker errors are rebuilt as, by name. */
-  errorClasses?: Iterable<ErrorClass>;
+  errorClasses?: Iterable<abstract new (...args: never[]) => Error>;
   /** Worker heap limits (Node's `resourceLimits`). */
   resourceLimits?: ResourceLimits;
   /** Node options of the workers. Default: this process's `execArgv` (Node's default). */
@@ -77,9 +77,13 @@ export interface RunOptions {
 
 /** What {@link ThreadPool.stats} returns. */
 export interface ThreadPoolStats {
+  /** Workers alive (busy or idle). */
   workers: number;
+  /** Workers running a call. */
   busy: number;
+  /** Workers waiting for a call. */
   idle: number;
+  /** Calls waiting for a worker. */
   queued: number;
 }
 
@@ -120,6 +124,7 @@ let liveWorkers = 0;
 
 /** See the module documentation. */
 export class ThreadPool {
+  /** The workers' name prefix (the `name` option; default `"weft"`). */
   readonly name: string;
   #min: number;
   #max: number;
@@ -176,10 +181,12 @@ export class ThreadPool {
     return this.#state === "started";
   }
 
+  /** Workers kept alive while started (the `minThreads` option, or `adjustPoolsize`). */
   get minThreads(): number {
     return this.#min;
   }
 
+  /** Most workers at once (the `maxThreads` option, or `adjustPoolsize`). */
   get maxThreads(): number {
     return this.#max;
   }

@@ -35,6 +35,8 @@ export interface ThreadTask<A extends unknown[] = unknown[], R = unknown> {
  * import type { fib } from "./tasks.js";
  * const fibTask = threadTask<typeof fib>(new URL("./tasks.js", import.meta.url), "fib");
  * ```
+ *
+ * @typeParam F - The task function's type: it gives the task's argument and result types.
  */
 export function threadTask<
   F extends (...args: never[]) => unknown = (...args: unknown[]) => unknown,

@@ -266,7 +266,7 @@ const FLOAT_RE = new RegExp(
 );
 
 /**
- * A double (Twisted's `Float`), written as Python's `repr(float)` (see {@link pythonFloatRepr}).
+ * A double (Twisted's `Float`), written as Python's `repr(float)` (the shortest decimal that reads back as the same double).
  * Decodes what Python's `float(bytes)` accepts, including `nan`, `inf`, `-inf`, `Infinity`, `NaN`
  * in any case, `_` between digits and surrounding ASCII whitespace. Encoding needs a `number`.
  */
@@ -297,9 +297,15 @@ export const Float: Argument<number> = {
 // ---------------------------------------------------------------------------------------------
 // optional
 
-export function optional<T>(
-  arg: Argument<T>,
-): Argument<T | undefined> & { readonly optional: true } {
+/**
+ * Makes `arg` optional (Twisted's `optional=True`): the key may be absent from the box, and the
+ * value is then `undefined`. In a command's values, `undefined` sends no key; the argument's own
+ * `encode(undefined)` throws ArgumentError.
+ */
+export function optional<T>(arg: Argument<T>): Argument<T | undefined> & {
+  /** Marks the argument optional. */
+  readonly optional: true;
+} {
   return {
     optional: true,
     name: `optional(${arg.name})`,

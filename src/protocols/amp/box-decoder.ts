@@ -146,7 +146,9 @@ export class BoxView {
 
 /** The sink of a {@link BoxDecoder} that reads boxes in place: `onBox` gets the decoder's view. */
 export interface BoxViewSink {
+  /** Called with each complete box; the view is valid during the call only. */
   onBox(box: BoxView): void;
+  /** Called once with the error that ends the stream (an AmpDecodeError); nothing follows. */
   onError(error: Error): void;
 }
 

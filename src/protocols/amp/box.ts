@@ -198,7 +198,7 @@ function allocate(size: number): Uint8Array {
  * pairs, a duplicate key's last value wins. Returns one new `Uint8Array` (a small one is a view of a
  * shared 8 KiB slab, as Node's `Buffer.allocUnsafe` does; `.slice()` copies it).
  */
-export function encodeBox(box: AmpBox | Iterable<Entry>): Uint8Array {
+export function encodeBox(box: AmpBox | Iterable<readonly [string, Uint8Array]>): Uint8Array {
   const p = prepare(box);
   const out = allocate(p.size);
   write(out, 0, p);
@@ -209,7 +209,9 @@ export function encodeBox(box: AmpBox | Iterable<Entry>): Uint8Array {
  * Encodes several boxes into one buffer (e.g. the replies to one read, sent in one write). All boxes
  * are validated first, as {@link encodeBox} does, so nothing is produced when one is invalid.
  */
-export function encodeBoxes(boxes: Iterable<AmpBox | Iterable<Entry>>): Uint8Array {
+export function encodeBoxes(
+  boxes: Iterable<AmpBox | Iterable<readonly [string, Uint8Array]>>,
+): Uint8Array {
   const all: Prepared[] = [];
   let total = 0;
   for (const box of boxes) {

@@ -60,7 +60,9 @@ export interface Command<
 > {
   /** Wire name (`_command` value), kept exactly as given (case and `-` included). */
   readonly name: string;
+  /** The arguments' schema: key → argument type. */
   readonly arguments: A;
+  /** The response's schema: key → argument type. */
   readonly response: R;
   /** Declared errors: wire code → class. The connection stays open. */
   readonly errors: ErrorTable;
@@ -68,6 +70,7 @@ export interface Command<
   readonly fatalErrors: ErrorTable;
   /** False: callers send no `_ask` and get `undefined`; the responder must still answer if asked. */
   readonly requiresAnswer: RA;
+  /** How the answer box is sent: `"box"` or `"quit"` (answer, then close). */
   readonly responseType: ResponseType;
 }
 
@@ -163,7 +166,10 @@ export function defineCommand<
 // Big values (a weft extension, off by default)
 
 /** An argument marked for values over 64 KiB (see {@link bigValue}). */
-export type BigArgument<T> = Argument<T> & { readonly big: true };
+export type BigArgument<T> = Argument<T> & {
+  /** Marks the argument for big values. */
+  readonly big: true;
+};
 
 /**
  * weft extension, not Twisted: lets this argument carry a value longer than 65,535 bytes by
@@ -359,7 +365,9 @@ export type RawResponderFn<Ctx = unknown> = (
 
 /** A located responder: typed (`command` set) or raw (`command` null). */
 export interface LocatedResponder {
+  /** The command a typed responder answers, or null for a raw one. */
   readonly command: AnyCommand | null;
+  /** The responder: called with the decoded arguments (or the raw box) and the context. */
   readonly fn: (args: never, context: never) => unknown;
 }
 

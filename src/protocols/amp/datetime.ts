@@ -108,6 +108,7 @@ export class AmpDateTime implements AmpDateTimeFields {
     );
   }
 
+  /** The wire form, as `toString()` (so `JSON.stringify` writes it). */
   toJSON(): string {
     return this.toString();
   }

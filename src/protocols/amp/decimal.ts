@@ -128,6 +128,7 @@ export class AmpDecimal {
     return this.#text;
   }
 
+  /** The wire form, as `toString()` (so `JSON.stringify` writes it as a string, losing no digit). */
   toJSON(): string {
     return this.#text;
   }

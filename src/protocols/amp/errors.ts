@@ -146,7 +146,9 @@ export class UnknownRemoteError extends RemoteAmpError {
 
 /** The peer has no responder for the command (`_error_code` `UNHANDLED`). Code `ERR_AMP_UNHANDLED_COMMAND`. */
 export class UnhandledCommand extends AmpError {
+  /** The wire error code (`"UNHANDLED"`). */
   readonly errorCode: string;
+  /** The peer's description (usually names the command). */
   readonly description: string;
 
   constructor(errorCode: string, description: string) {

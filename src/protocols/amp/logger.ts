@@ -9,7 +9,9 @@
  * an undeclared error, an answer that cannot be encoded) go to `error`.
  */
 export interface AmpLogger {
+  /** Reports a local fault (and a peer's problem when there is no `warn`); `obj.err` is the error. */
   error(obj: { err: unknown }, msg: string): void;
+  /** Reports a problem the peer caused; `obj.err` is the error. */
   warn?(obj: { err: unknown }, msg: string): void;
 }
 
@@ -19,7 +21,9 @@ export interface RateLimitedLoggerOptions {
   maxPerSecond?: number;
   /** Where reports go. Default `console` (both levels write to stderr). */
   sink?: {
+    /** Writes an error report (`console.error`'s signature). */
     error(...args: unknown[]): void;
+    /** Writes a warning report and the "suppressed N" summaries (`console.warn`'s signature). */
     warn(...args: unknown[]): void;
   };
   /** Clock in ms. Default `Date.now`. */

@@ -792,7 +792,9 @@ export class AMP<F extends object = object> extends Protocol<F> {
  * `listenTCP` for a server, or with `connectTCP`/endpoints for a client.
  */
 export class AMPFactory extends ClientFactory<AMP> {
+  /** The responders every built {@link AMP} answers with (shared by all connections). */
   readonly locator: CommandLocator<AMP>;
+  /** The options every built {@link AMP} gets. */
   readonly options: Omit<AMPOptions, "locator">;
 
   /** `locator` defaults to a new, empty one; `options` are passed to every {@link AMP}. */

@@ -9,10 +9,13 @@
  * `new Uint8Array(frame)` to keep one: `Buffer#slice` returns a view, not a copy).
  */
 export interface DecoderSink<F> {
+  /** Called with each whole frame, in order (a view valid until `feed` returns, unless documented otherwise). */
   onFrame(frame: F): void;
+  /** Called at most once, with the typed error that ends the stream; nothing follows it. */
   onError(error: Error): void;
 }
 
+/** A sans-I/O stream decoder: fed chunks, it reports frames and at most one error to its sink. */
 export interface Decoder {
   /** Feed one chunk of bytes. Never throws because of the bytes' content. */
   feed(chunk: Uint8Array): void;
@@ -24,4 +27,5 @@ export interface Decoder {
   readonly bufferedBytes: number;
 }
 
+/** Makes a decoder that reports to `sink` (what the stream adapters take). */
 export type DecoderFactory<F> = (sink: DecoderSink<F>) => Decoder;

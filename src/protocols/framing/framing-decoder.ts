@@ -15,6 +15,7 @@ import type { Decoder, DecoderSink } from "./decoder.js";
  * Subclasses implement {@link FramingDecoder.parse} and {@link FramingDecoder.partialBytes}.
  */
 export abstract class FramingDecoder<F = Uint8Array> implements Decoder {
+  /** Where frames and the error go. */
   protected readonly sink: DecoderSink<F>;
   /** True when `parse` must return after the frame it just delivered (paused, stopped or failed). */
   protected halted = false;

@@ -25,6 +25,7 @@ import {
 
 /** A decoder sink that also hears about too-long frames skipped in `tooLong: "discard"` mode. */
 export interface ShapeSink<Fr> extends DecoderSink<Fr> {
+  /** Called for each frame skipped as too long (a ShapeError of kind `"length too long"`); the stream carries on. */
   onDiscard?(error: ShapeError): void;
 }
 

@@ -20,6 +20,7 @@ import {
 
 /** What every encoder input has. */
 export interface FrameInputBase {
+  /** The payload; a string is UTF-8 encoded. */
   readonly payload: Uint8Array | string;
 }
 

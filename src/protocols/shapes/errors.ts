@@ -24,9 +24,13 @@ export type ShapeErrorKind =
  * announced payload length when known (−1 otherwise; exact up to 2^53).
  */
 export class ShapeError extends WeftError {
+  /** What was wrong. */
   readonly kind: ShapeErrorKind;
+  /** The shape's name (`ShapeSpec.name`). */
   readonly shape: string;
+  /** Stream offset (0-based, counting every byte fed) of the byte where it was detected. */
   readonly offset: number;
+  /** The announced payload length when known, −1 otherwise. */
   readonly length: number;
 
   constructor(kind: ShapeErrorKind, shape: string, offset: number, detail: string, length = -1) {

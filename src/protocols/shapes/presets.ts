@@ -14,10 +14,13 @@ export const int32 = defineShape({ name: "int32", length: 4 });
 /** `LengthPrefixedReceiver` with `prefix = "varint"`: an unsigned LEB128 length. */
 export const varint = defineShape({ name: "varint", length: "varint" });
 
-/** PostgreSQL protocol codes carried by startup-shaped messages. */
+/** The `code` of a StartupMessage for protocol 3.0 (3 << 16); the `PG_*` codes are carried by `postgres.startup` frames. */
 export const PG_PROTOCOL_3_0 = 196608;
+/** The `code` of an SSLRequest (1234 << 16 | 5679). */
 export const PG_SSL_REQUEST = 80877103;
+/** The `code` of a GSSENCRequest (1234 << 16 | 5680). */
 export const PG_GSSENC_REQUEST = 80877104;
+/** The `code` of a CancelRequest (1234 << 16 | 5678). */
 export const PG_CANCEL_REQUEST = 80877102;
 
 /**
@@ -36,6 +39,7 @@ export const PG_CANCEL_REQUEST = 80877102;
  * that sends an SSLRequest reads one `sslAnswer` and then `message`s.
  */
 export const postgres = {
+  /** StartupMessage, SSLRequest, GSSENCRequest and CancelRequest: length, then `code`. */
   startup: defineShape({
     name: "postgresql startup",
     length: 4,
@@ -43,6 +47,7 @@ export const postgres = {
     after: [uint("code", 4)],
     maxLength: 10000 - 8,
   }),
+  /** Every message after the startup: `type` byte, then the length. */
   message: defineShape({
     name: "postgresql message",
     before: [uint("type")],
@@ -50,6 +55,7 @@ export const postgres = {
     lengthCounts: "length+rest",
     maxLength: 0x3fffffff - 4,
   }),
+  /** The server's one-byte answer to an SSLRequest: `answer` is `S` (0x53) or `N` (0x4e). */
   sslAnswer: defineShape({
     name: "postgresql ssl answer",
     before: [uint("answer")],
@@ -61,7 +67,8 @@ export const postgres = {
  * MQTT's fixed header (MQTT 3.1.1 §2.2, MQTT 5.0 §2.1): the packet type (high nibble) and flags
  * (low nibble) of byte 1, then the Remaining Length, a Variable Byte Integer of at most 4 bytes
  * (§1.5.5; maximum 268435455) that must use the minimum number of bytes [MQTT-1.5.5-1]. The
- * payload is the variable header and payload.
+ * payload is the variable header and payload. Frames carry `type` and `flags` (numbers) and
+ * `payload`.
  */
 export const mqtt = defineShape({
   name: "mqtt",
@@ -86,7 +93,8 @@ export const dnsTcp = defineShape({
 /**
  * TLS records (RFC 8446 §5.1, RFC 5246 §6.2): content type, legacy record version, a 2-byte length,
  * the fragment. Framing only (nothing is decrypted). Limit 2^14 + 2048, the largest ciphertext
- * TLS 1.2 allows (TLS 1.3 allows 2^14 + 256).
+ * TLS 1.2 allows (TLS 1.3 allows 2^14 + 256). Frames carry `type` (the content type, 22 for a
+ * handshake), `version` (the legacy record version: 0x0303, or 0x0301 in a first ClientHello) and `payload`.
  */
 export const tlsRecord = defineShape({
   name: "tls record",
@@ -99,6 +107,7 @@ export const tlsRecord = defineShape({
  * HTTP/2 frame header (RFC 9113 §4.1): 24-bit length of the payload, type, flags, a reserved bit
  * (ignored on receipt, sent as 0) and the 31-bit stream identifier. Limit 16384, the initial
  * SETTINGS_MAX_FRAME_SIZE; raise it with `withLimit` after the peer's SETTINGS (up to 2^24 − 1).
+ * Frames carry `type`, `flags`, `streamId` (numbers) and `payload`.
  */
 export const http2 = defineShape({
   name: "http2",

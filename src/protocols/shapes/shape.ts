@@ -18,9 +18,13 @@ export type Endian = "big" | "little";
 
 /** An unsigned integer header field of 1 to 4 whole bytes. Delivered as a number. */
 export interface UintField<N extends string = string> {
+  /** Discriminant. */
   readonly kind: "uint";
+  /** The name the value is delivered under (`"_"`: read, not delivered). */
   readonly name: N;
+  /** Width in bytes. */
   readonly bytes: 1 | 2 | 3 | 4;
+  /** Byte order. */
   readonly endian: Endian;
 }
 
@@ -30,21 +34,29 @@ export interface UintField<N extends string = string> {
  * up to 8, 16, 24 or 32 bits. A field named `"_"` is read (and written as 0) but not delivered.
  */
 export interface BitsField<N extends string = string> {
+  /** Discriminant. */
   readonly kind: "bits";
+  /** The name the value is delivered under (`"_"`: read, written as 0, not delivered). */
   readonly name: N;
+  /** Width in bits (1 to 32). */
   readonly bits: number;
 }
 
 /** Opaque header bytes, delivered as a view (valid during the delivery, like the payload). */
 export interface BytesField<N extends string = string> {
+  /** Discriminant. */
   readonly kind: "bytes";
+  /** The name the view is delivered under. */
   readonly name: N;
+  /** How many bytes. */
   readonly bytes: number;
 }
 
 /** Constant header bytes (a magic number or version): checked, not delivered. */
 export interface MagicField {
+  /** Discriminant. */
   readonly kind: "magic";
+  /** The bytes that must be present. */
   readonly value: Uint8Array;
 }
 
@@ -86,8 +98,11 @@ export function magic(value: Uint8Array | readonly number[] | string): MagicFiel
  * framing error of kind `"bad length"`. `write` encodes a value (the encoder's side).
  */
 export interface LengthCodec {
+  /** The widest encoding `read` may need, in bytes. */
   readonly maxBytes: number;
+  /** Decodes `[value, width]` from `bytes[start..end)`, or `undefined` when more bytes are needed. */
   read(bytes: Uint8Array, start: number, end: number): readonly [number, number] | undefined;
+  /** Encodes `value` as the length field's bytes. */
   write(value: number): Uint8Array;
 }
 
@@ -102,11 +117,30 @@ export type LengthSpec =
   | 3
   | 4
   | 8
-  | { readonly bytes: 1 | 2 | 3 | 4 | 8; readonly endian?: Endian }
+  | {
+      /** Width in bytes. */
+      readonly bytes: 1 | 2 | 3 | 4 | 8;
+      /** Byte order; default `"big"`. */
+      readonly endian?: Endian;
+    }
   | "varint"
-  | { readonly varint: { readonly maxBytes?: number; readonly minimal?: boolean } }
-  | { readonly fixed: number }
-  | { readonly custom: LengthCodec };
+  | {
+      /** An unsigned LEB128 varint. */
+      readonly varint: {
+        /** Longest encoding accepted, in bytes; default 10. */
+        readonly maxBytes?: number;
+        /** Reject padded (non-minimal) encodings; default true. */
+        readonly minimal?: boolean;
+      };
+    }
+  | {
+      /** No length field: every payload has this many bytes. */
+      readonly fixed: number;
+    }
+  | {
+      /** A length encoding of your own. */
+      readonly custom: LengthCodec;
+    };
 
 /** What the length value counts (Netty's `lengthAdjustment`, named). */
 export type LengthCounts =
@@ -125,10 +159,15 @@ export type LengthCounts =
  * encoder writes it. `covers`: the payload (default) or the whole frame before the trailer.
  */
 export interface TrailerSpec<N extends string = string> {
+  /** The name the trailer value is delivered under. */
   readonly name: N;
+  /** Width in bytes. */
   readonly bytes: 1 | 2 | 4;
+  /** Byte order; default `"big"`. */
   readonly endian?: Endian;
+  /** Computes the expected trailer (a checksum) from the covered bytes. */
   readonly compute?: (covered: Uint8Array) => number;
+  /** What `compute` covers: `"payload"` (default) or `"frame"` (every byte before the trailer). */
   readonly covers?: "payload" | "frame";
 }
 
@@ -164,31 +203,42 @@ export interface ShapeSpec {
   readonly tooLong?: "fail" | "discard";
 }
 
+/** The name a field is delivered under, or `never` (magic fields, `"_"`). Type-level helper, not exported. */
 type Named<F> = F extends UintField<infer N> | BitsField<infer N> | BytesField<infer N>
   ? N extends "_"
     ? never
     : N
   : never;
+/** The delivered value type of a field: a view for `bytes`, else a number. Type-level helper. */
 type ValueOf<F> = F extends BytesField ? Uint8Array : number;
 /** The delivered values of a list of fields. */
 export type FieldValues<T extends readonly Field[]> = {
   [F in T[number] as Named<F>]: ValueOf<F>;
 };
+/** `{ [name]: number }` for a trailer, else nothing. Type-level helper. */
 type TrailerValue<T> = T extends TrailerSpec<infer N> ? { [K in N]: number } : unknown;
+/** Merges an intersection into one object type (for readable hovers). Type-level helper. */
 type Flatten<T> = { [K in keyof T]: T[K] } & {};
 
 /** The frame a declaration delivers: its named fields and `payload`. */
 export type FrameOf<S extends ShapeSpec> = Flatten<
   FieldValues<S["before"] extends readonly Field[] ? S["before"] : []> &
     FieldValues<S["after"] extends readonly Field[] ? S["after"] : []> &
-    TrailerValue<S["trailer"]> & { payload: Uint8Array }
+    TrailerValue<S["trailer"]> & {
+      /** The payload (a view valid during the delivery). */
+      payload: Uint8Array;
+    }
 >;
 
 /** What the encoder takes for a frame of a generic shape: its fields and the payload. */
 export type FrameInput<Fr> = {
   [K in keyof Fr as K extends "payload" ? never : K]: Fr[K];
-} & { payload: Uint8Array | string };
+} & {
+  /** The payload; a string is UTF-8 encoded. */
+  payload: Uint8Array | string;
+};
 
+/** `{ [name]?: number }` for a trailer (required at run time unless the trailer has `compute`), else nothing. Type-level helper. */
 type TrailerInput<T> = T extends TrailerSpec<infer N> ? { [K in N]?: number } : unknown;
 
 /**
@@ -198,7 +248,10 @@ type TrailerInput<T> = T extends TrailerSpec<infer N> ? { [K in N]?: number } : 
 export type InputOf<S extends ShapeSpec> = Flatten<
   FieldValues<S["before"] extends readonly Field[] ? S["before"] : []> &
     FieldValues<S["after"] extends readonly Field[] ? S["after"] : []> &
-    TrailerInput<S["trailer"]> & { payload: Uint8Array | string }
+    TrailerInput<S["trailer"]> & {
+      /** The payload; a string is UTF-8 encoded. */
+      payload: Uint8Array | string;
+    }
 >;
 
 /** Length field kinds of a compiled shape. */
@@ -370,34 +423,49 @@ function widthOf(fields: readonly PlacedField[]): number {
  * `maxLength`. `Fr` is the type of the frames it delivers.
  */
 export class Shape<Fr extends object = object, In extends object = object> {
+  /** @internal Carries the frame type; never set. */
   declare readonly __frame?: Fr;
+  /** @internal Carries the encoder-input type; never set. */
   declare readonly __input?: In;
+  /** The declaration this shape was compiled from. */
   readonly spec: ShapeSpec;
+  /** The name used in errors (`spec.name`, default `"frame"`). */
   readonly name: string;
   /** Bytes of the fields before the length field (Netty's `lengthFieldOffset`). */
   readonly beforeBytes: number;
   /** Bytes of the fields between the length field and the payload. */
   readonly afterBytes: number;
+  /** @internal One of the `LEN_*` kinds. */
   readonly lengthKind: number;
   /** Width of a fixed-width length field (0 otherwise). */
   readonly lengthBytes: number;
+  /** @internal Byte order of a fixed-width length field. */
   readonly lengthLittleEndian: boolean;
   /** Longest length field (its width when fixed, `maxBytes` for varint and custom, 0 for none). */
   readonly lengthMaxBytes: number;
+  /** @internal Whether padded varints are rejected. */
   readonly varintMinimal: boolean;
+  /** @internal The custom length codec, if any. */
   readonly custom: LengthCodec | null;
   /** The payload length of a `fixed` shape. */
   readonly fixedLength: number;
+  /** @internal The `before` fields, placed. */
   readonly beforeFields: readonly PlacedField[];
+  /** @internal The `after` fields, placed. */
   readonly afterFields: readonly PlacedField[];
   /** Payload length = length value + `delta` − `lengthWidthFactor` × (width of the length field). */
   readonly delta: number;
+  /** @internal See `delta`. */
   readonly lengthWidthFactor: 0 | 1;
   /** Bytes stripped, or −1 for "the whole header". */
   readonly strip: number;
+  /** The trailer declaration, or `null`. */
   readonly trailer: TrailerSpec | null;
+  /** Width of the trailer in bytes (0 without one). */
   readonly trailerBytes: number;
+  /** Largest accepted payload in bytes (`spec.maxLength`, default 99999). */
   readonly maxLength: number;
+  /** True when a too-long frame is skipped (`tooLong: "discard"`) instead of failing the stream. */
   readonly discard: boolean;
   /** True when a frame carries nothing but its payload (no field, no trailer). */
   readonly bare: boolean;

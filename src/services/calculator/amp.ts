@@ -12,8 +12,18 @@ import type { CalculatorService } from "./service.js";
 /** `Calculate(a, b) → result, server`. */
 export const Calculate = defineCommand({
   name: "Calculate",
-  arguments: { a: Integer, b: Integer },
-  response: { result: Integer, server: Integer },
+  arguments: {
+    /** The first addend. */
+    a: Integer,
+    /** The second addend. */
+    b: Integer,
+  },
+  response: {
+    /** `a + b`. */
+    result: Integer,
+    /** The id of the port that answered. */
+    server: Integer,
+  },
 });
 
 /** Options of {@link CalculatorAMPFactory}. */
@@ -43,6 +53,7 @@ export function calculatorLocator(
 
 /** Serves a {@link CalculatorService} over AMP as one server id. */
 export class CalculatorAMPFactory extends ServiceAMPFactory {
+  /** The id this port answers with (the `serverId` option; default 0). */
   readonly serverId: number;
 
   constructor(service: CalculatorService, options: CalculatorAMPOptions = {}) {

@@ -43,6 +43,7 @@ export class CalculatorLineProtocol extends LineFrontEnd<CalculatorLineFactory> 
     else this.reply(okLine(answer));
   }
 
+  /** Drops the replies still waiting and logs the loss. */
   override connectionLost(reason: Error): void {
     super.connectionLost(reason);
     logConnection(this.factory.logger, "connection lost", "calculator", "line", this, reason);
@@ -64,6 +65,7 @@ export class CalculatorLineFactory extends ServiceServerFactory<
   CalculatorService,
   CalculatorLineProtocol
 > {
+  /** The id this port answers with (the `serverId` option; default 0). */
   readonly serverId: number;
 
   constructor(service: CalculatorService, options: CalculatorLineOptions = {}) {

@@ -11,7 +11,9 @@ export type Int = number | bigint;
 
 /** The answer to one calculation: the sum and the id of the server that computed it. */
 export interface Calculation {
+  /** The sum (a bigint beyond 2^53). */
   readonly result: Int;
+  /** The id of the server that computed it. */
   readonly server: number;
 }
 
@@ -25,6 +27,7 @@ export interface CalculatorServiceOptions {
 
 /** Adds integers, exactly (bigint beyond 2^53). */
 export class CalculatorService {
+  /** Simulated work time per calculation, in seconds (the `delay` option; default 0). */
   readonly delay: number;
   readonly #clock: ReactorTime | undefined;
   readonly #pending = new Set<DelayedCall>();

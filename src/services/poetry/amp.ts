@@ -14,8 +14,14 @@ import type { PoetryService } from "./service.js";
 /** `GetPoem(name) → poem`. */
 export const GetPoem = defineCommand({
   name: "GetPoem",
-  arguments: { name: Unicode },
-  response: { poem: Unicode },
+  arguments: {
+    /** The poem's name (its file name without `.txt`). */
+    name: Unicode,
+  },
+  response: {
+    /** The poem's text. */
+    poem: Unicode,
+  },
   errors: { UNKNOWN_POEM: PoemNotFoundError },
 });
 

@@ -31,7 +31,9 @@ export interface PoemFrontEndOptions extends FrontEndOptions {
 
 /** Serves one poem of a {@link PoetryService} to everyone who connects. */
 export class FastPoetryFactory extends ServerFactory<FastPoetryProtocol> {
+  /** The poem served to everyone (the `poem` option; default the service's default poem). */
   readonly poem: Poem;
+  /** Where the front-end logs (the `logger` option; default silent). */
   readonly logger: ServiceLogger;
 
   /** Throws PoemNotFoundError when `options.poem` names no poem. */

@@ -12,8 +12,11 @@ import { PoemNotFoundError } from "../errors.js";
 
 /** One poem: its name, its text and that text as UTF-8 bytes (encoded once). */
 export interface Poem {
+  /** The poem's name (its file name without `.txt`). */
   readonly name: string;
+  /** The text. */
   readonly text: string;
+  /** The text, UTF-8 encoded (what the front-ends send). */
   readonly bytes: Uint8Array;
 }
 
@@ -81,6 +84,7 @@ export class PoetryService {
     return [...this.#poems.keys()].sort();
   }
 
+  /** Whether a poem named `name` exists. */
   has(name: string): boolean {
     return this.#poems.has(name);
   }

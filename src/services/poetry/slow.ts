@@ -67,10 +67,15 @@ export interface SlowPoetryOptions extends PoemFrontEndOptions {
 
 /** Serves one poem slowly. */
 export class SlowPoetryFactory extends ServerFactory<SlowPoetryProtocol> {
+  /** The poem served (the `poem` option; default the service's default poem). */
   readonly poem: Poem;
+  /** Where the front-end logs (the `logger` option; default silent). */
   readonly logger: ServiceLogger;
+  /** The clock that times the slices. */
   readonly clock: ReactorTime;
+  /** Bytes per slice (default 10). */
   readonly bytesPerTick: number;
+  /** Seconds between slices (default 0.1). */
   readonly interval: number;
 
   constructor(service: PoetryService, options: SlowPoetryOptions) {

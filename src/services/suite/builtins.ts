@@ -37,24 +37,35 @@ import { ServiceRegistry } from "./registry.js";
 const settingsOf = <const E extends v.ObjectEntries>(entries: E) =>
   strictObject(entries, { alsoAllowed: ["listen"] });
 
-const poetrySettings = settingsOf({
+/** The poetry service's settings (its keys besides `listen`). */
+export type PoetrySettings = {
   /** Folder of `NAME.txt` poems (relative to the config file). Default: the bundled poems. */
-  poems: v.optional(nonEmptyString),
+  poems?: string | undefined;
   /** The poem the fast and slow front-ends serve. Default: the first name in sorted order. */
+  poem?: string | undefined;
+  /** Slow front-end pacing. */
+  slow?:
+    | {
+        /** Bytes per slice (an integer >= 1). Default 10. */
+        bytesPerTick?: number | undefined;
+        /** Seconds between slices. Default 0.1. */
+        interval?: number | undefined;
+      }
+    | undefined;
+};
+
+const poetrySettings = settingsOf({
+  poems: v.optional(nonEmptyString),
   poem: v.optional(nonEmptyString),
-  /** Slow front-end pacing: bytes per slice (default 10), seconds between slices (default 0.1). */
   slow: v.optional(
     strictObject({ bytesPerTick: v.optional(integer(1)), interval: v.optional(seconds) }),
   ),
-});
-
-/** The poetry service's settings (its keys besides `listen`). */
-export type PoetrySettings = v.InferInput<typeof poetrySettings>;
+}) satisfies v.GenericSchema<PoetrySettings, PoetrySettings>;
 
 const poemOf = (s: PoetrySettings) => (s.poem !== undefined ? { poem: s.poem } : {});
 
 /** Poems, fast or slow, or by name. */
-export const poetryDefinition = defineService({
+export const poetryDefinition = defineService<PoetryService, PoetrySettings>({
   name: "poetry",
   description: "serve poems: the default one at once or slowly, any one by name",
   settings: poetrySettings,
@@ -142,27 +153,30 @@ export const transformDefinition = defineService({
   },
 });
 
-const calculatorSettings = settingsOf({
-  /** Simulated work per calculation, seconds. Default 0. */
-  delay: v.optional(seconds),
-});
-
 /** The calculator's settings (its keys besides `listen`). */
-export type CalculatorSettings = v.InferInput<typeof calculatorSettings>;
+export type CalculatorSettings = {
+  /** Simulated work per calculation, in seconds. Default 0. */
+  delay?: number | undefined;
+};
 
-const serverIdOption = strictObject(
-  {
-    /**
-     * The id this port answers with. Default: its position among the service's `listen` entries of
-     * the same protocol, from 0 (the article's `enumerate`: PB on 8992–8994 answers 0, 1, 2).
-     */
-    serverId: v.optional(integer()),
-  },
-  { alsoAllowed: ["protocol", "endpoint"] },
-);
+const calculatorSettings = settingsOf({
+  delay: v.optional(seconds),
+}) satisfies v.GenericSchema<CalculatorSettings, CalculatorSettings>;
 
 /** A calculator `listen` entry's own key. */
-export type CalculatorListenOptions = v.InferOutput<typeof serverIdOption>;
+export type CalculatorListenOptions = {
+  /**
+   * The id this port answers with (an integer). Default: its position among the service's
+   * `listen` entries of the same protocol, from 0 (the article's `enumerate`: PB on 8992–8994
+   * answers 0, 1, 2).
+   */
+  serverId?: number | undefined;
+};
+
+const serverIdOption = strictObject(
+  { serverId: v.optional(integer()) },
+  { alsoAllowed: ["protocol", "endpoint"] },
+) satisfies v.GenericSchema<CalculatorListenOptions, CalculatorListenOptions>;
 
 type CalculatorContext = FrontEndContext<
   CalculatorService,

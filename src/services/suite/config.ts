@@ -51,14 +51,27 @@ export interface ListenConfig {
 }
 
 /** One service's section: where it listens, and its settings. */
-export type ServiceConfig = { listen: ListenConfig[]; readonly [setting: string]: unknown };
+export type ServiceConfig = {
+  /** The front-ends to start, at least one. */
+  listen: ListenConfig[];
+  readonly [setting: string]: unknown;
+};
 
 /** The poetry service's section. */
-export type PoetryConfig = PoetrySettings & { listen: ListenConfig[] };
+export type PoetryConfig = PoetrySettings & {
+  /** The front-ends to start, at least one. */
+  listen: ListenConfig[];
+};
 /** The transform service's section (it has no settings). */
-export type TransformConfig = { listen: ListenConfig[] };
+export type TransformConfig = {
+  /** The front-ends to start, at least one. */
+  listen: ListenConfig[];
+};
 /** The calculator's section. */
-export type CalculatorConfig = CalculatorSettings & { listen: ListenConfig[] };
+export type CalculatorConfig = CalculatorSettings & {
+  /** The front-ends to start, at least one. */
+  listen: ListenConfig[];
+};
 
 /** A suite configuration. */
 export interface SuiteConfig {
@@ -70,8 +83,11 @@ export interface SuiteConfig {
   modules?: string[];
   /** Service name → its section. */
   services: {
+    /** The poetry service (`netstring`, `amp`, `fast`, `slow` front-ends). */
     poetry?: PoetryConfig;
+    /** The transform service (`netstring`, `line`, `amp`, `udp` front-ends). */
     transform?: TransformConfig;
+    /** The calculator service (`line`, `amp` front-ends). */
     calculator?: CalculatorConfig;
     readonly [service: string]: ServiceConfig;
   };
@@ -79,27 +95,37 @@ export interface SuiteConfig {
 
 /** One `listen` entry, checked: its front-end, endpoint as written, and validated options. */
 export interface PlannedListen {
+  /** The front-end's protocol name, as written. */
   readonly protocol: string;
+  /** The server endpoint string, as written (host and port offset not yet applied). */
   readonly endpoint: string;
+  /** The output of the front-end's `options` schema (`undefined` without one). */
   readonly options: unknown;
   /** Position in the service's `listen`. */
   readonly index: number;
+  /** The registered front-end that serves it. */
   readonly frontEnd: FrontEndDefinition;
 }
 
 /** One service of a checked configuration. */
 export interface PlannedService {
+  /** The service's name (its key under `services`). */
   readonly name: string;
+  /** The registered service definition. */
   readonly definition: ServiceDefinition;
   /** The output of the service's settings schema. */
   readonly settings: unknown;
+  /** Its checked `listen` entries, in order. */
   readonly listen: readonly PlannedListen[];
 }
 
 /** A configuration checked against a registry: its services in registry order. */
 export interface SuitePlan {
+  /** The configuration's `host`, if given. */
   readonly host: string | undefined;
+  /** The configuration's `portOffset`, if given. */
   readonly portOffset: number | undefined;
+  /** The configured services, in registry order. */
   readonly services: readonly PlannedService[];
 }
 

@@ -82,6 +82,7 @@ export interface ServiceContext {
   readonly baseDir: string;
   /** The reactor's clock, or a manual Clock in tests. */
   readonly clock: ReactorTime;
+  /** Where the service logs (the suite's logger). */
   readonly logger: ServiceLogger;
 }
 
@@ -93,8 +94,9 @@ export interface FrontEndContext<S = unknown, C = unknown, O = unknown> {
   readonly settings: C;
   /** The validated options of this `listen` entry (its keys besides `protocol` and `endpoint`). */
   readonly options: O;
-  /** The service's name and this front-end's protocol name. */
+  /** The service's name. */
   readonly serviceName: string;
+  /** This front-end's protocol name (the `listen` entry's `protocol`). */
   readonly protocol: string;
   /** Position of this entry in the service's `listen` array, from 0. */
   readonly index: number;
@@ -102,12 +104,15 @@ export interface FrontEndContext<S = unknown, C = unknown, O = unknown> {
   readonly protocolIndex: number;
   /** The endpoint string listened on (host and port offset applied). */
   readonly endpoint: string;
+  /** Where the front-end logs (the suite's logger). */
   readonly logger: ServiceLogger;
+  /** The reactor's clock, or a manual Clock in tests. */
   readonly clock: ReactorTime;
 }
 
 /** The part of a server endpoint the suite uses: listen with what `build` returned. */
 export interface FrontEndEndpoint<P = Factory> {
+  /** Starts listening with what `build` returned; rejects with CannotListenError. */
   listen(built: P): Promise<ListeningPort>;
 }
 
@@ -162,7 +167,9 @@ export interface FrontEndExtension<S = unknown> extends FrontEndDefinition<S> {
 
 /** What a weft module exports by default (see the module contract above). */
 export interface WeftModule {
+  /** Services the module adds to the registry. */
   readonly services?: readonly ServiceDefinition[];
+  /** Front-ends the module adds to existing services. */
   readonly frontEnds?: readonly FrontEndExtension[];
 }
 

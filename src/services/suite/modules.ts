@@ -54,7 +54,9 @@ export async function registryWithModules(
 
 /** A configuration file, read and checked, with the registry its modules make. */
 export interface LoadedSuiteConfig {
+  /** The configuration, checked against `registry`. */
   readonly config: SuiteConfig;
+  /** The registry given, plus the services and front-ends of the file's `modules`. */
   readonly registry: ServiceRegistry;
   /** The file's folder: what relative paths in it are resolved against. */
   readonly baseDir: string;

@@ -55,8 +55,11 @@ const moduleShape = strictObject(
 
 /** A front-end as registered: its service, protocol and definition. */
 export interface RegisteredFrontEnd {
+  /** The name of the service it serves. */
   readonly service: string;
+  /** Its protocol name (a `listen` entry's `protocol`). */
   readonly protocol: string;
+  /** The front-end definition. */
   readonly definition: FrontEndDefinition;
 }
 

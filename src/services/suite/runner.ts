@@ -18,12 +18,15 @@ import type { ServiceRegistry } from "./registry.js";
 
 /** One started front-end. */
 export interface RunningFrontEnd {
+  /** The name of the service it serves. */
   readonly service: string;
+  /** Its protocol name. */
   readonly protocol: string;
   /** The endpoint string listened on (after host/offset). */
   readonly endpoint: string;
   /** The bound address (actual port for port 0). */
   readonly address: Address;
+  /** The listening port (stopped by `RunningSuite.stop`). */
   readonly port: ListeningPort;
   /** What the front-end's `build` returned (a Factory for stream endpoints). */
   readonly factory: unknown;
@@ -50,6 +53,7 @@ export interface StartSuiteOptions {
 
 /** A running suite. */
 export interface RunningSuite {
+  /** Every front-end started, in configuration order. */
   readonly frontEnds: readonly RunningFrontEnd[];
   /** The service objects, by name. */
   readonly services: ReadonlyMap<string, unknown>;

@@ -12,33 +12,54 @@ import { ConfigError, type ConfigIssue } from "../errors.js";
 
 /** A Standard Schema (v1) validating `unknown` input into `Output`. */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  /** The standard properties (the key is `~standard` so it sorts after a library's own). */
   readonly "~standard": StandardSchemaV1.Props<Input, Output>;
 }
 
+/** The types of the Standard Schema (v1) interface. */
 export declare namespace StandardSchemaV1 {
+  /** What a schema exposes under `~standard`. */
   interface Props<Input = unknown, Output = Input> {
+    /** The version of the Standard Schema interface: 1. */
     readonly version: 1;
+    /** The library that implements the schema (`"valibot"`, `"zod"`, …). */
     readonly vendor: string;
+    /** Validates `value`: a result, or a Promise of one for an asynchronous schema. */
     readonly validate: (value: unknown) => Result<Output> | Promise<Result<Output>>;
+    /** Carries the input and output types for inference; never set at run time. */
     readonly types?: Types<Input, Output> | undefined;
   }
+  /** The outcome of `validate`: the output or the issues. */
   type Result<Output> = SuccessResult<Output> | FailureResult;
+  /** A successful validation. */
   interface SuccessResult<Output> {
+    /** The validated (possibly transformed) value. */
     readonly value: Output;
+    /** Always absent on success. */
     readonly issues?: undefined;
   }
+  /** A failed validation. */
   interface FailureResult {
+    /** What is wrong, at least one issue. */
     readonly issues: ReadonlyArray<Issue>;
   }
+  /** One problem found by a schema. */
   interface Issue {
+    /** The human-readable message. */
     readonly message: string;
+    /** Where in the value the problem is: keys and indexes from the root. */
     readonly path?: ReadonlyArray<PropertyKey | PathSegment> | undefined;
   }
+  /** A path segment given as an object. */
   interface PathSegment {
+    /** The key or index. */
     readonly key: PropertyKey;
   }
+  /** The input and output types of a schema, for inference. */
   interface Types<Input = unknown, Output = Input> {
+    /** The type the schema accepts. */
     readonly input: Input;
+    /** The type the schema produces. */
     readonly output: Output;
   }
 }

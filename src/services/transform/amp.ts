@@ -15,8 +15,16 @@ import type { TransformService } from "./service.js";
 /** `Transform(name, text) → text`. */
 export const Transform = defineCommand({
   name: "Transform",
-  arguments: { name: Unicode, text: Unicode },
-  response: { text: Unicode },
+  arguments: {
+    /** The transform's name (`"upper"`, `"reverse"`, …). */
+    name: Unicode,
+    /** The text to transform. */
+    text: Unicode,
+  },
+  response: {
+    /** The transformed text. */
+    text: Unicode,
+  },
   errors: { UNKNOWN_TRANSFORM: UnknownTransformError, TRANSFORM_FAILED: TransformFailedError },
 });
 

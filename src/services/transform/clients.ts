@@ -110,7 +110,7 @@ export const MAX_REPLY_LINE = 4 * 1024 * 1024;
 
 /**
  * Client protocol of the line front-end: requests are answered in order. Replies longer than
- * {@link MAX_REPLY_LINE} bytes fail every waiting call with BadReplyError and close.
+ * 4 MiB fail every waiting call with BadReplyError and close.
  */
 export class TransformLineClientProtocol extends LineReceiver {
   readonly #waiting: Array<Deferred<string>> = [];
@@ -202,6 +202,7 @@ export interface TransformProxyOptions extends ClientOptions {
  * ```
  */
 export class TransformProxy {
+  /** The front-end protocol used (the `via` option; default `"netstring"`). */
   readonly via: TransformVia;
   readonly #endpoint: ClientEndpointLike;
   readonly #options: ClientOptions;

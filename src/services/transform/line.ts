@@ -42,6 +42,7 @@ export class TransformLineProtocol extends LineFrontEnd<TransformLineFactory> {
     logConnection(f.logger, "connection made", "transform", "line", this);
   }
 
+  /** Handles the lines in `data`; answers a line over the limit with an error and closes. */
   override dataReceived(data: Uint8Array): void {
     super.dataReceived(data);
     if (data.length > 0) this.#last = data[data.length - 1] as number;
@@ -102,6 +103,7 @@ export class TransformLineProtocol extends LineFrontEnd<TransformLineFactory> {
     this.transport.loseConnection();
   }
 
+  /** Drops the replies still waiting and logs the loss. */
   override connectionLost(reason: Error): void {
     super.connectionLost(reason);
     logConnection(this.factory.logger, "connection lost", "transform", "line", this, reason);
@@ -128,6 +130,7 @@ export class TransformLineFactory extends ServiceServerFactory<
   TransformService,
   TransformLineProtocol
 > {
+  /** Longest request line accepted, in bytes (the `maxLineLength` option; default 65536). */
   readonly maxLineLength: number;
 
   constructor(service: TransformService, options: TransformLineOptions = {}) {

@@ -76,7 +76,7 @@ export class TransformService {
 
   /**
    * Register (or replace) a transform. Throws InvalidArgumentError for a name outside
-   * {@link TRANSFORM_NAME} or a `fn` that is not a function.
+   * 1–64 characters from `A-Z a-z 0-9 _ -`, or a `fn` that is not a function.
    */
   register(name: string, fn: TransformFn): this {
     if (typeof name !== "string" || !TRANSFORM_NAME.test(name)) {

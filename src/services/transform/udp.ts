@@ -32,7 +32,9 @@ export interface TransformUDPOptions {
 
 /** What the front-end did with the datagrams it received. */
 export interface TransformUDPStats {
+  /** Datagrams received. */
   received: number;
+  /** Datagrams answered. */
   answered: number;
   /** Over a source's rate limit (or the source table was full). */
   rateLimited: number;
@@ -54,7 +56,9 @@ const encoder = new TextEncoder();
 
 /** The datagram protocol of the UDP front-end (bind it with `reactor.listenUDP`). */
 export class TransformUDPProtocol extends DatagramProtocol {
+  /** The service the requests go to. */
   readonly service: TransformService;
+  /** Counters of what this port saw (updated in place). */
   readonly stats: TransformUDPStats = {
     received: 0,
     answered: 0,

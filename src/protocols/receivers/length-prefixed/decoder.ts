@@ -35,8 +35,11 @@ export type LengthPrefixedErrorKind = "length too long" | "overlong varint" | "t
  * for `"length too long"` (exact up to 2^53; the message always shows the exact value).
  */
 export class LengthPrefixedError extends WeftError {
+  /** What was wrong. */
   readonly kind: LengthPrefixedErrorKind;
+  /** Stream offset (0-based, counting every byte fed) of the byte where it was detected. */
   readonly offset: number;
+  /** The announced length for `"length too long"`, −1 otherwise. */
   readonly length: number;
 
   constructor(kind: LengthPrefixedErrorKind, offset: number, detail: string, length = -1) {
@@ -73,8 +76,11 @@ export function checkEndian(value: string): "big" | "little" {
  * buffered, so memory stays bounded by `maxLength` whatever a peer announces.
  */
 export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
+  /** Prefix width in bytes, or `"varint"` (the `prefix` option; default 4). */
   readonly prefix: LengthPrefix;
+  /** True for little-endian fixed-width prefixes (the `endian` option). */
   readonly littleEndian: boolean;
+  /** Largest accepted payload in bytes (the `maxLength` option; default 99999). */
   readonly maxLength: number;
   #width: number;
   #state = HEADER;

@@ -6,7 +6,9 @@ import type { LengthPrefix, LengthPrefixedOptions } from "./decoder.js";
 
 /** `sendString` was given more bytes than the prefix can announce (code `ERR_STRING_TOO_LONG`). */
 export class StringTooLongError extends WeftError {
+  /** Bytes that were to be sent. */
   readonly length: number;
+  /** The largest length the prefix can announce. */
   readonly maximum: number;
 
   constructor(length: number, maximum: number) {

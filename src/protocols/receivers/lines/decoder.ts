@@ -36,7 +36,7 @@ import { WeftError } from "../../../core/errors.js";
 import type { Decoder, DecoderFactory, DecoderSink } from "../../framing/decoder.js";
 import { checkMaxLength, MAX_SAFE_LENGTH } from "../../framing/limits.js";
 import { keepShape, keepShapesOnce } from "../../framing/v8.js";
-import { delimiterBytes, EXCEEDED, LineScanner, type LineTarget } from "./scanner.js";
+import { delimiterBytes, EXCEEDED, LineScanner } from "./scanner.js";
 
 /** Twisted's default delimiter, `\r\n`. */
 export const DEFAULT_LINE_DELIMITER = "\r\n";
@@ -50,8 +50,11 @@ export const DEFAULT_MAX_LINE_LENGTH = 16384;
  * `LineReceiver`, more than `maxLength` for `LineOnlyReceiver`).
  */
 export class LineLengthExceededError extends WeftError {
+  /** The limit that was exceeded, in bytes. */
   readonly maxLength: number;
+  /** The line's length, or the bytes buffered without a delimiter (see `terminated`). */
   readonly length: number;
+  /** Whether a delimiter was seen. */
   readonly terminated: boolean;
 
   constructor(maxLength: number, length: number, terminated: boolean) {
@@ -69,6 +72,7 @@ export class LineLengthExceededError extends WeftError {
 
 /** The input ended in the middle of a line (code `ERR_LINE_UNTERMINATED`); `length` bytes were held. */
 export class UnterminatedLineError extends WeftError {
+  /** Bytes held without a delimiter. */
   readonly length: number;
 
   constructor(length: number) {
@@ -109,7 +113,7 @@ export interface LineDecoderOptions {
  * reference to a chunk after `feed` returns. A `feed` from inside `onFrame` is queued after the
  * bytes still unparsed and handled before the outer `feed` returns.
  */
-export class LineDecoder implements Decoder, LineTarget {
+export class LineDecoder implements Decoder {
   /** The delimiter in bytes. */
   readonly delimiter: Uint8Array;
   /** Longest accepted line in bytes (delimiter excluded). */
@@ -136,7 +140,7 @@ export class LineDecoder implements Decoder, LineTarget {
   }
 
   /**
-   * @internal The scanner's line target (see LineTarget): hands one line to the sink; true stops
+   * @internal The scanner's line target (`run(this)` checks it against LineTarget): hands one line to the sink; true stops
    * the scan. A prototype method, so the scanner's hot call is the same for every decoder.
    */
   lineFound(line: Uint8Array): boolean {

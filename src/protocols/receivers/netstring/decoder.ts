@@ -33,7 +33,9 @@ export type NetstringErrorKind =
  * of the byte at which it was detected; both are in the message too.
  */
 export class NetstringParseError extends WeftError {
+  /** What was wrong. */
   readonly kind: NetstringErrorKind;
+  /** Stream offset (0-based, counting every byte fed) of the byte where it was detected. */
   readonly offset: number;
 
   constructor(kind: NetstringErrorKind, offset: number, detail: string) {
@@ -76,6 +78,7 @@ function describe(byte: number): string {
  * peer announces. After a {@link NetstringParseError} nothing more is delivered.
  */
 export class NetstringDecoder extends FramingDecoder<Uint8Array> {
+  /** Largest accepted payload in bytes (the `maxLength` option; default 99999). */
   readonly maxLength: number;
   #state = LEN_START;
   #len = 0;
