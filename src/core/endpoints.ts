@@ -363,7 +363,8 @@ function quoteKey(value: string): string {
   return value.replace(/[\\:=]/g, "\\$&");
 }
 
-interface Spec {
+/** The arguments an endpoint type accepts. */
+export interface Spec {
   /** Names of the positional arguments, in order (after the type). */
   positional: readonly string[];
   /** Every accepted keyword (positional names included). */
@@ -371,7 +372,8 @@ interface Spec {
   required: readonly string[];
 }
 
-function bind(
+/** The arguments of `parsed` by name, checked against `spec`; InvalidArgumentError names what is wrong. */
+export function bind(
   description: string,
   kind: string,
   spec: Spec,
@@ -413,7 +415,8 @@ function colonHint(description: string): string {
   return /(^|[^\\]):(:|$)|=:/.test(description) ? " (escape colons inside values as \\:)" : "";
 }
 
-function portArg(description: string, name: string, value: string): number {
+/** `value` as a port number 0–65535; InvalidArgumentError otherwise. */
+export function portArg(description: string, name: string, value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
     throw new InvalidArgumentError(
       `Invalid ${name} ${JSON.stringify(value)} (an integer 0–65535 expected) in ${JSON.stringify(description)}${colonHint(description)}`,
