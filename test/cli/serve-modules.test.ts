@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransformProxy } from "../../src/services/transform/clients.js";
-import { childOutput, endpoint, lines } from "../services/helpers.js";
+import { collectOutput } from "../helpers/children.js";
+import { endpoint, lines } from "../services/helpers.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = join(ROOT, "dist", "cli.js");
@@ -31,7 +32,7 @@ async function configFile(name: string, config: unknown): Promise<string> {
 
 /** `weft serve` with `args`, in the temp folder, until it exits. */
 function serveToExit(args: string[]) {
-  return childOutput(
+  return collectOutput(
     spawn(process.execPath, [CLI, "serve", "--log-level", "silent", ...args], {
       cwd: dir,
       stdio: ["ignore", "pipe", "pipe"],

@@ -3,7 +3,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { type ChildOutput, childOutput } from "./helpers.js";
+import { type ChildOutput, collectOutput } from "../helpers/children.js";
 
 const children: ChildProcess[] = [];
 afterAll(async () => {
@@ -37,7 +37,7 @@ function startServer(script: string, args: string[]): Promise<number[]> {
 }
 
 function runClient(script: string, args: string[]): Promise<ChildOutput> {
-  return childOutput(
+  return collectOutput(
     spawn(process.execPath, ["--import", "tsx", `examples/${script}`, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
     }),
