@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { type ChildOutput, collectOutput } from "../helpers/children.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -30,23 +31,14 @@ function startServer(): Promise<{ child: ChildProcess; port: number }> {
   });
 }
 
-function runClient(port: number): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
+function runClient(port: number): Promise<ChildOutput> {
+  return collectOutput(
+    spawn(
       process.execPath,
       ["--import", "tsx", join(root, "examples/amp-client.ts"), "127.0.0.1", String(port)],
       { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, out }));
-  });
+    ),
+  );
 }
 
 describe("AMP examples", () => {
