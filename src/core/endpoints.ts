@@ -474,18 +474,14 @@ function typeOf(description: string, parsed: ParsedDescription): string {
 export function serverFromString(reactor: EndpointReactor, description: string): ServerEndpoint {
   const parsed = parseDescription(description);
   const type = typeOf(description, parsed);
+  const args = (spec: Spec): Map<string, string> => bind(description, type, spec, parsed);
   switch (type) {
     case "tcp": {
-      const a = bind(
-        description,
-        type,
-        {
-          positional: ["port", "interface", "backlog"],
-          keywords: ["port", "interface", "backlog"],
-          required: ["port"],
-        },
-        parsed,
-      );
+      const a = args({
+        positional: ["port", "interface", "backlog"],
+        keywords: ["port", "interface", "backlog"],
+        required: ["port"],
+      });
       const options = listenOptions(description, a);
       return new TCPServerEndpoint(
         reactor,
@@ -494,16 +490,11 @@ export function serverFromString(reactor: EndpointReactor, description: string):
       );
     }
     case "unix": {
-      const a = bind(
-        description,
-        type,
-        {
-          positional: ["address", "backlog"],
-          keywords: ["address", "backlog"],
-          required: ["address"],
-        },
-        parsed,
-      );
+      const a = args({
+        positional: ["address", "backlog"],
+        keywords: ["address", "backlog"],
+        required: ["address"],
+      });
       return new UNIXServerEndpoint(
         reactor,
         a.get("address") as string,
@@ -513,12 +504,7 @@ export function serverFromString(reactor: EndpointReactor, description: string):
     case "tls":
     case "ssl": {
       const keys = ["port", "privateKey", "certKey", "interface", "backlog"];
-      const a = bind(
-        description,
-        type,
-        { positional: ["port"], keywords: keys, required: ["port", "privateKey"] },
-        parsed,
-      );
+      const a = args({ positional: ["port"], keywords: keys, required: ["port", "privateKey"] });
       const files: TLSServerFiles = { privateKey: a.get("privateKey") as string };
       const certKey = a.get("certKey");
       if (certKey !== undefined) files.certKey = certKey;
@@ -549,18 +535,14 @@ export function serverFromString(reactor: EndpointReactor, description: string):
 export function clientFromString(reactor: EndpointReactor, description: string): ClientEndpoint {
   const parsed = parseDescription(description);
   const type = typeOf(description, parsed);
+  const args = (spec: Spec): Map<string, string> => bind(description, type, spec, parsed);
   switch (type) {
     case "tcp": {
-      const a = bind(
-        description,
-        type,
-        {
-          positional: ["host", "port"],
-          keywords: ["host", "port", "timeout", "bindAddress"],
-          required: ["host", "port"],
-        },
-        parsed,
-      );
+      const a = args({
+        positional: ["host", "port"],
+        keywords: ["host", "port", "timeout", "bindAddress"],
+        required: ["host", "port"],
+      });
       return new TCPClientEndpoint(
         reactor,
         a.get("host") as string,
@@ -569,12 +551,11 @@ export function clientFromString(reactor: EndpointReactor, description: string):
       );
     }
     case "unix": {
-      const a = bind(
-        description,
-        type,
-        { positional: ["path"], keywords: ["path", "timeout", "checkPID"], required: ["path"] },
-        parsed,
-      );
+      const a = args({
+        positional: ["path"],
+        keywords: ["path", "timeout", "checkPID"],
+        required: ["path"],
+      });
       return new UNIXClientEndpoint(
         reactor,
         a.get("path") as string,
@@ -596,12 +577,7 @@ export function clientFromString(reactor: EndpointReactor, description: string):
         "servername",
         "rejectUnauthorized",
       ];
-      const a = bind(
-        description,
-        type,
-        { positional: ["host", "port"], keywords: keys, required: ["host", "port"] },
-        parsed,
-      );
+      const a = args({ positional: ["host", "port"], keywords: keys, required: ["host", "port"] });
       const files: TLSClientFiles = clientOptions(description, a);
       const ca = a.get("caCertsDir") ?? a.get("trustRoots");
       if (ca !== undefined) files.caCertsDir = ca;
