@@ -16,6 +16,44 @@ export interface CliIO {
   stderr: (text: string) => void;
 }
 
+/**
+ * A subcommand's reports: `weft NAME: …` lines on stderr, and the exit code (through `setExit`,
+ * when the command sets it itself rather than returning it).
+ */
+export class CommandOutput {
+  readonly #name: string;
+  readonly #io: CliIO;
+  readonly #setExit: (code: number) => void;
+
+  constructor(name: string, io: CliIO, setExit: (code: number) => void = () => {}) {
+    this.#name = name;
+    this.#io = io;
+    this.#setExit = setExit;
+  }
+
+  /** Writes `weft NAME: message` to stderr. */
+  error(message: string): void {
+    this.#io.stderr(`weft ${this.#name}: ${message}\n`);
+  }
+
+  /** Bad usage: writes `message` and sets exit code 2. */
+  usage(message: string): void {
+    this.error(message);
+    this.#setExit(EXIT_USAGE);
+  }
+
+  /** Writes `err` (see {@link describeError}) and sets `code` (default 1, the operation failed). */
+  failed(err: unknown, code: number = EXIT_FAILURE): void {
+    this.error(describeError(err));
+    this.#setExit(code);
+  }
+}
+
+/** Whether `value` (an option as Commander parsed it) is one of `allowed`. */
+export function isOneOf<T extends string>(value: string, allowed: readonly T[]): value is T {
+  return (allowed as readonly string[]).includes(value);
+}
+
 /** The process's own stdout/stderr. */
 export const processIO: CliIO = {
   stdout: (t) => process.stdout.write(t),

@@ -13,11 +13,13 @@ import { getPoem, type PoetryVia } from "../services/poetry/clients.js";
 import { TransformProxy, type TransformVia } from "../services/transform/clients.js";
 import {
   type CliIO,
+  CommandOutput,
   clientEndpoint,
   describeError,
   EXIT_FAILURE,
   EXIT_OK,
   EXIT_USAGE,
+  isOneOf,
   parseSeconds,
 } from "./common.js";
 
@@ -59,7 +61,7 @@ export async function getPoetry(
     }
     poetryEndpoints = endpoints.map((e) => clientEndpoint(reactor, e)); // all valid before starting
   } catch (err) {
-    io.stderr(`weft get-poetry: ${describeError(err)}\n`);
+    new CommandOutput("get-poetry", io).error(describeError(err));
     return EXIT_USAGE;
   }
   const started = reactor.seconds();
@@ -135,22 +137,22 @@ export function addGetPoetryCommand(
         endpoints: string[],
         opts: { transform?: string; via: string; poemVia: string; name?: string; timeout: number },
       ) => {
-        if (!["netstring", "line", "amp"].includes(opts.via)) {
-          io.stderr("weft get-poetry: --via must be netstring, line or amp\n");
-          setExit(EXIT_USAGE);
+        const out = new CommandOutput("get-poetry", io, setExit);
+        const { via, poemVia } = opts;
+        if (!isOneOf<TransformVia>(via, ["netstring", "line", "amp"])) {
+          out.usage("--via must be netstring, line or amp");
           return;
         }
-        if (!["raw", "netstring", "amp"].includes(opts.poemVia)) {
-          io.stderr("weft get-poetry: --poem-via must be raw, netstring or amp\n");
-          setExit(EXIT_USAGE);
+        if (!isOneOf<PoetryVia>(poemVia, ["raw", "netstring", "amp"])) {
+          out.usage("--poem-via must be raw, netstring or amp");
           return;
         }
         setExit(
           await getPoetry(
             endpoints,
             {
-              via: opts.via as TransformVia,
-              poemVia: opts.poemVia as PoetryVia,
+              via,
+              poemVia,
               timeout: opts.timeout,
               ...(opts.transform !== undefined ? { transform: opts.transform } : {}),
               ...(opts.name !== undefined ? { name: opts.name } : {}),

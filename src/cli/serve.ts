@@ -17,11 +17,12 @@ import {
 } from "../services/suite/index.js";
 import {
   type CliIO,
-  describeError,
+  CommandOutput,
   EXIT_FAILURE,
   EXIT_OK,
   EXIT_USAGE,
   intParser,
+  isOneOf,
   parseSeconds,
 } from "./common.js";
 import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
@@ -54,6 +55,7 @@ export async function serve(
   io: CliIO,
   signals: NodeJS.Process = process,
 ): Promise<number> {
+  const out = new CommandOutput("serve", io);
   const logger = createLogger(options.logLevel);
   let config: SuiteConfig = defaultSuiteConfig();
   let registry: ServiceRegistry = BUILTIN_REGISTRY;
@@ -62,7 +64,7 @@ export async function serve(
     try {
       ({ config, registry, baseDir } = await loadSuiteConfig(options.config));
     } catch (err) {
-      io.stderr(`weft serve: invalid configuration: ${(err as Error).message}\n`);
+      out.error(`invalid configuration: ${(err as Error).message}`);
       return EXIT_USAGE;
     }
   }
@@ -79,10 +81,10 @@ export async function serve(
   } catch (err) {
     if (err instanceof ConfigError) {
       const where = options.config !== undefined ? `${options.config}: ` : "";
-      io.stderr(`weft serve: invalid configuration: ${where}${err.message}\n`);
+      out.error(`invalid configuration: ${where}${err.message}`);
       return EXIT_USAGE;
     }
-    io.stderr(`weft serve: ${describeError(err)}\n`);
+    out.failed(err);
     return EXIT_FAILURE;
   }
   io.stdout(formatTable(suite));
@@ -186,15 +188,17 @@ export function addServeCommand(
         grace: number;
         logLevel: string;
       }) => {
-        if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) {
-          io.stderr(`weft serve: --log-level must be one of ${LOG_LEVELS.join(", ")}\n`);
-          setExit(EXIT_USAGE);
+        const { logLevel } = opts;
+        if (!isOneOf<LogLevel>(logLevel, LOG_LEVELS)) {
+          new CommandOutput("serve", io, setExit).usage(
+            `--log-level must be one of ${LOG_LEVELS.join(", ")}`,
+          );
           return;
         }
         setExit(
           await serve(
             {
-              logLevel: opts.logLevel as LogLevel,
+              logLevel,
               grace: opts.grace,
               ...(opts.config !== undefined ? { config: opts.config } : {}),
               ...(opts.host !== undefined ? { host: opts.host } : {}),

@@ -4,11 +4,11 @@ import { createReactor } from "../core/reactor.js";
 import { TransformProxy, type TransformVia } from "../services/transform/clients.js";
 import {
   type CliIO,
+  CommandOutput,
   clientEndpoint,
-  describeError,
-  EXIT_FAILURE,
   EXIT_OK,
   EXIT_USAGE,
+  isOneOf,
   parseSeconds,
 } from "./common.js";
 
@@ -50,12 +50,12 @@ export function addTransformCommand(
       "\nExit codes: 0 done, 1 the transform failed (unknown name, server down…), 2 bad usage.",
     )
     .action(async (name: string, opts: { via: string; to?: string; timeout: number }) => {
-      if (opts.via !== "netstring" && opts.via !== "line" && opts.via !== "amp") {
-        io.stderr("weft transform: --via must be netstring, line or amp\n");
-        setExit(EXIT_USAGE);
+      const out = new CommandOutput("transform", io, setExit);
+      const via = opts.via;
+      if (!isOneOf<TransformVia>(via, ["netstring", "line", "amp"])) {
+        out.usage("--via must be netstring, line or amp");
         return;
       }
-      const via: TransformVia = opts.via;
       const reactor = createReactor();
       let proxy: TransformProxy;
       try {
@@ -68,8 +68,7 @@ export function addTransformCommand(
           },
         );
       } catch (err) {
-        io.stderr(`weft transform: ${describeError(err)}\n`);
-        setExit(EXIT_USAGE);
+        out.failed(err, EXIT_USAGE);
         return;
       }
       const text = await readAll(stdin);
@@ -77,8 +76,7 @@ export function addTransformCommand(
         io.stdout(await proxy.xform(name, text));
         setExit(EXIT_OK);
       } catch (err) {
-        io.stderr(`weft transform: ${describeError(err)}\n`);
-        setExit(EXIT_FAILURE);
+        out.failed(err);
       } finally {
         proxy.close();
       }

@@ -393,7 +393,8 @@ function quoteKey(value: string): string {
   return value.replace(/[\\:=]/g, "\\$&");
 }
 
-interface Spec {
+/** The arguments an endpoint type accepts. */
+export interface Spec {
   /** Names of the positional arguments, in order (after the type). */
   positional: readonly string[];
   /** Every accepted keyword (positional names included). */
@@ -401,7 +402,8 @@ interface Spec {
   required: readonly string[];
 }
 
-function bind(
+/** The arguments of `parsed` by name, checked against `spec`; InvalidArgumentError names what is wrong. */
+export function bind(
   description: string,
   kind: string,
   spec: Spec,
@@ -443,7 +445,8 @@ function colonHint(description: string): string {
   return /(^|[^\\]):(:|$)|=:/.test(description) ? " (escape colons inside values as \\:)" : "";
 }
 
-function portArg(description: string, name: string, value: string): number {
+/** `value` as a port number 0–65535; InvalidArgumentError otherwise. */
+export function portArg(description: string, name: string, value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
     throw new InvalidArgumentError(
       `Invalid ${name} ${JSON.stringify(value)} (an integer 0–65535 expected) in ${JSON.stringify(description)}${colonHint(description)}`,
@@ -501,18 +504,14 @@ function typeOf(description: string, parsed: ParsedDescription): string {
 export function serverFromString(reactor: EndpointReactor, description: string): ServerEndpoint {
   const parsed = parseDescription(description);
   const type = typeOf(description, parsed);
+  const args = (spec: Spec): Map<string, string> => bind(description, type, spec, parsed);
   switch (type) {
     case "tcp": {
-      const a = bind(
-        description,
-        type,
-        {
-          positional: ["port", "interface", "backlog"],
-          keywords: ["port", "interface", "backlog"],
-          required: ["port"],
-        },
-        parsed,
-      );
+      const a = args({
+        positional: ["port", "interface", "backlog"],
+        keywords: ["port", "interface", "backlog"],
+        required: ["port"],
+      });
       const options = listenOptions(description, a);
       return new TCPServerEndpoint(
         reactor,
@@ -521,16 +520,11 @@ export function serverFromString(reactor: EndpointReactor, description: string):
       );
     }
     case "unix": {
-      const a = bind(
-        description,
-        type,
-        {
-          positional: ["address", "backlog"],
-          keywords: ["address", "backlog"],
-          required: ["address"],
-        },
-        parsed,
-      );
+      const a = args({
+        positional: ["address", "backlog"],
+        keywords: ["address", "backlog"],
+        required: ["address"],
+      });
       return new UNIXServerEndpoint(
         reactor,
         a.get("address") as string,
@@ -540,12 +534,7 @@ export function serverFromString(reactor: EndpointReactor, description: string):
     case "tls":
     case "ssl": {
       const keys = ["port", "privateKey", "certKey", "interface", "backlog"];
-      const a = bind(
-        description,
-        type,
-        { positional: ["port"], keywords: keys, required: ["port", "privateKey"] },
-        parsed,
-      );
+      const a = args({ positional: ["port"], keywords: keys, required: ["port", "privateKey"] });
       const files: TLSServerFiles = { privateKey: a.get("privateKey") as string };
       const certKey = a.get("certKey");
       if (certKey !== undefined) files.certKey = certKey;
@@ -576,18 +565,14 @@ export function serverFromString(reactor: EndpointReactor, description: string):
 export function clientFromString(reactor: EndpointReactor, description: string): ClientEndpoint {
   const parsed = parseDescription(description);
   const type = typeOf(description, parsed);
+  const args = (spec: Spec): Map<string, string> => bind(description, type, spec, parsed);
   switch (type) {
     case "tcp": {
-      const a = bind(
-        description,
-        type,
-        {
-          positional: ["host", "port"],
-          keywords: ["host", "port", "timeout", "bindAddress"],
-          required: ["host", "port"],
-        },
-        parsed,
-      );
+      const a = args({
+        positional: ["host", "port"],
+        keywords: ["host", "port", "timeout", "bindAddress"],
+        required: ["host", "port"],
+      });
       return new TCPClientEndpoint(
         reactor,
         a.get("host") as string,
@@ -596,12 +581,11 @@ export function clientFromString(reactor: EndpointReactor, description: string):
       );
     }
     case "unix": {
-      const a = bind(
-        description,
-        type,
-        { positional: ["path"], keywords: ["path", "timeout", "checkPID"], required: ["path"] },
-        parsed,
-      );
+      const a = args({
+        positional: ["path"],
+        keywords: ["path", "timeout", "checkPID"],
+        required: ["path"],
+      });
       return new UNIXClientEndpoint(
         reactor,
         a.get("path") as string,
@@ -623,12 +607,7 @@ export function clientFromString(reactor: EndpointReactor, description: string):
         "servername",
         "rejectUnauthorized",
       ];
-      const a = bind(
-        description,
-        type,
-        { positional: ["host", "port"], keywords: keys, required: ["host", "port"] },
-        parsed,
-      );
+      const a = args({ positional: ["host", "port"], keywords: keys, required: ["host", "port"] });
       const files: TLSClientFiles = clientOptions(description, a);
       const ca = a.get("caCertsDir") ?? a.get("trustRoots");
       if (ca !== undefined) files.caCertsDir = ca;

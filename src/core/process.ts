@@ -20,11 +20,8 @@ import {
   ProcessSpawnError,
   ProcessTerminated,
 } from "./process-protocol.js";
-import {
-  consoleErrorLogger,
-  type ErrorLogger,
-  ProducerAlreadyRegisteredError,
-} from "./transport.js";
+import { ProducerSlot } from "./producer-slot.js";
+import { consoleErrorLogger, type ErrorLogger } from "./transport.js";
 
 /**
  * What the parent does with one of the child's file descriptors: `"w"` writes to it (the child
@@ -93,9 +90,7 @@ export class ProcessTransport implements Transport {
   readonly #writable = new Set<number>();
   #ended = false;
   #closing = false;
-  #producer: Producer | null = null;
-  #streaming = false;
-  #producerPaused = false;
+  readonly #producer = new ProducerSlot();
   #readPaused = false;
   #abort: { signal: AbortSignal; listener: () => void } | null = null;
 
@@ -189,9 +184,7 @@ export class ProcessTransport implements Transport {
   #maybeEnded(): void {
     if (this.#ended || this.exitReason === null || this.#pipes.size > 0) return;
     this.#ended = true;
-    const producer = this.#producer;
-    this.#producer = null;
-    producer?.stopProducing();
+    this.#producer.stop();
     try {
       this.protocol.processEnded(this.exitReason);
     } catch (err) {
@@ -231,20 +224,11 @@ export class ProcessTransport implements Transport {
     const w = this.#writer(fd);
     if (w === null || data.length === 0) return;
     const room = w.write(data);
-    if (!room && fd === 0 && this.#producer !== null && this.#streaming && !this.#producerPaused) {
-      this.#producerPaused = true;
-      this.#producer.pauseProducing();
-    }
+    if (!room && fd === 0) this.#producer.bufferFull();
   }
 
   readonly #onDrain = (): void => {
-    const p = this.#producer;
-    if (p === null) return;
-    if (!this.#streaming) p.resumeProducing();
-    else if (this.#producerPaused) {
-      this.#producerPaused = false;
-      p.resumeProducing();
-    }
+    this.#producer.drained();
   };
 
   /** Bytes written to stdin and not yet taken by the pipe. */
@@ -328,25 +312,12 @@ export class ProcessTransport implements Transport {
    * stdin pipe the producer is stopped at once (Twisted).
    */
   registerProducer(producer: Producer, streaming: boolean): void {
-    if (this.#producer !== null) throw new ProducerAlreadyRegisteredError();
     const w = this.#writer(0);
-    if (w === null) {
-      producer.stopProducing();
-      return;
-    }
-    this.#producer = producer;
-    this.#streaming = streaming;
-    this.#producerPaused = false;
-    if (!streaming) producer.resumeProducing();
-    else if (w.writableNeedDrain) {
-      this.#producerPaused = true;
-      producer.pauseProducing();
-    }
+    this.#producer.register(producer, streaming, w === null, w?.writableNeedDrain === true);
   }
 
   unregisterProducer(): void {
-    this.#producer = null;
-    this.#producerPaused = false;
+    this.#producer.unregister();
   }
 
   getPeer(): Address {

@@ -10,12 +10,9 @@
 import type { Readable, Writable } from "node:stream";
 import { ConnectionDone, ConnectionLost } from "./errors.js";
 import type { Address, Producer, Transport } from "./interfaces.js";
+import { ProducerSlot } from "./producer-slot.js";
 import type { Protocol } from "./protocol.js";
-import {
-  consoleErrorLogger,
-  type ErrorLogger,
-  ProducerAlreadyRegisteredError,
-} from "./transport.js";
+import { consoleErrorLogger, type ErrorLogger } from "./transport.js";
 
 const PIPE_ADDRESS: Address = Object.freeze({ type: "PIPE", host: "", port: 0 });
 
@@ -41,9 +38,7 @@ export class StandardIO implements Transport {
   #lost = false;
   #pausedByProtocol = false;
   #pausedForBuffer = false;
-  #producer: Producer | null = null;
-  #streaming = false;
-  #producerPaused = false;
+  readonly #producer = new ProducerSlot();
 
   constructor(protocol: Protocol, options: StandardIOOptions = {}) {
     this.protocol = protocol;
@@ -79,13 +74,7 @@ export class StandardIO implements Transport {
       this.#pausedForBuffer = false;
       this.#updateReading();
     }
-    const p = this.#producer;
-    if (p === null) return;
-    if (!this.#streaming) p.resumeProducing();
-    else if (this.#producerPaused) {
-      this.#producerPaused = false;
-      p.resumeProducing();
-    }
+    this.#producer.drained();
   };
 
   #updateReading(): void {
@@ -103,10 +92,7 @@ export class StandardIO implements Transport {
     if (!this.#stdout.write(data) && !this.#pausedForBuffer) {
       this.#pausedForBuffer = true;
       this.#updateReading();
-      if (this.#producer !== null && this.#streaming && !this.#producerPaused) {
-        this.#producerPaused = true;
-        this.#producer.pauseProducing();
-      }
+      this.#producer.bufferFull();
     }
   }
 
@@ -142,9 +128,7 @@ export class StandardIO implements Transport {
     this.#lost = true;
     this.#closing = true;
     this.#stdout.off("drain", this.#onDrain);
-    const p = this.#producer;
-    this.#producer = null;
-    p?.stopProducing();
+    this.#producer.stop();
     try {
       this.protocol.connectionLost(reason);
     } catch (err) {
@@ -175,22 +159,10 @@ export class StandardIO implements Transport {
   }
 
   registerProducer(producer: Producer, streaming: boolean): void {
-    if (this.#producer !== null) throw new ProducerAlreadyRegisteredError();
-    if (this.#lost) {
-      producer.stopProducing();
-      return;
-    }
-    this.#producer = producer;
-    this.#streaming = streaming;
-    this.#producerPaused = false;
-    if (!streaming) producer.resumeProducing();
-    else if (this.#pausedForBuffer) {
-      this.#producerPaused = true;
-      producer.pauseProducing();
-    }
+    this.#producer.register(producer, streaming, this.#lost, this.#pausedForBuffer);
   }
 
   unregisterProducer(): void {
-    this.#producer = null;
+    this.#producer.unregister();
   }
 }

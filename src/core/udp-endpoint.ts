@@ -4,7 +4,7 @@
  * Twisted has no UDP server endpoints; this is weft's, for configurations such as `weft serve`'s
  * (a front-end on `udp:10004`).
  */
-import { parseDescription, quoteStringArgument } from "./endpoints.js";
+import { bind, parseDescription, portArg, quoteStringArgument } from "./endpoints.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { DatagramProtocol, ListenUDPOptions, UDPPort } from "./udp.js";
 
@@ -44,33 +44,35 @@ export class UDPServerEndpoint {
 
 /** Parses `udp:PORT[:interface=ADDR][:maxPacketSize=N]`; InvalidArgumentError names what is wrong. */
 export function udpServerFromString(reactor: UDPReactor, description: string): UDPServerEndpoint {
-  const { args, kwargs } = parseDescription(description);
-  const bad = (what: string): InvalidArgumentError =>
-    new InvalidArgumentError(`${what} in ${JSON.stringify(description)}`);
-  if (args[0] !== "udp") throw bad('A UDP endpoint must start with "udp:"');
-  if (args.length > 3) throw bad("Too many positional arguments (port, interface)");
-  const values = new Map<string, string>();
-  if (args[1] !== undefined) values.set("port", args[1]);
-  if (args[2] !== undefined) values.set("interface", args[2]);
-  for (const [k, v] of kwargs) {
-    if (k !== "port" && k !== "interface" && k !== "maxPacketSize") {
-      throw bad(
-        `Unknown argument "${k}" for a "udp" endpoint (accepted: port, interface, maxPacketSize)`,
-      );
-    }
-    values.set(k, v);
-  }
-  const port = values.get("port") ?? "";
-  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535)
-    throw bad(`Invalid port ${JSON.stringify(port)}`);
+  const parsed = parseDescription(description);
+  if (parsed.args[0] !== "udp")
+    throw new InvalidArgumentError(
+      `A UDP endpoint must start with "udp:" in ${JSON.stringify(description)}`,
+    );
+  const values = bind(
+    description,
+    "udp",
+    {
+      positional: ["port", "interface"],
+      keywords: ["port", "interface", "maxPacketSize"],
+      required: ["port"],
+    },
+    parsed,
+  );
   const options: ListenUDPOptions = {};
   const iface = values.get("interface");
   if (iface !== undefined && iface !== "") options.interface = iface;
   const max = values.get("maxPacketSize");
   if (max !== undefined) {
     if (!/^\d{1,5}$/.test(max) || Number(max) < 1)
-      throw bad(`Invalid maxPacketSize ${JSON.stringify(max)}`);
+      throw new InvalidArgumentError(
+        `Invalid maxPacketSize ${JSON.stringify(max)} in ${JSON.stringify(description)}`,
+      );
     options.maxPacketSize = Number(max);
   }
-  return new UDPServerEndpoint(reactor, Number(port), options);
+  return new UDPServerEndpoint(
+    reactor,
+    portArg(description, "port", values.get("port") as string),
+    options,
+  );
 }

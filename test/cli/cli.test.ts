@@ -15,6 +15,7 @@ import { PoetryService } from "../../src/services/poetry/service.js";
 import { TransformProxy, type TransformVia } from "../../src/services/transform/clients.js";
 import { type ChildOutput, collectOutput } from "../helpers/children.js";
 import { deadPort, endpoint, exchange, lines } from "../services/helpers.js";
+import { portIn, readServeTable, type ServePorts } from "./serve-table.js";
 
 const CLI = ["--import", "tsx", "src/cli/main.ts"];
 
@@ -32,12 +33,8 @@ let server: ChildProcess | null = null;
 let serverStderr = "";
 let exited: Promise<number | null>;
 /** `service/protocol` → ports, in table order. */
-const ports = new Map<string, number[]>();
-const port = (key: string, i = 0): number => {
-  const p = ports.get(key)?.[i];
-  if (p === undefined) throw new Error(`no ${key} #${i} in the table`);
-  return p;
-};
+const ports: ServePorts = new Map();
+const port = (key: string, i = 0): number => portIn(ports, key, i);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "weft-cli-"));
@@ -81,15 +78,7 @@ beforeAll(async () => {
     });
     child.on("exit", (code) => reject(new Error(`weft serve exited ${code}: ${serverStderr}`)));
   });
-  const rows = out.trim().split("\n");
-  expect(rows[0]).toMatch(/^SERVICE\s+PROTOCOL\s+ADDRESS$/);
-  for (const row of rows.slice(1)) {
-    const [service, protocol, address] = row.trim().split(/\s+/);
-    const m = /^127\.0\.0\.1:(\d+)$/.exec(address ?? "");
-    expect(m).not.toBeNull();
-    const key = `${service}/${protocol}`;
-    ports.set(key, [...(ports.get(key) ?? []), Number(m?.[1])]);
-  }
+  readServeTable(out, ports);
 });
 
 afterAll(async () => {

@@ -14,7 +14,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransformProxy } from "../../src/services/transform/clients.js";
-import { childOutput, endpoint, lines } from "../services/helpers.js";
+import { collectOutput } from "../helpers/children.js";
+import { endpoint, lines } from "../services/helpers.js";
+import { portIn, readServeTable, type ServePorts } from "./serve-table.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = join(ROOT, "dist", "cli.js");
@@ -31,7 +33,7 @@ async function configFile(name: string, config: unknown): Promise<string> {
 
 /** `weft serve` with `args`, in the temp folder, until it exits. */
 function serveToExit(args: string[]) {
-  return childOutput(
+  return collectOutput(
     spawn(process.execPath, [CLI, "serve", "--log-level", "silent", ...args], {
       cwd: dir,
       stdio: ["ignore", "pipe", "pipe"],
@@ -57,12 +59,8 @@ afterAll(async () => {
 describe("weft serve with a config that loads a module", () => {
   let child: ChildProcess | null = null;
   let exited: Promise<number | null> = Promise.resolve(null);
-  const ports = new Map<string, number[]>();
-  const port = (key: string, i = 0): number => {
-    const p = ports.get(key)?.[i];
-    if (p === undefined) throw new Error(`no ${key} #${i} in the table`);
-    return p;
-  };
+  const ports: ServePorts = new Map();
+  const port = (key: string, i = 0): number => portIn(ports, key, i);
 
   beforeAll(async () => {
     // The config lives in conf/, the module in lib/: "modules" is relative to the config file.
@@ -99,16 +97,7 @@ describe("weft serve with a config that loads a module", () => {
       });
       c.on("exit", (code) => reject(new Error(`weft serve exited ${code}: ${stderr}`)));
     });
-    const rows = table.trim().split("\n");
-    expect(rows[0]).toMatch(/^SERVICE\s+PROTOCOL\s+ADDRESS$/);
-    for (const row of rows.slice(1)) {
-      const [service, protocol, address] = row.trim().split(/\s+/);
-      const key = `${service}/${protocol}`;
-      ports.set(key, [
-        ...(ports.get(key) ?? []),
-        Number(/^127\.0\.0\.1:(\d+)$/.exec(address ?? "")?.[1]),
-      ]);
-    }
+    readServeTable(table, ports);
   }, 60_000);
 
   afterAll(() => {

@@ -2,41 +2,19 @@
  * The examples of issue 13 run as a user runs them: the CPU-heavy transform served from the thread
  * pool while the loop keeps answering other clients, and the UDP echo server and client.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import * as net from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
+import { startExample, stopExamples } from "../helpers/examples.js";
 
-const children: ChildProcess[] = [];
-afterAll(async () => {
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          c.once("exit", () => resolve());
-          c.kill("SIGTERM");
-        }),
-    ),
-  );
-});
+afterAll(stopExamples);
 
-function startExample(
+async function startServer(
   script: string,
   args: string[],
 ): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", `examples/${script}`, ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
-      const m = /^listening (\d+)$/m.exec(out);
-      if (m !== null) resolve({ port: Number(m[1]), child });
-    });
-    child.on("exit", (code) => reject(new Error(`${script} exited ${code}`)));
-  });
+  const { child, ports } = await startExample(script, args);
+  return { port: ports[0] as number, child };
 }
 
 /** A line client: `ask(line)` resolves with the reply line. */
@@ -66,7 +44,7 @@ async function lineClient(
 
 describe("examples/transform-threads.ts", () => {
   it("answers other clients while a CPU-heavy transform runs in the pool", async () => {
-    const { port, child } = await startExample("transform-threads.ts", ["0", "400000"]);
+    const { port, child } = await startServer("transform-threads.ts", ["0", "400000"]);
     const heavy = await lineClient(port);
     const light = await lineClient(port);
     // Warm up: the first call starts a worker.
@@ -93,7 +71,7 @@ describe("examples/transform-threads.ts", () => {
 
 describe("examples/udp-echo.ts", () => {
   it("echoes a datagram to the example client", async () => {
-    const { port } = await startExample("udp-echo.ts", ["0"]);
+    const { port } = await startServer("udp-echo.ts", ["0"]);
     const out = await new Promise<string>((resolve, reject) => {
       execFile(
         process.execPath,

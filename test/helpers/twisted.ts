@@ -82,12 +82,17 @@ process.once("exit", () => {
 
 /**
  * Starts `script` (in test/interop) with `args` and resolves once it prints `listening PORT`;
- * rejects with its output if it exits first.
+ * rejects with its output if it exits first. `stdin: "pipe"` for a server that stops when its
+ * stdin closes (default: no stdin).
  */
-export function startPythonServer(script: string, args: readonly string[]): Promise<PythonServer> {
+export function startPythonServer(
+  script: string,
+  args: readonly string[],
+  options: { stdin?: "ignore" | "pipe" } = {},
+): Promise<PythonServer> {
   return new Promise((resolve, reject) => {
     const child = spawn(PYTHON, [interopScript(script), ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [options.stdin ?? "ignore", "pipe", "pipe"],
     });
     running.add(child);
     let out = "";

@@ -6,8 +6,6 @@
  * this test FAILS (never skips).
  */
 import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -34,9 +32,8 @@ import {
   ampIntegerValue,
   ampUnicodeValue,
 } from "../../src/testing/amp-arbitraries.js";
+import { interopScript, PYTHON, requireTwisted } from "../helpers/twisted.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const PYTHON = "/usr/bin/python3";
 const SEED = 20261123;
 
 const hex = (u: Uint8Array): string => Buffer.from(u).toString("hex");
@@ -161,12 +158,7 @@ function weftCanonical(type: string, text: string): string | null {
 
 describe("AMP codec interop with Twisted", () => {
   it("encodes, decodes and accepts exactly as Twisted 22.4 does", () => {
-    const probe = spawnSync(PYTHON, ["-c", "import twisted"], { encoding: "utf8" });
-    if (probe.status !== 0) {
-      throw new Error(
-        `AMP codec interop needs Twisted in ${PYTHON} (apt install python3-twisted): ${probe.error?.message ?? probe.stderr}`,
-      );
-    }
+    requireTwisted("AMP codec interop");
 
     const boxes = [
       ...sample(ampBox({ maxKeys: 8, maxValueLength: 300 }), 300),
@@ -182,7 +174,7 @@ describe("AMP codec interop with Twisted", () => {
       args: args.map((c) => ({ type: c.type, value: c.json, wire: hex(c.arg.encode(c.value)) })),
       parse,
     };
-    const r = spawnSync(PYTHON, [join(here, "amp_codec_check.py")], {
+    const r = spawnSync(PYTHON, [interopScript("amp_codec_check.py")], {
       input: JSON.stringify(request),
       encoding: "utf8",
       maxBuffer: 64 * 1024 * 1024,

@@ -2,67 +2,15 @@
  * Smoke test of the runnable AMP examples: examples/amp-server.ts prints `listening PORT`, and
  * examples/amp-client.ts prints every answer from it.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-function startServer(): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", join(root, "examples/amp-server.ts"), "0"],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    child.stdout?.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /^listening (\d+)$/m.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.stderr?.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => reject(new Error(`amp-server.ts exited (${code}): ${out}`)));
-  });
-}
-
-function runClient(port: number): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", join(root, "examples/amp-client.ts"), "127.0.0.1", String(port)],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, out }));
-  });
-}
+import { runExample, startExample, stopExamples } from "../helpers/examples.js";
 
 describe("AMP examples", () => {
-  let server: { child: ChildProcess; port: number } | undefined;
-
-  afterAll(async () => {
-    if (server === undefined) return;
-    server.child.removeAllListeners("exit");
-    const gone = new Promise((r) => server?.child.once("exit", r));
-    server.child.kill("SIGTERM");
-    await gone;
-  });
+  afterAll(stopExamples);
 
   it("amp-client.ts prints every answer of amp-server.ts", async () => {
-    server = await startServer();
-    const { code, out } = await runClient(server.port);
+    const { ports } = await startExample("amp-server.ts", ["0"]);
+    const { code, out } = await runExample("amp-client.ts", ["127.0.0.1", String(ports[0])]);
     expect(out).toContain("Sum(13, 81) -> 94");
     expect(out).toContain("Sum(2**70, 1) -> 1180591620717411303425n");
     expect(out).toContain("Divide(1, 3) -> 0.3333333333333333");

@@ -3,9 +3,6 @@
  * and weft's client calls a Twisted server, both checking every answer. If Twisted is missing these
  * tests FAIL (never skip).
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   calculatorLocator,
@@ -24,56 +21,15 @@ import { Unicode } from "../../src/protocols/amp/arguments.js";
 import { bigValue, defineCommand } from "../../src/protocols/amp/command.js";
 import { type AmpError, RemoteAmpError, UnhandledCommand } from "../../src/protocols/amp/errors.js";
 import { AMP, AMPFactory } from "../../src/protocols/amp/protocol.js";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const PYTHON = "/usr/bin/python3";
-
-function requireTwisted(): void {
-  const probe = spawnSync(PYTHON, ["-c", "import twisted; print(twisted.__version__)"], {
-    encoding: "utf8",
-  });
-  if (probe.status !== 0) {
-    throw new Error(
-      `AMP interop needs Twisted in ${PYTHON} (apt install python3-twisted): ${probe.error?.message ?? probe.stderr}`,
-    );
-  }
-}
-
-function run(cmd: string, args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, out }));
-  });
-}
-
-/** Starts test/interop/amp_server.py; resolves with its port once it prints `listening PORT`. */
-function startTwistedServer(): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [join(here, "amp_server.py")], { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    child.stdout?.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.stderr?.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => reject(new Error(`amp_server.py exited (${code}): ${out}`)));
-  });
-}
+import {
+  type PythonServer,
+  requireTwisted,
+  runPython,
+  startPythonServer,
+} from "../helpers/twisted.js";
 
 describe("AMP interop with Twisted", () => {
-  beforeAll(() => requireTwisted());
+  beforeAll(() => requireTwisted("AMP interop"));
 
   it("a Twisted AMP client gets every answer right from weft's server", async () => {
     const reactor = createReactor();
@@ -83,8 +39,7 @@ describe("AMP interop with Twisted", () => {
       interface: "127.0.0.1",
     });
     try {
-      const { code, out } = await run(PYTHON, [
-        join(here, "amp_client.py"),
+      const { code, out } = await runPython("amp_client.py", [
         "127.0.0.1",
         String(port.getHost().port),
       ]);
@@ -100,11 +55,11 @@ describe("AMP interop with Twisted", () => {
   }, 30_000);
 
   describe("weft's client against a Twisted AMP server", () => {
-    let server: { child: ChildProcess; port: number };
+    let server: PythonServer;
     let amp: AMP;
 
     beforeAll(async () => {
-      server = await startTwistedServer();
+      server = await startPythonServer("amp_server.py", [], { stdin: "pipe" });
       const reactor = createReactor();
       amp = await connectProtocol(
         clientFromString(reactor, `tcp:127.0.0.1:${server.port}`),
@@ -114,13 +69,7 @@ describe("AMP interop with Twisted", () => {
 
     afterAll(async () => {
       amp?.transport.loseConnection();
-      if (server !== undefined) {
-        server.child.removeAllListeners("exit");
-        const gone = new Promise((r) => server.child.once("exit", r));
-        server.child.stdin?.end();
-        server.child.kill();
-        await gone;
-      }
+      await server?.stop();
     });
 
     it("Sum, with numbers and bigints", async () => {

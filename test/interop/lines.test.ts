@@ -6,6 +6,7 @@
  * missing these tests FAIL (never skip).
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import type { Deferred } from "../../src/core/deferred.js";
 import { clientFromString, connectProtocol } from "../../src/core/endpoints.js";
 import { Factory } from "../../src/core/factory.js";
 import { createReactor } from "../../src/core/reactor.js";
@@ -78,6 +79,14 @@ class Collector extends LineReceiver {
 
 const yieldToLoop = () => new Promise((r) => setImmediate(r));
 
+/** A {@link Collector} connected to 127.0.0.1:`port`. */
+function connectCollector(port: number): Deferred<Collector> {
+  return connectProtocol(
+    clientFromString(createReactor(), `tcp:127.0.0.1:${port}`),
+    new Collector(),
+  );
+}
+
 describe("line interop with Twisted", () => {
   beforeAll(() => requireTwisted("line interop"));
 
@@ -86,11 +95,7 @@ describe("line interop with Twisted", () => {
       it("exchanges empty, 1-byte-write and MAX_LENGTH lines", async () => {
         const server = await startTwistedServer(kind);
         try {
-          const reactor = createReactor();
-          const p = await connectProtocol(
-            clientFromString(reactor, `tcp:127.0.0.1:${server.port}`),
-            new Collector(),
-          );
+          const p = await connectCollector(server.port);
           p.sendLine("");
           p.sendLine("a");
           p.sendLine("x".repeat(MAX));
@@ -111,11 +116,7 @@ describe("line interop with Twisted", () => {
       it("Twisted closes when weft sends a line over MAX_LENGTH", async () => {
         const server = await startTwistedServer(kind);
         try {
-          const reactor = createReactor();
-          const p = await connectProtocol(
-            clientFromString(reactor, `tcp:127.0.0.1:${server.port}`),
-            new Collector(),
-          );
+          const p = await connectCollector(server.port);
           p.sendLine("fine");
           // Wait for the echo: data still unread when Twisted closes may turn its FIN into a RST.
           await p.waitFor(1);
@@ -225,11 +226,7 @@ describe("raw mode interop with Twisted (LenEcho: line mode, N raw bytes, line m
   it("Twisted's LenEcho server answers weft's client, byte by byte and in one write", async () => {
     const server = await startTwistedServer("raw");
     try {
-      const reactor = createReactor();
-      const p = await connectProtocol(
-        clientFromString(reactor, `tcp:127.0.0.1:${server.port}`),
-        new Collector(),
-      );
+      const p = await connectCollector(server.port);
       for (const byte of Buffer.from(RAW_SCRIPT)) {
         p.transport.write(Uint8Array.of(byte));
         await yieldToLoop();

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundledPoemsDirectory, PoetryService } from "../../src/services/poetry/service.js";
-import { type ChildOutput, childOutput } from "./helpers.js";
+import { type ChildOutput, collectOutput } from "../helpers/children.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
@@ -25,7 +25,7 @@ function probe(): Promise<ChildOutput> {
   const code = `const m = await import(${JSON.stringify(module)});
 const p = await m.PoetryService.bundled();
 console.log(JSON.stringify({ dir: m.bundledPoemsDirectory(), names: p.names() }));`;
-  return childOutput(
+  return collectOutput(
     spawn(process.execPath, ["--import", TSX, "--input-type=module", "-e", code], {
       cwd: project,
       stdio: ["ignore", "pipe", "pipe"],

@@ -1,5 +1,4 @@
 /** Loopback helpers for the services tests: every server on 127.0.0.1 port 0, closed afterwards. */
-import type { ChildProcess } from "node:child_process";
 import net from "node:net";
 import { clientFromString } from "../../src/core/endpoints.js";
 import type { Factory } from "../../src/core/factory.js";
@@ -99,23 +98,4 @@ export async function deadPort(): Promise<number> {
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>((r) => server.close(() => r()));
   return port;
-}
-
-/** What a child process printed, and how it exited. */
-export interface ChildOutput {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Collect a child's stdout and stderr (UTF-8) until it closes. */
-export function childOutput(child: ChildProcess): Promise<ChildOutput> {
-  return new Promise((resolve, reject) => {
-    let stdout = "";
-    let stderr = "";
-    child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
 }

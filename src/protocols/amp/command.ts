@@ -5,6 +5,7 @@
  * This module is pure (no I/O): it turns structured values into box entries and back, following
  * Twisted's `Command.makeArguments` / `parseArguments` / `makeResponse` / `parseResponse`.
  */
+import { concatBytes } from "../framing/bytes.js";
 import type { Argument, ArgValue } from "./arguments.js";
 import { type AmpBox, MAX_VALUE_LENGTH } from "./box.js";
 import {
@@ -261,13 +262,7 @@ function joinBig(name: string, first: Uint8Array, box: AmpBox): Uint8Array {
     total += next.length;
     next = box.get(`${name}.${n}`);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts, total);
 }
 
 /**

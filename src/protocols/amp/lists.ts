@@ -2,11 +2,38 @@
  * The compound argument types: {@link ListOf} (Twisted's `ListOf`) and {@link AmpList} (Twisted's
  * `AmpList`), whose elements are boxes read by the one box decoder.
  */
+import { concatBytes } from "../framing/bytes.js";
 import type { Argument, ArgumentSchema, SchemaValues } from "./arguments.js";
 import { type AmpBox, encodeBox } from "./box.js";
 import { BoxDecoder, type BoxView, type BoxViewSink } from "./box-decoder.js";
 import { ArgumentError } from "./errors.js";
 import { describe, wrap } from "./internal.js";
+
+/**
+ * Each element of `values` encoded by `encode`, for the list type `name`: refuses a non-array,
+ * wraps an element's error with its index, and calls `check` on each encoding in order.
+ */
+function encodeElements<T>(
+  name: string,
+  values: readonly T[],
+  encode: (value: T) => Uint8Array,
+  check?: (bytes: Uint8Array, index: number) => void,
+): Uint8Array[] {
+  if (!Array.isArray(values))
+    throw new ArgumentError(name, `expected an array, got ${describe(values)}.`);
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < values.length; i++) {
+    let b: Uint8Array;
+    try {
+      b = encode(values[i] as T);
+    } catch (e) {
+      throw wrap(name, e, `element ${i}`);
+    }
+    check?.(b, i);
+    parts.push(b);
+  }
+  return parts;
+}
 
 /**
  * A list of values of one simple type (Twisted's `ListOf`): each element as a uint16 BE length and
@@ -19,22 +46,17 @@ export function ListOf<T>(element: Argument<T>): Argument<T[]> {
     optional: false,
     name,
     encode(values: T[]): Uint8Array {
-      if (!Array.isArray(values))
-        throw new ArgumentError(name, `expected an array, got ${describe(values)}.`);
-      const parts: Uint8Array[] = [];
       let total = 0;
-      for (let i = 0; i < values.length; i++) {
-        let b: Uint8Array;
-        try {
-          b = element.encode(values[i] as T);
-        } catch (e) {
-          throw wrap(name, e, `element ${i}`);
-        }
-        if (b.length > 0xffff)
-          throw new ArgumentError(name, `element ${i} is longer than 65535 bytes.`);
-        parts.push(b);
-        total += 2 + b.length;
-      }
+      const parts = encodeElements(
+        name,
+        values,
+        (v: T) => element.encode(v),
+        (b, i) => {
+          if (b.length > 0xffff)
+            throw new ArgumentError(name, `element ${i} is longer than 65535 bytes.`);
+          total += 2 + b.length;
+        },
+      );
       const out = new Uint8Array(total);
       let pos = 0;
       for (const b of parts) {
@@ -157,27 +179,11 @@ export function AmpList<S extends ArgumentSchema>(schema: S): Argument<Array<Sch
     optional: false,
     name,
     encode(values: Array<SchemaValues<S>>): Uint8Array {
-      if (!Array.isArray(values))
-        throw new ArgumentError(name, `expected an array, got ${describe(values)}.`);
-      const parts: Uint8Array[] = [];
-      let total = 0;
-      for (let i = 0; i < values.length; i++) {
-        let b: Uint8Array;
-        try {
-          b = encodeBox(encodeSchemaBox(name, schema, values[i]!));
-        } catch (e) {
-          throw wrap(name, e, `element ${i}`);
-        }
-        parts.push(b);
-        total += b.length;
-      }
-      const out = new Uint8Array(total);
-      let pos = 0;
-      for (const b of parts) {
-        out.set(b, pos);
-        pos += b.length;
-      }
-      return out;
+      return concatBytes(
+        encodeElements(name, values, (v: SchemaValues<S>) =>
+          encodeBox(encodeSchemaBox(name, schema, v)),
+        ),
+      );
     },
     decode(bytes: Uint8Array): Array<SchemaValues<S>> {
       const sink = new ElementSink(name, schema);

@@ -50,6 +50,15 @@ export abstract class FramingDecoder<F = Uint8Array> implements Decoder {
   /** The error reported when input ends inside a frame, at stream offset `offset`. */
   protected abstract truncatedError(offset: number): WeftError;
 
+  /**
+   * @internal Whether a subclass with a fast path for whole frames lying in a chunk takes it (read
+   * once, in its constructor). Only a test overrides it (to `false`): the differential properties in
+   * `test/protocols/receivers/fast-paths.test.ts` pin each fast path to its general loop.
+   */
+  protected usesFastPath(): boolean {
+    return true;
+  }
+
   get failed(): boolean {
     return this.#failed;
   }

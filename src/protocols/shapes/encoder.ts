@@ -6,7 +6,7 @@
  * {@link InvalidArgumentError}.
  */
 import { InvalidArgumentError } from "../../core/errors.js";
-import { toBytes } from "../framing/bytes.js";
+import { concatBytes, toBytes } from "../framing/bytes.js";
 import { StringTooLongError } from "../receivers/index.js";
 import {
   LEN_CUSTOM,
@@ -233,14 +233,5 @@ export function encodeFrame<Fr extends object, In extends object>(
   shape: Shape<Fr, In>,
   frame: In & FrameInputBase,
 ): Uint8Array {
-  const parts = encodeFrameParts(shape, frame);
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(encodeFrameParts(shape, frame));
 }

@@ -6,9 +6,8 @@
  * The shape is a class field holding an object made by `defineShape`, so a subclass declares it
  * without the literal-widening trap of `override prefix = 2` (TS2416): `override shape = kv;`.
  */
-import type { Producer } from "../../core/interfaces.js";
-import { Protocol } from "../../core/protocol.js";
 import { SMALL_WRITE } from "../framing/bytes.js";
+import { PausableReceiver } from "../framing/receiver.js";
 import { ShapeDecoder, type ShapeSink } from "./decoder.js";
 import { encodeFrame, encodeFrameParts, type FrameInputBase } from "./encoder.js";
 import type { ShapeError } from "./errors.js";
@@ -33,17 +32,15 @@ import type { Shape, ShapeFrame, ShapeInput } from "./shape.js";
  *   `framingError(error)` (default: `loseConnection()`). Either way nothing more is delivered.
  *   With `tooLong: "discard"`, a too-long frame calls `frameDiscarded(error)` and decoding goes on.
  * - Once `transport.disconnecting` is true, no further frame of the same chunk is delivered.
- * - Pausable: `pauseProducing()` holds buffered frames (and pauses the transport) until
- *   `resumeProducing()`.
+ * - Pausable ({@link PausableReceiver}): `pauseProducing()` holds buffered frames (and pauses the
+ *   transport) until `resumeProducing()`.
  */
-export abstract class ShapeReceiver<S extends Shape = Shape, F extends object = object>
-  extends Protocol<F>
-  implements Producer
-{
+export abstract class ShapeReceiver<
+  S extends Shape = Shape,
+  F extends object = object,
+> extends PausableReceiver<F> {
   /** The shape incoming frames have. Read when the first bytes arrive; change it with `setShape`. */
   abstract shape: S;
-  /** True while paused by `pauseProducing`. */
-  paused = false;
   #decoder: ShapeDecoder | null = null;
 
   /** The decoder's sink: prototype methods, so the decoder's call site sees one function pair. */
@@ -130,24 +127,15 @@ export abstract class ShapeReceiver<S extends Shape = Shape, F extends object = 
     }
   }
 
-  /** Stop delivering frames and pause the transport. */
-  pauseProducing(): void {
-    this.paused = true;
+  protected holdFrames(): void {
     this.#decoder?.pause();
-    this.transport.pauseProducing();
   }
 
-  /** Resume the transport and deliver the frames held back. */
-  resumeProducing(): void {
-    this.paused = false;
-    this.transport.resumeProducing();
+  protected releaseFrames(): void {
     this.#decoder?.resume();
   }
 
-  /** Deliver nothing more and stop the transport. */
-  stopProducing(): void {
-    this.paused = true;
+  protected dropFrames(): void {
     this.#getDecoder().stop();
-    this.transport.stopProducing();
   }
 }

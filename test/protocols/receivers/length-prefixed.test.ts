@@ -16,6 +16,7 @@ import {
 } from "../../../src/protocols/receivers/index.js";
 import { chunked, validLengthPrefixedFrames } from "../../../src/testing/arbitraries.js";
 import { MemoryTransport } from "../../../src/testing/memory.js";
+import { collectGarbage } from "../../helpers/gc.js";
 
 const b = (s: string): Uint8Array => Buffer.from(s, "latin1");
 const str = (u: Uint8Array): string => Buffer.from(u).toString("latin1");
@@ -434,10 +435,6 @@ describe("LengthPrefixedDecoder — the general codec", () => {
   });
 
   it("holds no reference to fed chunks: not after a frame, not while paused", async () => {
-    const v8 = await import("node:v8");
-    const vm = await import("node:vm");
-    v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc") as () => void;
     const got: string[] = [];
     const d = new LengthPrefixedDecoder(
       {
@@ -458,10 +455,7 @@ describe("LengthPrefixedDecoder — the general codec", () => {
       return new WeakRef(chunk.buffer);
     };
     const ref = feedOne();
-    await new Promise((r) => setImmediate(r));
-    gc();
-    await new Promise((r) => setImmediate(r));
-    gc();
+    await collectGarbage();
     expect(ref.deref()).toBeUndefined();
     expect(got).toEqual(["ab", "p"]);
     d.resume();

@@ -1,21 +1,9 @@
 // The line decoder and receivers let go of every fed chunk and of every assembled line once it is
 // delivered (STYLE.md example 3, anti-pattern C): checked with WeakRefs and a forced GC.
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { LineDecoder, LineReceiver } from "../../../src/protocols/receivers/index.js";
 import { MemoryTransport } from "../../../src/testing/memory.js";
-
-setFlagsFromString("--expose_gc");
-const gc = runInNewContext("gc") as () => void;
-
-/** Drops WeakRef targets kept for the current job, then collects. */
-async function collect(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    await new Promise((r) => setImmediate(r));
-    gc();
-  }
-}
+import { collectGarbage } from "../../helpers/gc.js";
 
 const MiB = 1 << 20;
 
@@ -39,7 +27,7 @@ describe("line decoder and receivers keep no consumed input", () => {
       d.feed(c);
       return new WeakRef(c.buffer);
     })();
-    await collect();
+    await collectGarbage();
     expect(ref.deref()).toBeUndefined();
     expect(lines).toEqual([1000]);
     expect(d.bufferedBytes).toBe(MiB - 1002);
@@ -63,7 +51,7 @@ describe("line decoder and receivers keep no consumed input", () => {
     })();
     expect(ref).not.toBeNull();
     expect(d.bufferedBytes).toBe(0);
-    await collect();
+    await collectGarbage();
     expect(ref!.deref()).toBeUndefined();
   });
 
@@ -86,7 +74,7 @@ describe("line decoder and receivers keep no consumed input", () => {
       p.dataReceived(c2);
       return [new WeakRef(c1.buffer), new WeakRef(c2.buffer)];
     })();
-    await collect();
+    await collectGarbage();
     expect(refs.map((r) => r.deref())).toEqual([undefined, undefined]);
     expect(p.count).toBe(1);
     p.resumeProducing();
@@ -97,7 +85,7 @@ describe("line decoder and receivers keep no consumed input", () => {
       p.dataReceived(c3);
       return new WeakRef(c3.buffer);
     })();
-    await collect();
+    await collectGarbage();
     expect(raw.deref()).toBeUndefined();
     expect(p.bufferedBytes).toBe(0);
   });

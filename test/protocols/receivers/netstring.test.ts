@@ -9,6 +9,7 @@ import {
 } from "../../../src/protocols/receivers/index.js";
 import { chunked, malformedNetstrings, validNetstrings } from "../../../src/testing/arbitraries.js";
 import { MemoryTransport } from "../../../src/testing/memory.js";
+import { collectGarbage } from "../../helpers/gc.js";
 
 /** Twisted's StringTransport, counting transport calls. */
 class FakeTransport extends MemoryTransport {
@@ -342,10 +343,6 @@ describe("NetstringDecoder — views and copies", () => {
   });
 
   it("holds no reference to consumed input after delivering a frame", async () => {
-    const v8 = await import("node:v8");
-    const vm = await import("node:vm");
-    v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc") as () => void;
     const d = new NetstringDecoder({ onFrame() {}, onError() {} });
     // In a plain function so no suspended async frame keeps the chunk alive.
     const feedOne = (): WeakRef<ArrayBuffer> => {
@@ -355,10 +352,7 @@ describe("NetstringDecoder — views and copies", () => {
       return new WeakRef(chunk.buffer);
     };
     const ref = feedOne();
-    await new Promise((r) => setImmediate(r));
-    gc();
-    await new Promise((r) => setImmediate(r));
-    gc();
+    await collectGarbage();
     expect(ref.deref()).toBeUndefined();
     expect(d.bufferedBytes).toBe(1);
   });

@@ -2,42 +2,18 @@
  * examples/kv-server.ts run as a user runs it (`node --import tsx`, port 0), driven over a real
  * loopback socket with frames built by the encoder and replies read by the shape decoder.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { kvReply, kvRequest, OP, STATUS } from "../../../examples/kv-server.js";
 import { ShapeDecoder } from "../../../src/protocols/shapes/decoder.js";
 import { encodeFrame } from "../../../src/protocols/shapes/encoder.js";
 import type { ShapeFrame } from "../../../src/protocols/shapes/shape.js";
+import { startExample, stopExamples } from "../../helpers/examples.js";
 
-const children: ChildProcess[] = [];
-afterAll(async () => {
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          c.once("exit", () => resolve());
-          c.kill("SIGTERM");
-        }),
-    ),
-  );
-});
+afterAll(stopExamples);
 
-function startServer(): Promise<number> {
-  const child = spawn(process.execPath, ["--import", "tsx", "examples/kv-server.ts", "0"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
-      const m = /^listening (\d+)$/m.exec(out);
-      if (m !== null) resolve(Number(m[1]));
-    });
-    child.on("exit", (code) => reject(new Error(`kv-server exited ${code}`)));
-  });
+async function startServer(): Promise<number> {
+  return (await startExample("kv-server.ts", ["0"])).ports[0] as number;
 }
 
 type Reply = { status: number; value: string };

@@ -106,15 +106,6 @@ export class LengthPrefixedDecoder extends FramingDecoder<Uint8Array> {
     keepShapesOnce(LengthPrefixedDecoder, keepShapes);
   }
 
-  /**
-   * @internal Whether to take the fast path (`#fastFrames`) for whole frames lying in a chunk. Only
-   * a test overrides it (to `false`): the differential property in
-   * `test/protocols/receivers/fast-paths.test.ts` pins the fast path to the general loop.
-   */
-  protected usesFastPath(): boolean {
-    return true;
-  }
-
   protected partialBytes(): number {
     return this.#hdrLen + this.#asm.filled;
   }

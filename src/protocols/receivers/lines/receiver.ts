@@ -34,16 +34,22 @@ class LineInput {
   /** The `delimiter` value the scanner was configured with. */
   #source: Uint8Array | string | null = null;
   readonly #extra: "delimiter" | 1;
+  readonly #keepShapes: () => void;
 
-  /** `extra`: the scanner's unterminated-line rule (see {@link LineScanner}). */
-  constructor(extra: "delimiter" | 1) {
+  /**
+   * `extra`: the scanner's unterminated-line rule (see {@link LineScanner}); `keepShapes`: run
+   * before the first scanner is made (the protocol's line target, see `v8.ts`).
+   */
+  constructor(extra: "delimiter" | 1, keepShapes: () => void) {
     this.#extra = extra;
+    this.#keepShapes = keepShapes;
   }
 
   /** The scanner for `delimiter` and `max`, made or re-configured as needed. */
   scan(delimiter: Uint8Array | string, max: number): LineScanner {
     let sc = this.scanner;
     if (sc === null) {
+      this.#keepShapes();
       sc = this.scanner = new LineScanner(
         delimiterBytes(delimiter),
         checkLineLength(max),
@@ -68,6 +74,12 @@ class LineInput {
 
   get bufferedBytes(): number {
     return this.scanner?.bufferedBytes ?? 0;
+  }
+
+  /** The error for the line the scanner found too long (after `EXCEEDED`). */
+  exceededError(max: number): LineLengthExceededError {
+    const sc = this.scanner as LineScanner;
+    return new LineLengthExceededError(max, sc.exceededLength, sc.exceededTerminated);
   }
 }
 
@@ -123,7 +135,7 @@ export class LineReceiver<F extends object = object> extends PausableReceiver<F>
   MAX_LENGTH = DEFAULT_MAX_LINE_LENGTH;
   /** True in line mode (the default), false in raw mode (Twisted's `line_mode`). */
   lineMode = true;
-  readonly #input = new LineInput("delimiter");
+  readonly #input = new LineInput("delimiter", keepLineReceiverShapes);
   /** One line to `lineReceived`; true stops the scan (paused, raw mode or disconnecting). */
   readonly #target: LineTarget = new LineReceiverTarget(this);
 
@@ -134,11 +146,6 @@ export class LineReceiver<F extends object = object> extends PausableReceiver<F>
 
   override dataReceived(data: Uint8Array): void {
     const input = this.#input;
-    if (input.scanner === null) {
-      keepShapesOnce(LineReceiverTarget, () =>
-        keepShape(new LineReceiverTarget(new LineReceiver())),
-      );
-    }
     const sc = input.scan(this.delimiter, this.MAX_LENGTH);
     if (isDisconnecting(this)) return;
     sc.push(data);
@@ -150,11 +157,7 @@ export class LineReceiver<F extends object = object> extends PausableReceiver<F>
           const r = sc.run(this.#target);
           if (r === MORE) return;
           if (r === EXCEEDED) {
-            const error = new LineLengthExceededError(
-              this.MAX_LENGTH,
-              sc.exceededLength,
-              sc.exceededTerminated,
-            );
+            const error = input.exceededError(this.MAX_LENGTH);
             this.lineLengthExceeded(sc.takeAll(), error);
             return;
           }
@@ -248,7 +251,7 @@ export class LineOnlyReceiver<F extends object = object> extends Protocol<F> {
   delimiter: Uint8Array | string = DEFAULT_LINE_DELIMITER;
   /** Longest accepted line in bytes, delimiter excluded. Default 16384. */
   MAX_LENGTH = DEFAULT_MAX_LINE_LENGTH;
-  readonly #input = new LineInput(1);
+  readonly #input = new LineInput(1, keepLineOnlyReceiverShapes);
   /** One line to `lineReceived`; true stops the scan (disconnecting). */
   readonly #target: LineTarget = new LineOnlyReceiverTarget(this);
 
@@ -259,11 +262,6 @@ export class LineOnlyReceiver<F extends object = object> extends Protocol<F> {
 
   override dataReceived(data: Uint8Array): void {
     const input = this.#input;
-    if (input.scanner === null) {
-      keepShapesOnce(LineOnlyReceiverTarget, () =>
-        keepShape(new LineOnlyReceiverTarget(new LineOnlyReceiver())),
-      );
-    }
     const sc = input.scan(this.delimiter, this.MAX_LENGTH);
     if (isDisconnecting(this)) return;
     sc.push(data);
@@ -273,11 +271,7 @@ export class LineOnlyReceiver<F extends object = object> extends Protocol<F> {
       const r = sc.run(this.#target);
       if (r === MORE) return;
       if (r === EXCEEDED) {
-        const error = new LineLengthExceededError(
-          this.MAX_LENGTH,
-          sc.exceededLength,
-          sc.exceededTerminated,
-        );
+        const error = input.exceededError(this.MAX_LENGTH);
         if (sc.exceededTerminated) {
           const line = sc.take(sc.exceededLength);
           sc.skip(sc.delimiter.length);
@@ -314,6 +308,18 @@ export class LineOnlyReceiver<F extends object = object> extends Protocol<F> {
     const d = this.#input.delimiterOf(this.delimiter);
     this.transport.writeSequence([typeof line === "string" ? Buffer.from(line, "utf8") : line, d]);
   }
+}
+
+/** Keeps {@link LineReceiverTarget}'s shape (see `v8.ts`); runs once, at the first scanner. */
+function keepLineReceiverShapes(): void {
+  keepShapesOnce(LineReceiverTarget, () => keepShape(new LineReceiverTarget(new LineReceiver())));
+}
+
+/** Keeps {@link LineOnlyReceiverTarget}'s shape (see `v8.ts`); runs once, at the first scanner. */
+function keepLineOnlyReceiverShapes(): void {
+  keepShapesOnce(LineOnlyReceiverTarget, () =>
+    keepShape(new LineOnlyReceiverTarget(new LineOnlyReceiver())),
+  );
 }
 
 /** Drops the complete lines buffered, keeping a trailing partial line (emptied if too long). */

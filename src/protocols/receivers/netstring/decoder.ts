@@ -97,15 +97,6 @@ export class NetstringDecoder extends FramingDecoder<Uint8Array> {
     keepShapesOnce(NetstringDecoder, keepShapes);
   }
 
-  /**
-   * @internal Whether to take the fast path (`#fastFrames`) for whole netstrings lying in a chunk.
-   * Only a test overrides it (to `false`): the differential property in
-   * `test/protocols/receivers/fast-paths.test.ts` pins the fast path to the state machine.
-   */
-  protected usesFastPath(): boolean {
-    return true;
-  }
-
   protected partialBytes(): number {
     return this.#digits + this.#asm.filled;
   }
