@@ -48,7 +48,7 @@ export interface BrokerFactory {
   readonly security: SecurityOptions;
   /** Send the JS stack of a remote method's unexpected error to the peer. */
   readonly unsafeTracebacks: boolean;
-  /** Limits on the banana the connection accepts (`{}`: the defaults, Twisted's where it has one). */
+  /** Limits on the banana the connection accepts (`{}`: each limit's default). */
   readonly bananaLimits: BananaLimits;
   /** Where the broker logs protocol errors and unexpected errors of remote methods. */
   readonly logger: PbLogger;
@@ -236,7 +236,7 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
     this.#disconnects.push(fn);
   }
 
-  /** Undo {@link notifyOnDisconnect} for `fn` (the same function); no effect if it is not registered. */
+  /** Undo {@link notifyOnDisconnect} for `fn` (the same function); no effect if not registered. */
   dontNotifyOnDisconnect(fn: () => void): void {
     const i = this.#disconnects.indexOf(fn);
     if (i >= 0) this.#disconnects.splice(i, 1);

@@ -69,7 +69,10 @@ export class InsecureJelly extends PbProtocolError {
 
 /** A jelly expression is malformed (wrong arity, bad reference id, a value that cannot be jellied). */
 export class JellyError extends PbProtocolError {
-  /** The name this error travels under: `builtins.ValueError`, what Twisted's unjelly raises. */
+  /**
+   * The name this error travels under: `builtins.ValueError` (Twisted's jelly has no error class
+   * of its own for a malformed expression).
+   */
   readonly pbType = "builtins.ValueError";
   /** The Python class hierarchy sent with it (the `parents` of Twisted's `CopyableFailure`). */
   readonly pbParents: readonly string[] = [this.pbType, ...PYTHON_EXCEPTION_ROOTS];
@@ -162,7 +165,7 @@ export class UnauthorizedLogin extends WeftError {
  * `ERR_PB_REMOTE_FAILURE`.
  */
 export class CopiedFailure extends WeftError {
-  /** The remote exception's qualified Python name, e.g. `builtins.ValueError` (Twisted's `type`). */
+  /** The remote exception's qualified Python name, as `builtins.ValueError` (Twisted's `type`). */
   readonly remoteType: string;
   /** The remote exception's class hierarchy, most derived first (Twisted's `parents`). */
   readonly parents: readonly string[];

@@ -71,8 +71,8 @@ export class Referenceable extends Jellyable {
 
   /**
    * Sent by reference (Twisted's `Referenceable.jellyFor`): `["remote", luid]`, the id the
-   * connection's broker registers for this object (the same id each time it is sent). With no broker
-   * (a plain `jelly(value)`) it becomes `["unpersistable", ...]`.
+   * connection's broker registers for this object (the same id each time it is sent). With no
+   * broker (a plain `jelly(value)`) it becomes `["unpersistable", ...]`.
    */
   jellyFor(jellier: Jellier): Sexp {
     const invoker = jellier.invoker;
@@ -156,9 +156,10 @@ export class Copyable extends Jellyable {
  */
 export class RemoteCopy {
   /**
-   * Take the unjellied `state` of the remote copy (Twisted's `setCopyableState`); called once, on a
-   * fresh instance. Throws {@link InsecureJelly} when `state` is not a dict, has a key that is not a
-   * string, or a key that would shadow an inherited member. Override to validate or transform it.
+   * Take the unjellied `state` of the remote copy (Twisted's `setCopyableState`); called once, on
+   * a fresh instance. Throws {@link InsecureJelly} when `state` is not a dict, has a key that is
+   * not a string, or a key that would shadow an inherited member. Override to validate or
+   * transform it.
    */
   setCopyableState(state: unknown): void {
     if (!(state instanceof Map)) throw new InsecureJelly("A copied state must be a dict");

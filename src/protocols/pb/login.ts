@@ -148,8 +148,9 @@ export class PortalRoot implements RootProvider {
   }
 
   /**
-   * A fresh login object for connection `broker` (Twisted's `_PortalWrapper`): its `login(username)`
-   * answers `(challenge, challenger)`, and the challenger's `respond(response, mind)` the avatar.
+   * A fresh login object for connection `broker` (Twisted's `_PortalWrapper`): its
+   * `login(username)` answers `(challenge, challenger)`, and the challenger's
+   * `respond(response, mind)` the avatar.
    */
   rootObject(broker: Broker): Referenceable {
     return new PortalWrapper(this.portal, broker);

@@ -81,7 +81,10 @@ export class FrozenSet<T = unknown> extends Set<T> {}
 
 /** What arrives when the peer could not serialize something (Twisted's `jelly.Unpersistable`). */
 export class Unpersistable {
-  /** Why, as the peer said it: `Unpersistable data: <reason>`, or that a persistent id was not found. */
+  /**
+   * Why, as the peer said it (`Unpersistable data: <reason>`), or that a persistent id was not
+   * found.
+   */
   readonly reason: string;
 
   constructor(reason: string) {

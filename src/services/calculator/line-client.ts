@@ -84,7 +84,10 @@ export class CalculatorLineClient {
     return d.addTimeout(this.#options.timeout ?? 30, this.#options.clock ?? defaultClock());
   }
 
-  /** Every pair spread over the servers; results in input order (gatherResults: first failure wins). */
+  /**
+   * Every pair spread over the servers; results in input order (gatherResults: the first failure
+   * wins).
+   */
   calculateAll(pairs: ReadonlyArray<readonly [Int, Int]>): Deferred<Calculation[]> {
     return gatherResults(pairs.map(([a, b]) => this.calculate(a, b)));
   }

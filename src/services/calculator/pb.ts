@@ -100,7 +100,7 @@ export class CalculatorPBFactory extends PBServerFactory {
   readonly serverId: number;
   /**
    * The service logger: connection events and requests (at debug) go here, and the broker's
-   * protocol errors are forwarded to its `error`. Default: silent.
+   * errors (protocol errors, unexpected remote-method errors) go to its `error`. Default: silent.
    */
   readonly serviceLogger: ServiceLogger;
 

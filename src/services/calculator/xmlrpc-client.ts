@@ -87,12 +87,15 @@ export class CalculatorXmlRpcClient {
     return d.addTimeout(this.#options.timeout ?? 30, this.#options.clock ?? defaultClock());
   }
 
-  /** Every pair spread over the servers; results in input order (gatherResults: first failure wins). */
+  /**
+   * Every pair spread over the servers; results in input order (gatherResults: the first failure
+   * wins).
+   */
   calculateAll(pairs: ReadonlyArray<readonly [Int, Int]>): Deferred<Calculation[]> {
     return gatherResults(pairs.map(([a, b]) => this.calculate(a, b)));
   }
 
-  /** Close the kept-alive HTTP connections (the client's own `http.Agent`); calls in flight fail. */
+  /** Close the kept-alive HTTP connections (this client's `http.Agent`): calls in flight fail. */
   close(): void {
     this.#agent.destroy();
   }

@@ -51,7 +51,10 @@ export class CalculatorXmlRpcServer {
   readonly service: CalculatorService;
   /** The id this server answers with (the second item of each `[sum, id]`). */
   readonly serverId: number;
-  /** Largest request body accepted, in bytes; a larger one is answered 413 and the connection closed. */
+  /**
+   * Largest request body accepted, in bytes; a larger one is answered 413 and the connection
+   * closed.
+   */
   readonly maxBodyBytes: number;
   readonly #logger: ServiceLogger;
 
