@@ -35,15 +35,22 @@ const DIALECTS = ["pb", "none"];
 
 /** Where a broker reports what it cannot tell the peer. Structurally a subset of pino's logger. */
 export interface PbLogger {
+  /**
+   * Log an error: `obj` holds the structured fields (`err` with the error's type/code and message,
+   * sometimes `requestId`), `msg` what happened. Must not throw.
+   */
   error(obj: object, msg?: string): void;
 }
 
 /** What a broker needs from its factory. */
 export interface BrokerFactory {
+  /** What arguments and answers received on the connection may unjelly to. */
   readonly security: SecurityOptions;
   /** Send the JS stack of a remote method's unexpected error to the peer. */
   readonly unsafeTracebacks: boolean;
+  /** Limits on the banana the connection accepts (`{}`: each limit's default). */
   readonly bananaLimits: BananaLimits;
+  /** Where the broker logs protocol errors and unexpected errors of remote methods. */
   readonly logger: PbLogger;
   /** Called once the connection speaks PB (after the dialect and version). */
   brokerConnected(broker: Broker): void;
@@ -95,6 +102,10 @@ class CopyableFailure extends Copyable {
 
 /** A PB connection, client (`isClient`) or server side. */
 export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, UnjellyInvoker {
+  /**
+   * True for the connecting side (Twisted's `Broker(isClient=True)`): it waits for the server's
+   * dialect list and answers with its choice; the server side sends the list first.
+   */
   readonly isClient: boolean;
   /** True once the connection is lost: every call fails with DeadReferenceError. */
   disconnected = false;
@@ -225,6 +236,7 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
     this.#disconnects.push(fn);
   }
 
+  /** Undo {@link notifyOnDisconnect} for `fn` (the same function); no effect if not registered. */
   dontNotifyOnDisconnect(fn: () => void): void {
     const i = this.#disconnects.indexOf(fn);
     if (i >= 0) this.#disconnects.splice(i, 1);

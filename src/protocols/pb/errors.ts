@@ -32,7 +32,9 @@ export class PbProtocolError extends WeftError {
  * `too-deep`, `expression-too-large`, `truncated`. `offset` counts bytes from the start of the stream.
  */
 export class BananaError extends PbProtocolError {
+  /** Which limit or rule the bytes broke: one of the stable sub-codes listed above. */
   readonly reason: string;
+  /** Where in the stream (bytes from its start) the bad item begins; -1 when unknown. */
   readonly offset: number;
 
   constructor(reason: string, message: string, offset = -1) {
@@ -55,7 +57,9 @@ export class BananaEncodeError extends PbProtocolError {
  * carried it fails; the connection stays up.
  */
 export class InsecureJelly extends PbProtocolError {
+  /** The name this error travels under to a Twisted peer. */
   readonly pbType = "twisted.spread.jelly.InsecureJelly";
+  /** The Python class hierarchy sent with it (the `parents` of Twisted's `CopyableFailure`). */
   readonly pbParents: readonly string[] = [this.pbType, ...PYTHON_EXCEPTION_ROOTS];
 
   constructor(message: string) {
@@ -65,7 +69,12 @@ export class InsecureJelly extends PbProtocolError {
 
 /** A jelly expression is malformed (wrong arity, bad reference id, a value that cannot be jellied). */
 export class JellyError extends PbProtocolError {
+  /**
+   * The name this error travels under: `builtins.ValueError` (Twisted's jelly has no error class
+   * of its own for a malformed expression).
+   */
   readonly pbType = "builtins.ValueError";
+  /** The Python class hierarchy sent with it (the `parents` of Twisted's `CopyableFailure`). */
   readonly pbParents: readonly string[] = [this.pbType, ...PYTHON_EXCEPTION_ROOTS];
 
   constructor(message: string) {
@@ -79,12 +88,21 @@ export class JellyError extends PbProtocolError {
  * Subclasses may set `pbType` to their Twisted-side name.
  */
 export class PbError extends WeftError {
+  /**
+   * The qualified Python name this error travels under. Default `twisted.spread.pb.Error`; a
+   * subclass may set the name its Twisted peer checks for (e.g. `"myapp.errors.QuotaExceeded"`).
+   */
   pbType = "twisted.spread.pb.Error";
 
   constructor(message: string, options?: { cause?: unknown }) {
     super("ERR_PB_ERROR", message, options);
   }
 
+  /**
+   * The Python class hierarchy sent with it: {@link pbType}, then `twisted.spread.pb.Error` (when
+   * `pbType` names a subclass), then Python's exception roots. A Twisted peer's
+   * `failure.trap(pb.Error)` matches it.
+   */
   get pbParents(): readonly string[] {
     const base = "twisted.spread.pb.Error";
     return this.pbType === base
@@ -109,7 +127,9 @@ export class PBConnectionLost extends PbProtocolError {
 
 /** There is no `remote_<name>` method on the target (Twisted's `flavors.NoSuchMethod`). */
 export class NoSuchMethod extends PbProtocolError {
+  /** The name this error travels under to a Twisted peer. */
   readonly pbType = "twisted.spread.flavors.NoSuchMethod";
+  /** The Python class hierarchy sent with it (Twisted's `NoSuchMethod` is an `AttributeError`). */
   readonly pbParents: readonly string[] = [
     this.pbType,
     "builtins.AttributeError",
@@ -123,7 +143,9 @@ export class NoSuchMethod extends PbProtocolError {
 
 /** Login failed: unknown user or wrong password (Twisted's `twisted.cred.error.UnauthorizedLogin`). */
 export class UnauthorizedLogin extends WeftError {
+  /** The name this error travels under to a Twisted peer. */
   readonly pbType = "twisted.cred.error.UnauthorizedLogin";
+  /** The Python class hierarchy sent with it (Twisted's is a `twisted.cred.error.LoginFailed`). */
   readonly pbParents: readonly string[] = [
     this.pbType,
     "twisted.cred.error.LoginFailed",
@@ -143,8 +165,14 @@ export class UnauthorizedLogin extends WeftError {
  * `ERR_PB_REMOTE_FAILURE`.
  */
 export class CopiedFailure extends WeftError {
+  /** The remote exception's qualified Python name, as `builtins.ValueError` (Twisted's `type`). */
   readonly remoteType: string;
+  /** The remote exception's class hierarchy, most derived first (Twisted's `parents`). */
   readonly parents: readonly string[];
+  /**
+   * The remote traceback as text (Twisted's `traceback`): `"Traceback unavailable\n"` unless the
+   * remote factory sends tracebacks (`unsafeTracebacks`); empty when the failure carried none.
+   */
   readonly remoteTraceback: string;
 
   constructor(remoteType: string, value: string, parents: readonly string[], traceback: string) {

@@ -38,10 +38,18 @@ const silent: PbLogger = { error: () => {} };
 
 /** Serves `root` (a {@link RootProvider} such as a `Root`, or a {@link Portal}) to every connection. */
 export class PBServerFactory extends ServerFactory<Broker> implements BrokerFactory {
+  /**
+   * Gives each connection the object it publishes as `root`; a {@link Portal} passed to the
+   * constructor is wrapped in a {@link PortalRoot}.
+   */
   readonly root: RootProvider;
+  /** What received arguments may unjelly to ({@link PBFactoryOptions.security}). */
   readonly security: SecurityOptions;
+  /** Whether remote-method stacks go to the peer ({@link PBFactoryOptions.unsafeTracebacks}). */
   readonly unsafeTracebacks: boolean;
+  /** Limits on incoming banana ({@link PBFactoryOptions.bananaLimits}). */
   readonly bananaLimits: BananaLimits;
+  /** Where errors are logged ({@link PBFactoryOptions.logger}). */
   readonly logger: PbLogger;
 
   constructor(root: RootProvider | Portal, options: PBFactoryOptions = {}) {
@@ -68,9 +76,16 @@ export class PBServerFactory extends ServerFactory<Broker> implements BrokerFact
  * connection is made. Use one factory per connection.
  */
 export class PBClientFactory extends ClientFactory<Broker> implements BrokerFactory {
+  /** What received answers may unjelly to ({@link PBFactoryOptions.security}). */
   readonly security: SecurityOptions;
+  /**
+   * Whether JS stacks of unexpected errors in this side's remote methods (objects it passes to the
+   * server) go to the peer ({@link PBFactoryOptions.unsafeTracebacks}).
+   */
   readonly unsafeTracebacks: boolean;
+  /** Limits on incoming banana ({@link PBFactoryOptions.bananaLimits}). */
   readonly bananaLimits: BananaLimits;
+  /** Where errors are logged ({@link PBFactoryOptions.logger}). */
   readonly logger: PbLogger;
   #broker: Broker | null = null;
   #root: RemoteReference | null = null;

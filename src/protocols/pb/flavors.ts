@@ -10,7 +10,11 @@ import { InsecureJelly, NoSuchMethod } from "./errors.js";
 import { type Jellier, Jellyable, type Sexp } from "./jelly.js";
 import { bytesToText } from "./unjelly.js";
 
-/** What a remote method may return: a value, or a Promise/Deferred of one. */
+/**
+ * What a remote method may return: a value, or a Promise/Deferred of one (the broker waits for it,
+ * as Twisted waits for a returned Deferred). The answer is jellied, so it must be a value PB can
+ * send; anything is accepted here because a method's answer is checked only when it is sent.
+ */
 export type RemoteResult = unknown;
 
 /** A remote method: takes the call's positional arguments. */
@@ -65,6 +69,11 @@ export class Referenceable extends Jellyable {
     return fn as (...args: unknown[]) => RemoteResult;
   }
 
+  /**
+   * Sent by reference (Twisted's `Referenceable.jellyFor`): `["remote", luid]`, the id the
+   * connection's broker registers for this object (the same id each time it is sent). With no
+   * broker (a plain `jelly(value)`) it becomes `["unpersistable", ...]`.
+   */
   jellyFor(jellier: Jellier): Sexp {
     const invoker = jellier.invoker;
     if (invoker === null) return ["unpersistable", "References cannot be serialized"];
@@ -89,11 +98,13 @@ class MethodMapReferenceable extends Referenceable {
 
 /** Something that gives each connection its root object (Twisted's `IPBRoot`). */
 export interface RootProvider {
+  /** The object published as `root` on the new connection `broker` (Twisted's `rootObject`). */
   rootObject(broker: Broker): Referenceable;
 }
 
 /** The object a PB server publishes as `root` (Twisted's `pb.Root`): the same one for every connection. */
 export class Root extends Referenceable implements RootProvider {
+  /** This object itself, whatever the connection. */
   rootObject(_broker: Broker): Referenceable {
     return this;
   }
@@ -124,6 +135,11 @@ export class Copyable extends Jellyable {
     return new Map(Object.entries(this));
   }
 
+  /**
+   * Sent as a copy (Twisted's `Copyable.jellyFor`): `[typeName, state]` from
+   * {@link getTypeToCopy} and the jellied {@link getStateToCopy}, shared or cyclic like any other
+   * container.
+   */
   jellyFor(jellier: Jellier): Sexp {
     const sxp = jellier.prepare(this);
     sxp.push(this.getTypeToCopy(), jellier.jelly(this.getStateToCopy()));
@@ -139,6 +155,12 @@ export class Copyable extends Jellyable {
  * {@link InsecureJelly}.
  */
 export class RemoteCopy {
+  /**
+   * Take the unjellied `state` of the remote copy (Twisted's `setCopyableState`); called once, on
+   * a fresh instance. Throws {@link InsecureJelly} when `state` is not a dict, has a key that is
+   * not a string, or a key that would shadow an inherited member. Override to validate or
+   * transform it.
+   */
   setCopyableState(state: unknown): void {
     if (!(state instanceof Map)) throw new InsecureJelly("A copied state must be a dict");
     const proto = Object.getPrototypeOf(this) as object;

@@ -38,10 +38,19 @@ export {
   Referenceable,
   RemoteCopy,
   type RemoteMethod,
+  type RemoteResult,
   Root,
   type RootProvider,
 } from "./flavors.js";
-export { Jellier, Jellyable, jelly, jellyFlat, jellyScalar, type Sexp } from "./jelly.js";
+export {
+  Jellier,
+  Jellyable,
+  type JellyInvoker,
+  jelly,
+  jellyFlat,
+  jellyScalar,
+  type Sexp,
+} from "./jelly.js";
 export {
   type AvatarResult,
   type Credentials,
@@ -64,5 +73,5 @@ export {
   SecurityOptions,
   setUnjellyableForClass,
 } from "./security.js";
-export { Unjellier, unjelly } from "./unjelly.js";
+export { Unjellier, type UnjellyInvoker, unjelly } from "./unjelly.js";
 export { asTuple, FrozenSet, isTuple, PbFloat, PbTuple, tuple, Unpersistable } from "./values.js";

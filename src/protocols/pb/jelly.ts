@@ -10,7 +10,12 @@ import { FrozenSet, isPlainObject, isTuple, PbFloat } from "./values.js";
 /** An s-expression as the banana encoder takes it. */
 export type Sexp = number | bigint | string | Uint8Array | PbFloat | Sexp[];
 
-/** The broker side of jellying (Twisted's `invoker`): turns local objects into references. */
+/**
+ * The broker side of jellying (the `invoker` Twisted's `_Jellier` is given): turns local objects
+ * that are sent by reference ({@link Referenceable}) into ids the peer can call back. A
+ * {@link Broker} is one; without one ({@link jelly} with no invoker), references are sent as
+ * `unpersistable`.
+ */
 export interface JellyInvoker {
   /** A connection-unique id for `object`, counted once more each time it is sent. */
   registerReference(object: object): number;
@@ -18,11 +23,18 @@ export interface JellyInvoker {
 
 /** An object that writes its own jelly (Twisted's `Jellyable`). */
 export abstract class Jellyable {
+  /**
+   * This object's s-expression (Twisted's `jellyFor`). Containers inside should be jellied with
+   * `jellier.jelly(...)`, and an expression that may be met twice wrapped in
+   * {@link Jellier.prepare}/{@link Jellier.preserve}, so that shared and cyclic references keep
+   * Twisted's ids.
+   */
   abstract jellyFor(jellier: Jellier): Sexp;
 }
 
 /** One jelly pass (Twisted's `_Jellier`): per-call reference bookkeeping. */
 export class Jellier {
+  /** The broker that registers references, or null when references cannot be sent. */
   readonly invoker: JellyInvoker | null;
   #preserved: Map<object, Sexp[]> | null = null;
   #cooked: Map<object, Sexp[]> | null = null;

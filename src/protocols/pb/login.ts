@@ -16,7 +16,9 @@ import { PbTuple, tuple } from "./values.js";
 
 /** A username and a password (Twisted's `UsernamePassword`); strings are UTF-8 encoded. */
 export class UsernamePassword {
+  /** The username as bytes; it is sent to the server as is. */
   readonly username: Uint8Array;
+  /** The plain password as bytes; it never leaves this side (only the challenge response does). */
   readonly password: Uint8Array;
 
   constructor(username: string | Uint8Array, password: string | Uint8Array) {
@@ -38,11 +40,19 @@ export interface UsernameHashedPassword {
 
 /** Turns credentials into an avatar id or fails with {@link UnauthorizedLogin}. */
 export interface CredentialsChecker {
+  /**
+   * The avatar id for `credentials` (Twisted's `ICredentialsChecker.requestAvatarId`), usually the
+   * username; throw (or reject with) {@link UnauthorizedLogin} when they do not check out.
+   */
   requestAvatarId(credentials: UsernameHashedPassword): string | Promise<string>;
 }
 
 /** What a realm hands back for a logged-in user. */
 export interface AvatarResult {
+  /**
+   * The object the client gets a reference to (usually an {@link Avatar}): its
+   * `perspective_*` methods are what the user may call.
+   */
   readonly avatar: Referenceable;
   /** Called once when the user's session ends (disconnect, or the avatar released). */
   readonly logout?: () => void;
@@ -50,6 +60,10 @@ export interface AvatarResult {
 
 /** Builds avatars for avatar ids (Twisted's `IRealm`); `mind` is the client's object, or null. */
 export interface Realm {
+  /**
+   * The avatar for the user `avatarId` (Twisted's `IRealm.requestAvatar`, PB's interface only).
+   * A throw or rejection fails the login as a checker's refusal does ({@link Portal.checkers}).
+   */
   requestAvatar(avatarId: string, mind: unknown): AvatarResult | Promise<AvatarResult>;
 }
 
@@ -61,11 +75,16 @@ export class InMemoryPasswordChecker implements CredentialsChecker {
     for (const [name, pw] of Object.entries(users)) this.addUser(name, pw);
   }
 
+  /** Add (or replace) user `username`; a string password is stored as its UTF-8 bytes. */
   addUser(username: string, password: string | Uint8Array): this {
     this.#users.set(username, typeof password === "string" ? Buffer.from(password) : password);
     return this;
   }
 
+  /**
+   * `credentials.username` when the user exists and the password checks, else throws
+   * {@link UnauthorizedLogin} (the same error for both, as Twisted does).
+   */
   requestAvatarId(credentials: UsernameHashedPassword): string {
     const pw = this.#users.get(credentials.username);
     if (pw === undefined || !credentials.checkPassword(pw)) throw new UnauthorizedLogin();
@@ -75,7 +94,12 @@ export class InMemoryPasswordChecker implements CredentialsChecker {
 
 /** Checkers plus a realm (Twisted's `Portal`). */
 export class Portal {
+  /** Builds the avatar once a checker has accepted the credentials. */
   readonly realm: Realm;
+  /**
+   * Tried in order until one accepts the credentials and the realm gives the avatar; when none
+   * does, the login fails with the last error ({@link UnauthorizedLogin} when there are none).
+   */
   readonly checkers: readonly CredentialsChecker[];
 
   constructor(realm: Realm, checkers: readonly CredentialsChecker[]) {
@@ -116,12 +140,18 @@ export function challenge(): Uint8Array {
 
 /** What a PB server publishes as root when it serves a portal (Twisted's `_PortalRoot`). */
 export class PortalRoot implements RootProvider {
+  /** The portal that logins on every connection go through. */
   readonly portal: Portal;
 
   constructor(portal: Portal) {
     this.portal = portal;
   }
 
+  /**
+   * A fresh login object for connection `broker` (Twisted's `_PortalWrapper`): its
+   * `login(username)` answers `(challenge, challenger)`, and the challenger's
+   * `respond(response, mind)` the avatar.
+   */
   rootObject(broker: Broker): Referenceable {
     return new PortalWrapper(this.portal, broker);
   }

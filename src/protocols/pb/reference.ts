@@ -20,6 +20,7 @@ const collected = new FinalizationRegistry<Held>((held) => {
 
 /** A translucent reference to a remote object: call its methods with `callRemote`. */
 export class RemoteReference extends Jellyable {
+  /** The connection the remote object lives behind; calls go through it. */
   readonly broker: Broker;
   /** The peer's id for the object (`"root"` for the root object). */
   readonly luid: number | string;
@@ -96,6 +97,11 @@ export class RemoteReference extends Jellyable {
     return this.#released || this.broker.disconnected;
   }
 
+  /**
+   * Sent back to its own side as `["local", luid]`, which the peer turns into its object (Twisted's
+   * `RemoteReference.jellyFor`). Throws {@link JellyError} when jellied for another broker: a
+   * reference is only meaningful on its own connection.
+   */
   jellyFor(jellier: Jellier): Sexp {
     if (jellier.invoker !== this.broker) {
       throw new JellyError("Can't send references to brokers other than their own.");

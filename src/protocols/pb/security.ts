@@ -7,6 +7,10 @@
 
 /** What a received `Copyable` becomes: a fresh object that is then given the copied state. */
 export interface RemoteCopyLike {
+  /**
+   * Take the unjellied state the peer's `Copyable` sent (Twisted's `setCopyableState`). Throw
+   * (e.g. {@link InsecureJelly}) to refuse it: the call that carried the copy fails.
+   */
   setCopyableState(state: unknown): void;
 }
 

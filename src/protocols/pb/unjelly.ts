@@ -10,7 +10,11 @@ import { CopiedFailure, InsecureJelly, JellyError } from "./errors.js";
 import { COPYABLE_FAILURE, type SecurityOptions } from "./security.js";
 import { asTuple, FrozenSet, PbFloat, Unpersistable } from "./values.js";
 
-/** The broker side of unjellying: what `remote` and `local` expressions become. */
+/**
+ * The broker side of unjellying (the `invoker` Twisted's `_Unjellier` is given): what `remote` and
+ * `local` expressions become. A {@link Broker} is one; without one ({@link unjelly} with no
+ * invoker), a received reference is {@link InsecureJelly}.
+ */
 export interface UnjellyInvoker {
   /** A reference to the peer's object `luid` (counted: released when collected). */
   remoteReference(luid: number | string): unknown;
@@ -36,7 +40,10 @@ function typeRepr(name: string): string {
   return `b'${name.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 }
 
-/** One unjelly pass (per received expression). */
+/**
+ * One unjelly pass (Twisted's `_Unjellier`), per received expression: holds the `reference` ids
+ * met so far, so `dereference` and cycles resolve within that expression only.
+ */
 export class Unjellier {
   readonly #security: SecurityOptions;
   readonly #invoker: UnjellyInvoker | null;
@@ -50,6 +57,12 @@ export class Unjellier {
     this.#invoker = invoker;
   }
 
+  /**
+   * The value `x` (a decoded banana expression) stands for: numbers, bigints and {@link PbFloat}s
+   * as they are, byte strings as fresh `Uint8Array` copies, and lists by their type name (see
+   * `values.ts` for the mapping). Throws {@link InsecureJelly} for a type the security options do
+   * not allow or a class not registered, and {@link JellyError} for a malformed expression.
+   */
   unjelly(x: BananaItem): unknown {
     if (typeof x === "number" || typeof x === "bigint" || x instanceof PbFloat) return x;
     if (x instanceof Uint8Array) return x.slice();

@@ -18,16 +18,19 @@
 
 /** A Python `float` (received floats are wrapped so that `1.0` stays a float when sent back). */
 export class PbFloat {
+  /** The float's value as a JavaScript number. */
   readonly value: number;
 
   constructor(value: number) {
     this.value = value;
   }
 
+  /** {@link value}, so that a `PbFloat` works in arithmetic and comparisons (`f * 2`, `f < 1`). */
   valueOf(): number {
     return this.value;
   }
 
+  /** {@link value} as text, as `String(number)` writes it (`1`, not Python's `1.0`). */
   toString(): string {
     return String(this.value);
   }
@@ -40,10 +43,20 @@ const TUPLE_MARK: unique symbol = Symbol.for("weft.pb.tuple");
  * {@link tuple}; test with `x instanceof PbTuple` or {@link isTuple}. `map`, `slice` and spreading
  * give plain arrays. (Not an Array subclass: constructing those costs V8 ~10x a plain array.)
  */
-export type PbTuple<T = unknown> = T[] & { readonly [TUPLE_MARK]: true };
+export type PbTuple<T = unknown> = T[] & {
+  /**
+   * The mark that makes an array a tuple: an own property under `Symbol.for("weft.pb.tuple")`, set
+   * by {@link asTuple}. `Object.keys`, `JSON.stringify` and iteration skip symbol keys, so a tuple
+   * otherwise behaves as the plain array it is.
+   */
+  readonly [TUPLE_MARK]: true;
+};
 
 /** `x instanceof PbTuple` is true for arrays made by {@link tuple} (and received tuples). */
-export const PbTuple: { [Symbol.hasInstance](value: unknown): value is PbTuple } = {
+export const PbTuple: {
+  /** Whether `value` is an array marked as a tuple (what `value instanceof PbTuple` asks). */
+  [Symbol.hasInstance](value: unknown): value is PbTuple;
+} = {
   [Symbol.hasInstance]: isTuple,
 };
 
@@ -68,6 +81,10 @@ export class FrozenSet<T = unknown> extends Set<T> {}
 
 /** What arrives when the peer could not serialize something (Twisted's `jelly.Unpersistable`). */
 export class Unpersistable {
+  /**
+   * Why, as the peer said it (`Unpersistable data: <reason>`), or that a persistent id was not
+   * found.
+   */
   readonly reason: string;
 
   constructor(reason: string) {

@@ -55,6 +55,13 @@ export class CalculatorLineClient {
     this.#options = options;
   }
 
+  /**
+   * `a + b` on the next server (round robin), sent as the line `A B` on that server's kept
+   * connection (opened on first use, reopened after a loss). Fails with the endpoint's connect
+   * error, {@link BadRequestError} when the server answers anything but `OK SUM SERVER` (its
+   * `ERROR CODE MESSAGE` line is in the message), `ConnectionLost` when the connection goes before
+   * the answer, or `TimeoutError` after `options.timeout` seconds (default 30).
+   */
   calculate(a: Int, b: Int): Deferred<Calculation> {
     const conn = this.#conns[this.#next] as KeptConnection<CalcLineClientProtocol>;
     this.#next = (this.#next + 1) % this.#conns.length;
@@ -77,10 +84,15 @@ export class CalculatorLineClient {
     return d.addTimeout(this.#options.timeout ?? 30, this.#options.clock ?? defaultClock());
   }
 
+  /**
+   * Every pair spread over the servers; results in input order (gatherResults: the first failure
+   * wins).
+   */
   calculateAll(pairs: ReadonlyArray<readonly [Int, Int]>): Deferred<Calculation[]> {
     return gatherResults(pairs.map(([a, b]) => this.calculate(a, b)));
   }
 
+  /** Close every kept connection; a later call opens a new one. */
   close(): void {
     for (const c of this.#conns) c.close();
   }

@@ -31,7 +31,9 @@ function isInt(v: unknown): v is Int {
 
 /** The article's `Calculator(pb.Root)`: `calculate(a, b)` → `(a + b, serverId)`. */
 export class CalculatorRoot extends Root {
+  /** The calculator that does the additions. */
   readonly service: CalculatorService;
+  /** The id answered as the second item of each tuple. */
   readonly serverId: number;
   readonly #logger: ServiceLogger;
   readonly #debug: boolean;
@@ -44,6 +46,11 @@ export class CalculatorRoot extends Root {
     this.#debug = debugEnabled(logger);
   }
 
+  /**
+   * `(a + b, serverId)` as a PB tuple (what a Twisted client's `callRemote("calculate", a, b)`
+   * gets). `a` and `b` must be integers (a safe-integer `number` or a `bigint`); anything else
+   * throws {@link PbError}, which the caller receives as a `pb.Error` failure.
+   */
   remote_calculate(a: unknown, b: unknown): PbTuple | Promise<PbTuple> {
     if (!isInt(a) || !isInt(b)) throw new PbError("calculate takes two integers");
     if (this.#debug) {
@@ -89,7 +96,12 @@ class CalculatorBroker extends Broker {
 
 /** Serves a {@link CalculatorService} over PB as one server id (Twisted's `PBServerFactory(Calculator(i))`). */
 export class CalculatorPBFactory extends PBServerFactory {
+  /** The id this port answers with ({@link CalculatorPBOptions.serverId}). */
   readonly serverId: number;
+  /**
+   * The service logger: connection events and requests (at debug) go here, and the broker's
+   * errors (protocol errors, unexpected remote-method errors) go to its `error`. Default: silent.
+   */
   readonly serviceLogger: ServiceLogger;
 
   constructor(service: CalculatorService, options: CalculatorPBOptions = {}) {

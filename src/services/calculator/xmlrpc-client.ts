@@ -8,7 +8,9 @@ import { faultOf, methodCall, parseXmlRpc, XmlRpcParseError } from "./xmlrpc-cod
 
 /** Where an XML-RPC server listens. */
 export interface XmlRpcServerAddress {
+  /** Host name or IP address of the server. */
   readonly host: string;
+  /** TCP port of the server's HTTP listener. */
   readonly port: number;
   /** Request path. Default `/`. */
   readonly path?: string;
@@ -27,6 +29,9 @@ export class CalculatorXmlRpcClient {
     this.#options = options;
   }
 
+  /**
+   * `a + b` on the next server (round robin); see {@link calculateOn} for how a call fails.
+   */
   calculate(a: Int, b: Int): Deferred<Calculation> {
     const i = this.#next;
     this.#next = (this.#next + 1) % this.#servers.length;
@@ -82,10 +87,15 @@ export class CalculatorXmlRpcClient {
     return d.addTimeout(this.#options.timeout ?? 30, this.#options.clock ?? defaultClock());
   }
 
+  /**
+   * Every pair spread over the servers; results in input order (gatherResults: the first failure
+   * wins).
+   */
   calculateAll(pairs: ReadonlyArray<readonly [Int, Int]>): Deferred<Calculation[]> {
     return gatherResults(pairs.map(([a, b]) => this.calculate(a, b)));
   }
 
+  /** Close the kept-alive HTTP connections (this client's `http.Agent`): calls in flight fail. */
   close(): void {
     this.#agent.destroy();
   }

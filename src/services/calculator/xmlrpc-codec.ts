@@ -43,6 +43,10 @@ export class XmlRpcParseError extends WeftError {
 
 /** A fault answered by an XML-RPC server. */
 export class XmlRpcFault extends WeftError {
+  /**
+   * The fault's `faultCode` (the error's `message` is its `faultString`): one of the `FAULT_*`
+   * codes (e.g. -32602 for bad arguments) or a server's own; 0 when the fault carried none.
+   */
   readonly faultCode: number;
   constructor(faultCode: number, faultString: string) {
     super("ERR_XMLRPC_FAULT", faultString);

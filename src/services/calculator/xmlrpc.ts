@@ -42,9 +42,19 @@ export interface CalculatorXmlRpcOptions extends FrontEndOptions {
 
 /** An XML-RPC server for a {@link CalculatorService}, one server id. */
 export class CalculatorXmlRpcServer {
+  /**
+   * The underlying `node:http` server (timeouts and header size limit set), not yet listening:
+   * call {@link listen}.
+   */
   readonly server: Server;
+  /** The calculator that answers `calculate` calls. */
   readonly service: CalculatorService;
+  /** The id this server answers with (the second item of each `[sum, id]`). */
   readonly serverId: number;
+  /**
+   * Largest request body accepted, in bytes; a larger one is answered 413 and the connection
+   * closed.
+   */
   readonly maxBodyBytes: number;
   readonly #logger: ServiceLogger;
 

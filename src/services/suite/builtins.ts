@@ -185,21 +185,36 @@ type CalculatorContext = FrontEndContext<
 >;
 const serverIdOf = (ctx: CalculatorContext) => ctx.options.serverId ?? ctx.protocolIndex;
 
+/** A calculator `xmlrpc` `listen` entry's own keys. */
+export type XmlRpcListenOptions = {
+  /**
+   * The id this server answers with (an integer, the second item of each `[sum, id]`). Default:
+   * its position among the service's `xmlrpc` `listen` entries, from 0.
+   */
+  serverId?: number | undefined;
+  /**
+   * Largest request body accepted, in bytes (an integer >= 1): a larger one is answered
+   * `413 Payload Too Large` and the connection closed. Default 65536.
+   */
+  maxBodyBytes?: number | undefined;
+  /**
+   * Seconds a client may take to send the request headers (capped at `requestTimeout`): then it
+   * is answered `408 Request Timeout` and the connection closed. Default 10.
+   */
+  headersTimeout?: number | undefined;
+  /** Seconds a client may take to send the whole request (`408` beyond, as above). Default 30. */
+  requestTimeout?: number | undefined;
+};
+
 const xmlRpcOptions = strictObject(
   {
     serverId: v.optional(integer()),
-    /** Largest request body accepted, bytes (413 beyond). Default 65536. */
     maxBodyBytes: v.optional(integer(1)),
-    /** Seconds a client may take to send the request headers (408 beyond). Default 10. */
     headersTimeout: v.optional(seconds),
-    /** Seconds a client may take to send the whole request. Default 30. */
     requestTimeout: v.optional(seconds),
   },
   { alsoAllowed: ["protocol", "endpoint"] },
-);
-
-/** A calculator `xmlrpc` `listen` entry's own keys. */
-export type XmlRpcListenOptions = v.InferOutput<typeof xmlRpcOptions>;
+) satisfies v.GenericSchema<XmlRpcListenOptions, XmlRpcListenOptions>;
 
 /**
  * Where an XML-RPC server listens: a `tcp:` or `unix:` server endpoint string, read by
