@@ -106,7 +106,12 @@ export function shapedStream<Fr extends object>(
 export function malformedKinds(shape: Shape): ShapeErrorKind[] {
   const kinds: ShapeErrorKind[] = [];
   const body = shape.lengthKind === LEN_NONE ? shape.fixedLength : shape.maxLength;
-  if (shape.maxHeaderBytes + body + shape.trailerBytes >= 2) kinds.push("truncated");
+  // A truncation needs a frame of two bytes or more: either a payload byte is allowed, or the
+  // fixed parts (fields, the narrowest length field, trailer) are two bytes already.
+  const fixedParts = shape.beforeBytes + shape.afterBytes + shape.trailerBytes + minWidth(shape);
+  if (shape.maxHeaderBytes + body + shape.trailerBytes >= 2 && (body >= 1 || fixedParts >= 2)) {
+    kinds.push("truncated");
+  }
   if (tooLongValue(shape) !== null) kinds.push("length too long");
   if (
     shape.lengthKind !== LEN_NONE &&
@@ -154,7 +159,10 @@ function badFrame(
   let good = encodeFrame(shape, toInput(values, payload));
   switch (kind) {
     case "truncated":
-      if (good.length < 2) good = encodeFrame(shape, toInput(values, new Uint8Array(1)));
+      // A one-byte frame: give it a payload byte when the limit allows (malformedKinds only
+      // offers "truncated" for a one-byte minimum frame when it does).
+      if (good.length < 2 && shape.maxLength >= 1)
+        good = encodeFrame(shape, toInput(values, new Uint8Array(1)));
       // At least one byte, at most all but the last.
       return good.subarray(0, 1 + (cut % Math.max(1, good.length - 1)));
     case "length too long":
