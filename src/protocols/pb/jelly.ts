@@ -82,23 +82,11 @@ export class Jellier {
 
   /** The expression for `value`. Throws {@link JellyError} for what cannot be sent. */
   jelly(value: unknown): Sexp {
-    switch (typeof value) {
-      case "number":
-      case "bigint":
-        return value;
-      case "string":
-        return ["unicode", value];
-      case "boolean":
-        return ["boolean", value ? "true" : "false"];
-      case "undefined":
-        return ["None"];
-      case "object":
-        break;
-      default:
-        throw new JellyError(`Cannot jelly a ${typeof value}`);
+    const scalar = jellyScalar(value);
+    if (scalar !== undefined) return scalar;
+    if (typeof value !== "object" || value === null) {
+      throw new JellyError(`Cannot jelly a ${typeof value}`);
     }
-    if (value === null) return ["None"];
-    if (value instanceof PbFloat || value instanceof Uint8Array) return value;
     if (value instanceof Jellyable) {
       return this.#checkMutable(value) ?? value.jellyFor(this);
     }
