@@ -1,7 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Deferred } from "../../src/core/deferred.js";
@@ -11,6 +9,7 @@ import { ClientFactory, Factory } from "../../src/core/factory.js";
 import { Protocol } from "../../src/core/protocol.js";
 import { createReactor, type Reactor, type SocketPort } from "../../src/core/reactor.js";
 import { Cleanups } from "../helpers/loopback.js";
+import { selfSignedCertificate } from "../helpers/tls.js";
 
 let dir = "";
 let certDir = "";
@@ -18,32 +17,7 @@ let certFile = "";
 let keyFile = "";
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "weft-tls-"));
-  certDir = join(dir, "ca");
-  mkdirSync(certDir);
-  certFile = join(certDir, "cert.pem");
-  keyFile = join(dir, "key.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      "-keyout",
-      keyFile,
-      "-out",
-      certFile,
-    ],
-    { stdio: "ignore" },
-  );
+  ({ dir, certDir, certFile, keyFile } = selfSignedCertificate("weft-tls-"));
 });
 
 afterAll(() => {

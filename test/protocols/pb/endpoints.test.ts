@@ -1,43 +1,19 @@
 /** PB over every endpoint kind: TCP, Unix sockets and TLS, through endpoint strings. */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InteropRoot } from "../../../examples/pb-server.js";
 import { clientFromString, serverFromString } from "../../../src/core/endpoints.js";
 import { createReactor } from "../../../src/core/reactor.js";
 import { PBClientFactory, PBServerFactory, tuple } from "../../../src/protocols/pb/index.js";
+import { selfSignedCertificate } from "../../helpers/tls.js";
 
 let dir = "";
 let certDir = "";
 const esc = (p: string) => p.replace(/:/g, "\\:");
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "weft-pb-"));
-  certDir = join(dir, "ca");
-  mkdirSync(certDir);
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(certDir, "cert.pem"),
-    ],
-    { stdio: "ignore" },
-  );
+  ({ dir, certDir } = selfSignedCertificate("weft-pb-"));
 });
 
 afterAll(() => {
