@@ -3,9 +3,14 @@
  * `net.Server` (TCP, Unix, TLS) that the reactor's `listen*` methods return.
  */
 import type * as net from "node:net";
+import { Server as TLSServer, TLSSocket as TLSSocketClass } from "node:tls";
+import { type ConnectionLimits, resolveLimits } from "./connection-limits.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { Factory } from "./factory.js";
 import type { Address } from "./interfaces.js";
+import { consoleWarn, rateLimitedReporter } from "./limit-log.js";
+import { PortGuard } from "./port-guard.js";
+import { defaultProcessLimits } from "./process-limits.js";
 import type { Protocol } from "./protocol.js";
 import type { Reactor } from "./reactor.js";
 import {
@@ -83,20 +88,43 @@ export class SocketPort implements ListeningPort {
   #host: Address | undefined;
   #stopped: Promise<void> | null = null;
   readonly #waiters: Array<() => void> = [];
+  /** Applies the port's connection limits (see `port-guard.ts`). */
+  readonly guard: PortGuard;
 
-  /** @internal Use the reactor's `listen*` methods. */
+  /**
+   * @internal Use the reactor's `listen*` methods. Throws InvalidArgumentError for invalid
+   * `limits`.
+   */
   constructor(
     server: net.Server,
     factory: Factory,
     reactor: Reactor,
     kind: SocketKind,
     path?: string,
+    limits: ConnectionLimits = {},
   ) {
     this.#server = server;
     this.#factory = factory;
     this.#reactor = reactor;
     this.#kind = kind;
     this.#path = path;
+    const process = limits.process ?? defaultProcessLimits();
+    this.guard = new PortGuard(
+      reactor.clock,
+      resolveLimits(limits, process.maxConnections),
+      process,
+      rateLimitedReporter(limits.report ?? consoleWarn, reactor.clock),
+      () => this.#describe(),
+    );
+    // Before the reactor adds `accept`: a socket refused at admission never gets a protocol.
+    this.guard.install(server, server instanceof TLSServer);
+    server.once("close", () => this.guard.close());
+  }
+
+  /** The port's address for log lines. */
+  #describe(): string {
+    const a = this.getHost();
+    return a.type === "UNIX" ? `port ${a.path ?? ""}` : `port ${a.host}:${a.port}`;
   }
 
   /**
@@ -121,6 +149,8 @@ export class SocketPort implements ListeningPort {
 
   /** @internal */
   accept = (socket: net.Socket): void => {
+    const guard = this.guard;
+    if (guard.refused(socket)) return;
     const reactor = this.#reactor;
     // Nagle is disabled by the server itself (its `noDelay` option), at accept.
     const options = (this.#connectionOptions ??= this.#makeConnectionOptions());
@@ -137,13 +167,25 @@ export class SocketPort implements ListeningPort {
       socket.destroy();
       return;
     }
+    if (socket instanceof TLSSocketClass) guard.secured(socket);
     const transport = new SocketTransport(socket, protocol, options);
     this.#transports.add(transport);
+    guard.accepted(transport);
     transport.start();
   };
 
+  /** Counts the connection out of the guard, then out of the port. */
+  readonly #guardedGone = (reason: Error, transport: SocketTransport): void => {
+    this.guard.lost(transport);
+    this.#connectionGone(reason, transport);
+  };
+
   #makeConnectionOptions(): SocketTransportOptions {
-    const base = { ...this.#reactor.transportOptions, onLost: this.#connectionGone };
+    const base = {
+      ...this.#reactor.transportOptions,
+      onLost: this.#guardedGone,
+      guard: this.guard,
+    };
     if (this.#kind !== "unix") return base;
     return { ...base, peer: Object.freeze(unixAddress("")), host: this.getHost() };
   }

@@ -6,6 +6,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { NodeClock } from "./clock.js";
+import type { ConnectionLimits } from "./connection-limits.js";
 import { SocketConnector } from "./connector.js";
 import { CannotListenError, InvalidArgumentError } from "./errors.js";
 import type { ClientFactory, Factory } from "./factory.js";
@@ -62,6 +63,11 @@ const DEFAULT_BACKLOG = 511;
 export interface ListenOptions {
   /** Pending-connection queue length. Default 511 (Node's). */
   backlog?: number;
+  /**
+   * Limits on the port's connections: memory, frame time, idle time, TLS handshake time, counts
+   * (see {@link ConnectionLimits}; every field has a default, so a port is always guarded).
+   */
+  limits?: ConnectionLimits;
 }
 
 /** Options of {@link Reactor.listenTCP}. */
@@ -350,13 +356,19 @@ export class Reactor implements ReactorTime {
     connectionEvent: string,
     listen: net.ListenOptions,
     what: string,
+    limits?: ConnectionLimits,
   ): Promise<SocketPort> {
     if (server === null) {
       return Promise.reject(
         new InvalidArgumentError(`Cannot listen on ${what}: invalid port number.`),
       );
     }
-    const port = new SocketPort(server, factory, this, kind, listen.path);
+    let port: SocketPort;
+    try {
+      port = new SocketPort(server, factory, this, kind, listen.path, limits);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     server.on(connectionEvent, port.accept);
     return new Promise<SocketPort>((resolve, reject) => {
       const onError = (err: Error): void => {
@@ -391,6 +403,7 @@ export class Reactor implements ReactorTime {
       "connection",
       tcpListen(port, options),
       `${options.interface ?? "*"}:${port}`,
+      options.limits,
     );
   }
 
@@ -421,6 +434,7 @@ export class Reactor implements ReactorTime {
       "secureConnection",
       tcpListen(port, options),
       `tls ${options.interface ?? "*"}:${port}`,
+      options.limits,
     );
   }
 
@@ -434,6 +448,7 @@ export class Reactor implements ReactorTime {
       "connection",
       { path, backlog: options.backlog ?? DEFAULT_BACKLOG },
       path,
+      options.limits,
     );
   }
 

@@ -73,6 +73,18 @@ export class ProducerAlreadyRegisteredError extends WeftError {
   }
 }
 
+/**
+ * What a listening port's guard (see `port-guard.ts`) needs from a transport: a transport counts the
+ * bytes it received and wrote, and calls `grew` once they pass `granule` since it last did (so the
+ * guard accounts memory on growth, never per byte).
+ */
+export interface TransportGuard {
+  /** Bytes after which the transport reports. */
+  readonly granule: number;
+  /** The transport received or wrote `granule` bytes since it last reported. */
+  grew(transport: SocketTransport): void;
+}
+
 /** Options of a {@link SocketTransport}. */
 export interface SocketTransportOptions {
   /** Where errors thrown by the protocol go. Default: `console.error`. */
@@ -101,6 +113,8 @@ export interface SocketTransportOptions {
    * `writableHighWaterMark` (16 KiB on Node 20).
    */
   highWaterMark?: number;
+  /** The guard of the port that accepted the connection (memory accounting). */
+  guard?: TransportGuard;
 }
 
 /** The Address of a TCP socket end (`TCP` or `TCP6` by address family). */
@@ -229,6 +243,9 @@ export class SocketTransport implements Transport {
   #endWhenUnregistered = false;
   #reason: Error | null = null;
   #socketError: Error | null = null;
+  readonly #guard: TransportGuard | undefined;
+  /** Bytes received and written since the guard was last told. */
+  #unreported = 0;
 
   constructor(socket: Socket, protocol: Protocol, options: SocketTransportOptions = {}) {
     this.socket = socket;
@@ -237,6 +254,7 @@ export class SocketTransport implements Transport {
     this.#peer = options.peer;
     this.#host = options.host;
     this.#onLost = options.onLost;
+    this.#guard = options.guard;
     this.#pauseReadingOnFullBuffer = options.pauseReadingOnFullBuffer ?? true;
     const hwm = options.highWaterMark;
     this.#highWaterMark =
@@ -313,6 +331,11 @@ export class SocketTransport implements Transport {
     if (this.#endAfterReceive) {
       this.#endAfterReceive = false;
       this.socket.end();
+    }
+    const guard = this.#guard;
+    if (guard !== undefined && (this.#unreported += chunk.length) >= guard.granule) {
+      this.#unreported = 0;
+      guard.grew(this);
     }
   }
 
@@ -499,6 +522,11 @@ export class SocketTransport implements Transport {
     else socket.write(data);
     // While corked, the check happens once at uncork.
     if (!this.#corked && socket.writableLength >= this.#highWaterMark) this.#bufferFull();
+    const guard = this.#guard;
+    if (guard !== undefined && (this.#unreported += data.length) >= guard.granule) {
+      this.#unreported = 0;
+      guard.grew(this);
+    }
   }
 
   /** Writes each item in order (as one socket write when called inside `dataReceived`). */
