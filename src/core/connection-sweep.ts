@@ -38,6 +38,7 @@ export class ConnectionSweep {
   readonly #report: LimitReporter;
   readonly #where: () => string;
   readonly #interval: number;
+  readonly #swept: () => void;
   #timer: DelayedCall | null = null;
   #last = 0;
 
@@ -47,7 +48,9 @@ export class ConnectionSweep {
     records: () => Iterable<ConnectionRecord>,
     report: LimitReporter,
     where: () => string,
+    swept: () => void,
   ) {
+    this.#swept = swept;
     this.#clock = clock;
     this.#limits = limits;
     this.#records = records;
@@ -80,6 +83,7 @@ export class ConnectionSweep {
       any = true;
       if (!r.shed) this.#check(r, now, elapsed);
     }
+    this.#swept(); // the sums are exact now: the budgets are checked against them
     if (any) this.#timer = this.#clock.callLater(this.#interval, this.#tick);
   };
 

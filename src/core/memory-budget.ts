@@ -7,7 +7,8 @@
  * Accounting happens on growth, never per byte: a transport counts the bytes it received and
  * wrote since it last reported, and reports once that passes a granule (see `granuleFor`), so a
  * connection that holds little never touches the sums; the sweep (`connection-sweep.ts`) recounts
- * every connection exactly once per tick, which catches what shrank and the many-small case.
+ * every connection exactly once per tick (and checks the budgets then), which catches what shrank
+ * and the many-small case.
  */
 import type { SocketTransport } from "./transport.js";
 

@@ -77,14 +77,21 @@ export class PortGuard implements TransportGuard, GuardedPort, MemoryAccount {
     this.process = process;
     this.reporter = reporter;
     this.#where = where;
-    this.#sweep = new ConnectionSweep(clock, limits, () => this.#records.values(), reporter, where);
+    this.#sweep = new ConnectionSweep(
+      clock,
+      limits,
+      () => this.#records.values(),
+      reporter,
+      where,
+      () => this.#checkBudgets(null),
+    );
     process.add(this);
     this.#updateGranule();
   }
 
   /** The connections watched now. */
-  records(): Iterable<ConnectionRecord> {
-    return this.#records.values();
+  get records(): ConnectionRecord[] {
+    return [...this.#records.values()];
   }
 
   /**
@@ -205,13 +212,18 @@ export class PortGuard implements TransportGuard, GuardedPort, MemoryAccount {
     const r = this.#records.get(transport);
     if (r === undefined) return;
     r.refresh();
+    this.#checkBudgets(transport);
+  }
+
+  /** Sheds connections if this port's or the process's sum is over its budget. */
+  #checkBudgets(grown: SocketTransport | null): void {
     const budget = this.limits.memoryBudget;
     if (budget !== null && this.total > budget) {
-      const { closed, freed, largest } = shedLargest([...this.#records.values()], budget);
+      const { closed, freed, largest } = shedLargest(this.records, budget);
       if (closed > 0) {
         this.reporter(
           "memory",
-          `${this.#where()}: memory budget of ${mib(budget)} exceeded: aborted the ${closed} connection(s) holding the most (${mib(freed)}, largest ${mib(largest)}, e.g. from ${peerOf(transport)})`,
+          `${this.#where()}: memory budget of ${mib(budget)} exceeded: aborted the ${closed} connection(s) holding the most (${mib(freed)}, largest ${mib(largest)}${grown === null ? "" : `, growing: ${peerOf(grown)}`})`,
         );
       }
     }

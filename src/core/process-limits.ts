@@ -20,7 +20,7 @@ export interface ProcessLimitsOptions {
 /** A port's part in the process limits (see `port-guard.ts`). */
 export interface GuardedPort {
   /** The port's watched connections. */
-  records(): Iterable<ConnectionRecord>;
+  readonly records: readonly ConnectionRecord[];
   /** Where the port reports limit events. */
   readonly reporter: LimitReporter;
 }
@@ -77,7 +77,7 @@ export class ProcessLimits implements MemoryAccount {
     const budget = this.memoryBudget;
     if (budget === null) return;
     const all: ConnectionRecord[] = [];
-    for (const p of this.#ports) for (const r of p.records()) all.push(r);
+    for (const p of this.#ports) all.push(...p.records);
     const { closed, freed, largest } = shedLargest(all, budget);
     if (closed === 0) return;
     reporter(

@@ -14,7 +14,7 @@ export interface BoxDecoderOptions {
   /**
    * Largest box accepted, in wire bytes (keys, values, length prefixes and terminator). Checked as soon
    * as a value length is known, before its bytes are buffered. Twisted has no such limit.
-   * Default 16777216 (16 MiB).
+   * Default 1048576 (1 MiB; see `DEFAULT_MAX_BOX_BYTES`).
    */
   maxBoxBytes?: number;
   /**
@@ -24,7 +24,16 @@ export interface BoxDecoderOptions {
   maxKeys?: number;
 }
 
-const DEFAULT_MAX_BOX_BYTES = 16 * 1024 * 1024;
+/**
+ * 1 MiB. A Twisted peer never sends a value over 65,535 bytes (its `MAX_VALUE_LENGTH`) nor a key over
+ * 255, and its commands carry a handful of arguments: 1 MiB holds sixteen maximal values, more than
+ * any box a Twisted peer sends in practice. It was 16 MiB: then 60 connections each holding an
+ * unfinished box took 1 GB, and each connection can still hold a full box while it arrives (the
+ * memory budget of the port bounds their sum, see `core/memory-budget.ts`). Peers that opt in to
+ * values over 64 KiB (`bigValue`) and send more than 1 MiB in one box raise it on both sides with
+ * `decoder: { maxBoxBytes }`.
+ */
+const DEFAULT_MAX_BOX_BYTES = 1024 * 1024;
 const DEFAULT_MAX_KEYS = 4096;
 /** Carry buffers up to this size are kept for reuse; bigger ones belong to one box. */
 const SMALL_CARRY = 4096;

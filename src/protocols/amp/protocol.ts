@@ -96,7 +96,7 @@ export interface AMPOptions {
   logger?: AmpLogger;
   /**
    * Limits of the incoming box decoder (weft's protection against memory exhaustion; Twisted has
-   * none): `maxBoxBytes` (default 16 MiB) and `maxKeys` (default 4096) per box. A box over a limit
+   * none): `maxBoxBytes` (default 1 MiB) and `maxKeys` (default 4096) per box. A box over a limit
    * closes the connection; calls in flight fail with `BoxTooLarge`.
    */
   decoder?: BoxDecoderOptions;
@@ -358,6 +358,11 @@ export class AMP<F extends object = object> extends Protocol<F> {
 
   // -------------------------------------------------------------------------------------------
   // Receiving
+
+  /** Bytes received that are not yet part of a delivered box (what the connection limits count). */
+  get bufferedBytes(): number {
+    return this.#decoder.bufferedBytes;
+  }
 
   override dataReceived(data: Uint8Array): void {
     if (this.#stopped) return;

@@ -150,6 +150,11 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
     if (!this.isClient) this.#send(DIALECTS);
   }
 
+  /** Bytes of the banana expression being received (what the connection limits count). */
+  get bufferedBytes(): number {
+    return this.#decoder?.bufferedBytes ?? 0;
+  }
+
   override dataReceived(data: Uint8Array): void {
     this.#receiving++;
     try {
