@@ -106,7 +106,9 @@ export class ConnectionSweep {
     const partial = protocolHeldBytes(t.protocol);
     if (partial > 0 && limits.frameTimeout !== null) {
       if (r.frameStart < 0) {
-        r.frameStart = now;
+        // It started since the last tick: count from then (the peer's benefit of the doubt is
+        // the minimum rate, not the sweep's granularity).
+        r.frameStart = now - elapsed;
         r.frameRead = read - partial;
       } else if (socket.isPaused() || t.readingPausedForBuffer) {
         r.frameStart += elapsed; // the peer cannot send while we do not read

@@ -85,3 +85,11 @@ export async function pumpUntil(
   }
   if (!cond()) throw new Error(`${what}: not reached after ${maxSteps} steps of ${step} s`);
 }
+
+/** Advances the manual `clock` by 1 s `seconds` times, letting real I/O run 20 ms after each. */
+export async function pump(clock: Clock, seconds: number): Promise<void> {
+  for (let i = 0; i < seconds; i++) {
+    clock.advance(1);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
