@@ -135,6 +135,12 @@ export {
   ProcessTerminated,
 } from "./core/process-protocol.js";
 export { Protocol } from "./core/protocol.js";
+export {
+  OVERFLOW_KEY,
+  RateLimitedReporter,
+  type RateLimitOptions,
+  type SuppressedSummary,
+} from "./core/rate-limit.js";
 // ---- core: the reactor and endpoints ----------------------------------------------------------
 export {
   type CloseConnectionsOptions,

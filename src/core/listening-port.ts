@@ -33,27 +33,45 @@ export function ignore(): void {}
  */
 export const DEFAULT_CLOSE_TIMEOUT = 5;
 
+/** A connection aborted by a graceful close while it still had work (see {@link CloseConnectionsOptions.onCut}). */
+export interface CutConnection {
+  /** The peer's address. */
+  readonly peer: Address;
+  /** What was still pending: the protocol's `pendingWork()`, unsent bytes, data still arriving. */
+  readonly pending: readonly string[];
+}
+
 /** Options of {@link ListeningPort.closeConnections}. */
 export interface CloseConnectionsOptions {
   /** Abort the connections at once (buffered writes are dropped) instead of closing them. Default false. */
   abort?: boolean;
   /**
    * Seconds (on the reactor's clock) the connections get to close cleanly; those still open then
-   * (e.g. a peer that never sends its FIN) are aborted, and the promise resolves once they are
-   * gone. `null` waits as long as it takes. Default `null`.
+   * (e.g. a peer that never sends its FIN, or a connection still busy) are aborted, and the promise
+   * resolves once they are gone. `null` waits as long as it takes. Default `null`.
    */
   timeout?: number | null;
+  /**
+   * Told about every connection aborted (by `abort` or at the `timeout`) while it still had work
+   * pending, so the caller can log what was cut. Connections with nothing pending are not reported.
+   */
+  onCut?: (cut: CutConnection) => void;
 }
 
 /** Options of {@link ListeningPort.stopListening}. */
 export interface StopListeningOptions {
-  /** Also close every open connection, and wait for them to end. Default false. */
+  /**
+   * Also close every open connection gracefully (see {@link ListeningPort.closeConnections}), and
+   * wait for them to end; the factory's `doStop` then runs last. Default false.
+   */
   closeConnections?: boolean;
   /**
    * With `closeConnections`: seconds (on the reactor's clock) before the connections still open
    * are aborted; `null` waits as long as it takes. Default 5.
    */
   timeout?: number | null;
+  /** With `closeConnections`: told about each connection cut at the timeout (see {@link CloseConnectionsOptions.onCut}). */
+  onCut?: (cut: CutConnection) => void;
 }
 
 /**
@@ -70,9 +88,12 @@ export interface ListeningPort {
    */
   stopListening(options?: StopListeningOptions): Promise<void>;
   /**
-   * Closes every open connection of this port (`loseConnection`, or `abortConnection` with
-   * `{ abort: true }`) and resolves once all of them are gone; with a `timeout`, those still open
-   * after that many seconds are aborted.
+   * Closes every open connection of this port without losing anything, and resolves once all of
+   * them are gone: each connection keeps being read and answered, and is closed (its writes
+   * flushed) once it is quiescent — its protocol's `pendingWork()` is null, nothing is left unsent
+   * and no data has arrived for a short while. `{ abort: true }` aborts them at once instead; with
+   * a `timeout`, those still open after that many seconds are aborted (and those still busy are
+   * reported to `onCut`).
    */
   closeConnections(options?: CloseConnectionsOptions): Promise<void>;
 }
@@ -87,9 +108,13 @@ export class SocketPort implements ListeningPort {
   readonly #transports = new Set<SocketTransport>();
   #host: Address | undefined;
   #stopped: Promise<void> | null = null;
+  #factoryStopped = false;
   readonly #waiters: Array<() => void> = [];
   /** Applies the port's connection limits (see `port-guard.ts`). */
   readonly guard: PortGuard;
+  /** Per connection, what the graceful close has seen of it (see `#drainStep`). */
+  readonly #draining = new WeakMap<SocketTransport, DrainState>();
+  #drainTimer: ReturnType<typeof setTimeout> | null = null;
 
   /**
    * @internal Use the reactor's `listen*` methods. Throws InvalidArgumentError for invalid
@@ -198,11 +223,12 @@ export class SocketPort implements ListeningPort {
   };
 
   /**
-   * Closes every open connection of this port (`loseConnection`, or `abortConnection` with
-   * `{ abort: true }`) and resolves once all of them are gone. With a `timeout` (seconds, on the
-   * reactor's clock), the connections still open by then are aborted: a peer that never sends
-   * its FIN cannot hold the promise forever. Without one it waits as long as it takes. Rejects
-   * with InvalidArgumentError for a negative or non-finite timeout.
+   * Closes every open connection of this port without losing anything and resolves once all of
+   * them are gone (see {@link ListeningPort.closeConnections}); `{ abort: true }` aborts them at
+   * once. With a `timeout` (seconds, on the reactor's clock), the connections still open by then
+   * are aborted: neither a busy connection nor a peer that never sends its FIN can hold the promise
+   * forever. Without one it waits as long as it takes. Rejects with InvalidArgumentError for a
+   * negative or non-finite timeout.
    */
   closeConnections(options: CloseConnectionsOptions = {}): Promise<void> {
     const timeout = options.timeout ?? null;
@@ -215,15 +241,13 @@ export class SocketPort implements ListeningPort {
     }
     if (this.#transports.size === 0) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.#waiters.push(resolve));
-    const abort = options.abort === true;
-    for (const t of [...this.#transports]) {
-      if (abort) t.abortConnection();
-      else t.loseConnection();
+    if (options.abort === true) {
+      this.#abortAll(options.onCut);
+      return done;
     }
-    if (!abort && timeout !== null && this.#transports.size > 0) {
-      const expiry = this.#reactor.callLater(timeout, () => {
-        for (const t of [...this.#transports]) t.abortConnection();
-      });
+    this.#drainStep();
+    if (timeout !== null && this.#transports.size > 0) {
+      const expiry = this.#reactor.callLater(timeout, () => this.#abortAll(options.onCut));
       void done.then(() => {
         if (expiry.active()) expiry.cancel();
       });
@@ -233,21 +257,124 @@ export class SocketPort implements ListeningPort {
 
   /**
    * Stops accepting connections; resolves once the listening socket is closed. Open connections
-   * stay unless `closeConnections` is set: then it also closes them and waits for them to end,
-   * aborting those still open after `timeout` seconds (default 5).
-   * Idempotent.
+   * stay unless `closeConnections` is set: then it also closes them gracefully and waits for them
+   * to end, aborting those still open after `timeout` seconds (default 5), and the factory's
+   * `doStop` runs after the last one is gone. Idempotent.
    */
   stopListening(options: StopListeningOptions = {}): Promise<void> {
     if (this.#stopped === null) {
       this.#server.close();
-      this.#stopped = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        this.#factory.doStop();
-      });
+      this.#stopped = new Promise<void>((resolve) => setImmediate(resolve));
     }
+    const stopped = this.#stopped;
     if (options.closeConnections === true) {
       const timeout = options.timeout === undefined ? DEFAULT_CLOSE_TIMEOUT : options.timeout;
-      return Promise.all([this.#stopped, this.closeConnections({ timeout })]).then(() => undefined);
+      const close: CloseConnectionsOptions =
+        options.onCut === undefined ? { timeout } : { timeout, onCut: options.onCut };
+      return Promise.all([stopped, this.closeConnections(close)]).then(this.#stopFactory);
     }
-    return this.#stopped;
+    return stopped.then(this.#stopFactory);
   }
+
+  /** Runs the factory's `doStop` once, when the port has stopped (and, if asked, its connections). */
+  readonly #stopFactory = (): void => {
+    if (this.#factoryStopped) return;
+    this.#factoryStopped = true;
+    this.#factory.doStop();
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // Graceful close: a connection is closed once it is quiescent.
+
+  /**
+   * One pass over the open connections: close those quiescent for {@link DRAIN_QUIET_POLLS}
+   * passes in a row; poll again while any is still busy. The passes run on a real-time timer, not
+   * the reactor's clock: they watch socket activity (bytes arriving, bytes leaving), which happens
+   * in real time whatever clock the protocols use.
+   */
+  #drainStep = (): void => {
+    this.#drainTimer = null;
+    let waiting = false;
+    for (const t of this.#transports) {
+      if (t.disconnected) continue;
+      let state = this.#draining.get(t);
+      if (state === undefined) {
+        state = { bytesRead: t.socket.bytesRead, quiet: 0, told: false };
+        this.#draining.set(t, state);
+      }
+      if (state.told) continue;
+      const bytesRead = t.socket.bytesRead;
+      if (bytesRead !== state.bytesRead) {
+        state.bytesRead = bytesRead;
+        state.quiet = 0;
+      } else {
+        state.quiet++;
+      }
+      if (state.quiet >= DRAIN_QUIET_POLLS && pendingOf(t).length === 0) {
+        state.told = true;
+        t.loseConnection();
+      } else {
+        waiting = true;
+      }
+    }
+    if (waiting && this.#drainTimer === null) {
+      this.#drainTimer = setTimeout(this.#drainStep, DRAIN_POLL_MS);
+    }
+  };
+
+  /** Aborts every open connection, reporting to `onCut` those that still had work pending. */
+  #abortAll(onCut: ((cut: CutConnection) => void) | undefined): void {
+    if (this.#drainTimer !== null) {
+      clearTimeout(this.#drainTimer);
+      this.#drainTimer = null;
+    }
+    for (const t of [...this.#transports]) {
+      if (onCut !== undefined && !t.disconnected) {
+        const pending = pendingOf(t);
+        const state = this.#draining.get(t);
+        if (state !== undefined && !state.told && state.quiet === 0) pending.push("data arriving");
+        if (pending.length > 0) {
+          try {
+            onCut({ peer: t.getPeer(), pending });
+          } catch (err) {
+            this.#reactor.logger("Unhandled error in onCut:", err);
+          }
+        }
+      }
+      t.abortConnection();
+    }
+  }
+}
+
+/** Real-time milliseconds between two passes of a graceful close. */
+const DRAIN_POLL_MS = 10;
+/** Passes without a byte received (and nothing pending) before a connection is closed. */
+const DRAIN_QUIET_POLLS = 3;
+
+/** What a graceful close watches per connection. */
+interface DrainState {
+  /** `socket.bytesRead` at the last pass. */
+  bytesRead: number;
+  /** Passes in a row without new bytes. */
+  quiet: number;
+  /** `loseConnection` was called. */
+  told: boolean;
+}
+
+/** What keeps `t` from being closed without loss (empty when it is quiescent). */
+function pendingOf(t: SocketTransport): string[] {
+  const pending: string[] = [];
+  let work: string | null = null;
+  try {
+    work = t.protocol.pendingWork?.() ?? null;
+  } catch {
+    work = "pendingWork() failed";
+  }
+  if (work !== null) pending.push(work);
+  const socket = t.socket;
+  if (socket.writableLength > 0) pending.push(`${socket.writableLength} bytes not yet sent`);
+  if (socket.isPaused() && !socket.readableEnded && !socket.destroyed) {
+    pending.push("reading paused");
+  }
+  return pending;
 }

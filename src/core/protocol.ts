@@ -39,6 +39,17 @@ export class Protocol<F extends object = object> {
   dataReceived(_data: Uint8Array): void {}
 
   /**
+   * What this connection still has to do before it can be closed without losing anything (a
+   * partial frame received, replies outstanding, a response being streamed), as a short
+   * description, or null when it is quiescent. A graceful stop (`closeConnections`) closes a
+   * connection only once this is null, its writes are flushed and no data is arriving, and names
+   * it in the log when it has to cut it. The default is null: only those transport-level checks.
+   */
+  pendingWork(): string | null {
+    return null;
+  }
+
+  /**
    * Called once when the connection ends: `ConnectionDone` for a clean close, `ConnectionLost` (or
    * the error that broke it) otherwise.
    */

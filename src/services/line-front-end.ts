@@ -95,6 +95,13 @@ export abstract class LineFrontEnd<F extends object = object> extends LineReceiv
     this.transport.write(out);
   }
 
+  /** Replies waiting for an asynchronous answer, or an unfinished line, are pending work. */
+  override pendingWork(): string | null {
+    const q = this.#queue;
+    if (q !== null) return `${q.length} replies outstanding`;
+    return super.pendingWork();
+  }
+
   /** Drops the replies still waiting. */
   override connectionLost(reason: Error): void {
     this.#queue = null;

@@ -186,6 +186,8 @@ export class AMP<F extends object = object> extends Protocol<F> {
   /** True unless a subclass overrides boxReceived (every box then goes to it as a Map). */
   readonly #typedBoxes: boolean;
   #lastName = "";
+  /** Responders whose (asynchronous) answer has not been sent yet. */
+  #answering = 0;
 
   constructor(options: AMPOptions = {}) {
     super();
@@ -216,6 +218,17 @@ export class AMP<F extends object = object> extends Protocol<F> {
    */
   locateResponder(name: string): LocatedResponder | undefined {
     return this.#own?.locateResponder(name) ?? this.locator?.locateResponder(name);
+  }
+
+  /**
+   * Pending work for a graceful stop: answers our responders still owe the peer, calls of ours
+   * waiting for the peer's answer, and an unfinished box.
+   */
+  override pendingWork(): string | null {
+    if (this.#answering > 0) return `${this.#answering} answers outstanding`;
+    if (this.#calls.size > 0) return `${this.#calls.size} calls awaiting answers`;
+    const n = this.#decoder.bufferedBytes;
+    return n > 0 ? `${n} bytes of an unfinished box` : null;
   }
 
   /** The number of calls waiting for an answer. */
@@ -612,11 +625,14 @@ export class AMP<F extends object = object> extends Protocol<F> {
     if (isThenable(result)) {
       // The answer leaves when the responder settles; the tag must outlive this box's views.
       const ask = askView?.slice();
+      this.#answering++;
       const ok = (value: unknown) => {
+        this.#answering--;
         this.#replyAnswer(ask, value, cmd);
         return undefined;
       };
       const fail = (err: unknown) => {
+        this.#answering--;
         this.#replyError(ask, err, cmd);
         return undefined;
       };

@@ -107,6 +107,12 @@ export abstract class FramedReceiver<F extends object = object> extends Pausable
     this.#getDecoder().feed(data);
   }
 
+  /** A partial frame (or frames held while paused) is pending work. */
+  override pendingWork(): string | null {
+    const n = this.bufferedBytes;
+    return n > 0 ? `${n} bytes of unfinished frames` : null;
+  }
+
   /** Called with each frame's payload (a view valid only during the call). Override it. */
   stringReceived(_data: Uint8Array): void {}
 

@@ -30,6 +30,12 @@ export class SlowPoetryProtocol extends Protocol<SlowPoetryFactory> {
     logConnection(this.#factory().logger, "connection lost", "poetry", "slow", this, reason);
   }
 
+  /** A poem still being sent is pending work (a graceful stop waits for it, up to its grace). */
+  override pendingWork(): string | null {
+    if (this.#timer === null) return null;
+    return `poem being sent (${this.#offset} of ${this.#factory().poem.bytes.length} bytes)`;
+  }
+
   /** The pending timer, if any (tests check none is left behind). */
   get timer(): DelayedCall | null {
     return this.#timer;

@@ -58,9 +58,12 @@ export interface RunningSuite {
   /** The service objects, by name. */
   readonly services: ReadonlyMap<string, unknown>;
   /**
-   * Graceful stop: stop listening everywhere (factories' `stopFactory` run), close every open
-   * connection (pending writes flushed), run the services' `stop`, then resolve. Connections still
-   * open after `graceSeconds` (default 5; a peer that never closes its side) are aborted.
+   * Graceful stop that loses nothing: stop listening everywhere; keep reading and answering what
+   * clients already sent; close each connection once it is quiescent (its last reply flushed, see
+   * `ListeningPort.closeConnections`); factories' `stopFactory` run once their port's connections
+   * are gone; the services' `stop` runs last. Connections still open after `graceSeconds` (default
+   * 5: still busy, or a peer that never closes its side) are aborted, and each one cut while it
+   * still had work is logged at warn with what was pending.
    */
   stop(options?: { graceSeconds?: number }): Promise<void>;
 }
@@ -208,8 +211,12 @@ export async function startSuite(
     services,
     stop(stopOptions = {}) {
       stopping ??= (async () => {
-        await Promise.all(started.map((s) => s.port.stopListening()));
-        const closed = Promise.all(started.map((s) => s.port.closeConnections()));
+        // Stop accepting everywhere, then close every connection once it is quiescent: what
+        // clients already sent is still read and answered, each connection closes after its last
+        // reply (writes flushed), and each port's factory stops after its last connection.
+        const closed = Promise.all(
+          started.map((s) => s.port.stopListening({ closeConnections: true, timeout: null })),
+        );
         let timer: DelayedCall | null = null;
         const graceOver = new Promise<"late">((resolveLate) => {
           timer = clock.callLater(stopOptions.graceSeconds ?? 5, () => resolveLate("late"));
@@ -218,9 +225,30 @@ export async function startSuite(
         const pending = timer as DelayedCall | null;
         if (pending?.active()) pending.cancel();
         if (outcome === "late") {
-          logger.warn({}, "connections still open after the grace period: aborting them");
-          await Promise.all(started.map((s) => s.port.closeConnections({ abort: true })));
+          let cut = 0;
+          await Promise.all(
+            started.map((s) =>
+              s.port.closeConnections({
+                abort: true,
+                onCut: ({ peer, pending }) => {
+                  cut++;
+                  logger.warn(
+                    {
+                      service: s.service,
+                      protocol: s.protocol,
+                      peer: formatAddress(peer),
+                      pending,
+                    },
+                    "connection cut: still busy when the grace period ended",
+                  );
+                },
+              }),
+            ),
+          );
+          logger.warn({ cut }, "grace period over: aborted the connections still open");
+          await closed;
         }
+        // Services save their state last, once no connection can reach them any more.
         await stopServices(plan.services, services, logger);
       })();
       return stopping;

@@ -144,6 +144,12 @@ export class LineReceiver<F extends object = object> extends PausableReceiver<F>
     return this.#input.bufferedBytes;
   }
 
+  /** An unfinished line (or lines held while paused) is pending work. */
+  override pendingWork(): string | null {
+    const n = this.bufferedBytes;
+    return n > 0 ? `${n} bytes of unfinished lines` : null;
+  }
+
   override dataReceived(data: Uint8Array): void {
     const input = this.#input;
     const sc = input.scan(this.delimiter, this.MAX_LENGTH);
@@ -258,6 +264,12 @@ export class LineOnlyReceiver<F extends object = object> extends Protocol<F> {
   /** Bytes received and not yet delivered. */
   get bufferedBytes(): number {
     return this.#input.bufferedBytes;
+  }
+
+  /** An unfinished line (or lines held while paused) is pending work. */
+  override pendingWork(): string | null {
+    const n = this.bufferedBytes;
+    return n > 0 ? `${n} bytes of unfinished lines` : null;
   }
 
   override dataReceived(data: Uint8Array): void {
