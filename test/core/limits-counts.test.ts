@@ -190,7 +190,7 @@ describe("limit settings", () => {
     report("b", "b 0");
     clock.advance(10);
     report("a", "a later");
-    expect(lines).toEqual(["a 0", "b 0", "a later (999 similar suppressed)"]);
+    expect(lines).toEqual(["a 0", "b 0", "suppressed 999 similar (a) in the last 10 s", "a later"]);
     const throwing = rateLimitedReporter(() => {
       throw new Error("sink down");
     }, clock);
