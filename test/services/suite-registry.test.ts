@@ -95,7 +95,7 @@ describe("configuration errors name the JSON path", () => {
   it.each([
     [
       { services: { transform: { listen: [{ protocol: "line", endpoint: "tcp:1" }] } }, hots: 1 },
-      ['config.hots: unknown key "hots" (allowed: host, portOffset, modules, services)'],
+      ['config.hots: unknown key "hots" (allowed: host, portOffset, modules, limits, services)'],
     ],
     [
       {

@@ -250,6 +250,8 @@ export const calculatorDefinition = defineService({
         "Perspective Broker, as the article: root.callRemote('calculate', a, b) → (sum, server id)",
       defaultEndpoints: ["tcp:8992", "tcp:8993", "tcp:8994"],
       options: serverIdOption,
+      // A PB client holds references (the root object) between calls, however far apart.
+      limits: { idleTimeout: null },
       build: (ctx: CalculatorContext) =>
         new CalculatorPBFactory(ctx.service, { logger: ctx.logger, serverId: serverIdOf(ctx) }),
     },

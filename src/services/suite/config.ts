@@ -23,8 +23,9 @@
  * served. Unknown keys are errors (typos are caught). `modules` are paths of weft modules (see
  * `definition.ts`), resolved relative to the config file, that add services and front-ends. A
  * service's other keys are its settings, checked by its definition's schema; a `listen` entry's
- * keys besides `protocol` and `endpoint` are options of that front-end (the calculator's
- * `serverId`). Endpoints are server endpoint strings (`tcp:PORT[:interface=ADDR]`, `unix:PATH`,
+ * keys besides `protocol`, `endpoint` and `limits` are options of that front-end (the calculator's
+ * `serverId`). `limits` (suite-wide, and per `listen` entry) are the connection limits described in
+ * `limits.ts`. Endpoints are server endpoint strings (`tcp:PORT[:interface=ADDR]`, `unix:PATH`,
  * `tls:…`); a TCP/TLS endpoint without `interface=` binds `host`, and `portOffset` is added to
  * every non-zero TCP/TLS port.
  *
@@ -35,6 +36,12 @@ import type { ConfigIssue } from "../errors.js";
 import { BUILTIN_REGISTRY, type CalculatorSettings, type PoetrySettings } from "./builtins.js";
 import type { FrontEndDefinition, ServiceDefinition } from "./definition.js";
 import { integer, looseObject, nonEmptyString, strictObject } from "./fields.js";
+import {
+  type FrontEndLimits,
+  frontEndLimitsShape,
+  type SuiteLimits,
+  suiteLimitsShape,
+} from "./limits.js";
 import type { ServiceRegistry } from "./registry.js";
 import { checkWith, pathJoin, type StandardSchemaV1, throwIssues } from "./standard-schema.js";
 
@@ -46,6 +53,8 @@ export interface ListenConfig {
   endpoint: string;
   /** Calculator only: the id this port answers with. Default: its position in `listen`, from 1. */
   serverId?: number;
+  /** This front-end's connection limits (see `limits.ts`). */
+  limits?: FrontEndLimits;
   /** Options of other front-ends (checked by the front-end's `options` schema). */
   readonly [option: string]: unknown;
 }
@@ -81,6 +90,8 @@ export interface SuiteConfig {
   portOffset?: number;
   /** Weft modules to load first (paths relative to the config file). */
   modules?: string[];
+  /** Connection limits: process-wide, and defaults for every front-end (see `limits.ts`). */
+  limits?: SuiteLimits;
   /** Service name → its section. */
   services: {
     /** The poetry service (`netstring`, `amp`, `fast`, `slow` front-ends). */
@@ -101,6 +112,8 @@ export interface PlannedListen {
   readonly endpoint: string;
   /** The output of the front-end's `options` schema (`undefined` without one). */
   readonly options: unknown;
+  /** The entry's `limits`, checked. */
+  readonly limits: FrontEndLimits | undefined;
   /** Position in the service's `listen`. */
   readonly index: number;
   /** The registered front-end that serves it. */
@@ -125,6 +138,8 @@ export interface SuitePlan {
   readonly host: string | undefined;
   /** The configuration's `portOffset`, if given. */
   readonly portOffset: number | undefined;
+  /** The configuration's `limits`, checked. */
+  readonly limits: SuiteLimits | undefined;
   /** The configured services, in registry order. */
   readonly services: readonly PlannedService[];
 }
@@ -150,6 +165,7 @@ const suiteShape = strictObject(
     modules: v.optional(
       v.array(nonEmptyString, "must be an array of module paths (relative to the config file)"),
     ),
+    limits: v.optional(suiteLimitsShape),
     services: v.pipe(
       v.record(v.string(), v.unknown(), SERVICES),
       v.check((s) => Object.keys(s).length > 0, "names no service"),
@@ -220,9 +236,21 @@ function checkService(
       });
       continue;
     }
-    const { protocol, endpoint, ...optionValues } = entry;
-    const options = checkPart(frontEnd.options, optionValues, at, "protocol, endpoint", issues);
-    planned.push({ protocol, endpoint, options, index, frontEnd });
+    const { protocol, endpoint, limits: limitsValue, ...optionValues } = entry;
+    const options = checkPart(
+      frontEnd.options,
+      optionValues,
+      at,
+      "protocol, endpoint, limits",
+      issues,
+    );
+    let limits: FrontEndLimits | undefined;
+    if (limitsValue !== undefined) {
+      const checked = checkWith(frontEndLimitsShape, limitsValue, `${at}.limits`);
+      if (checked.ok) limits = checked.value;
+      else issues.push(...checked.issues);
+    }
+    planned.push({ protocol, endpoint, options, limits, index, frontEnd });
   }
   return { name: definition.name, definition, settings, listen: planned };
 }
@@ -253,7 +281,7 @@ export function checkSuiteConfig(
     if (planned !== undefined) services.push(planned);
   }
   if (issues.length > 0) throwIssues(issues);
-  return { host: config.host, portOffset: config.portOffset, services };
+  return { host: config.host, portOffset: config.portOffset, limits: config.limits, services };
 }
 
 /**

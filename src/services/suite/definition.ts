@@ -71,6 +71,7 @@ import type { ReactorTime } from "../../core/interfaces.js";
 import type { ListeningPort } from "../../core/reactor.js";
 import type { UDPReactor } from "../../core/udp-endpoint.js";
 import type { ServiceLogger } from "../log.js";
+import type { FrontEndLimits, SUITE_IDLE_TIMEOUT } from "./limits.js";
 import type { StandardSchemaV1 } from "./standard-schema.js";
 
 /** The reactor a suite runs on: endpoints to listen on and time for the services. */
@@ -125,8 +126,16 @@ export interface FrontEndDefinition<S = unknown, C = unknown, O = unknown, P = u
    * absent or empty: not part of the default configuration. The one place default ports are written.
    */
   readonly defaultEndpoints?: readonly string[];
-  /** Validates a `listen` entry's keys besides `protocol`/`endpoint`. None accepted without it. */
+  /** Validates a `listen` entry's keys besides `protocol`/`endpoint`/`limits`. None accepted without it. */
   readonly options?: StandardSchemaV1<unknown, O>;
+  /**
+   * This front-end's own defaults for its connection limits (see `limits.ts`), under the config's
+   * `limits.frontEnds` and `listen[i].limits`. A suite front-end gets an idle timeout of
+   * {@link SUITE_IDLE_TIMEOUT} seconds unless it sets one: push front-ends (subscribers that only
+   * listen) and front-ends whose peers hold references between calls (PB) set
+   * `{ idleTimeout: null }`.
+   */
+  readonly limits?: FrontEndLimits;
   /** The factory (or, with a custom `endpoint`, whatever that endpoint listens with) for one port. */
   build(context: FrontEndContext<S, C, O>): P;
   /**

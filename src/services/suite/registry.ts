@@ -12,6 +12,7 @@ import * as v from "valibot";
 import type { ConfigIssue } from "../errors.js";
 import type { FrontEndDefinition, ServiceDefinition, WeftModule } from "./definition.js";
 import { looseObject, nonEmptyString, strictObject } from "./fields.js";
+import { frontEndLimitsShape } from "./limits.js";
 import { checkWith, isStandardSchema, throwIssues } from "./standard-schema.js";
 
 const NAME = /^[A-Za-z][\w-]*$/;
@@ -31,6 +32,7 @@ const frontEndEntries = {
   options: v.optional(schema),
   build: fn,
   endpoint: v.optional(fn),
+  limits: v.optional(frontEndLimitsShape),
 };
 const serviceShape = strictObject({
   name,

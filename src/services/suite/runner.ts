@@ -13,6 +13,7 @@ import { BUILTIN_REGISTRY } from "./builtins.js";
 import { checkSuiteConfig, type PlannedService, type SuiteConfig } from "./config.js";
 import type { FrontEndEndpoint, SuiteReactor } from "./definition.js";
 import { formatAddress, resolveServerEndpoint } from "./endpoints.js";
+import { suiteFrontEndLimits, withLimits } from "./limits.js";
 import { registryWithModules } from "./modules.js";
 import type { ServiceRegistry } from "./registry.js";
 
@@ -137,6 +138,7 @@ export async function startSuite(
   const host = options.host ?? plan.host ?? "127.0.0.1";
   const offset = options.portOffset ?? plan.portOffset ?? 0;
 
+  const limitsFor = suiteFrontEndLimits(plan, logger);
   const services = new Map<string, unknown>();
   const openings: Opening[] = [];
   try {
@@ -158,7 +160,7 @@ export async function startSuite(
         const server = await atPath(`${at}.endpoint`, () =>
           frontEnd.endpoint !== undefined
             ? frontEnd.endpoint(reactor, endpoint)
-            : serverFromString(reactor, endpoint),
+            : serverFromString(withLimits(reactor, limitsFor(s.name, entry)), endpoint),
         );
         const factory = await atPath(at, () => {
           const built = frontEnd.build({
