@@ -19,6 +19,11 @@ export {
   type NodeClockOptions,
 } from "./core/clock.js";
 export {
+  type ConnectionLimits,
+  derivedMaxConnections,
+  openFileLimit,
+} from "./core/connection-limits.js";
+export {
   Deferred,
   deferLater,
   fail,
@@ -106,6 +111,7 @@ export {
   type IdleTimeoutOptions,
   withIdleTimeout,
 } from "./core/policies.js";
+export { PortGuard } from "./core/port-guard.js";
 export {
   type ChildFD,
   type ProcessSignal,
@@ -117,6 +123,11 @@ export {
   ProcessEndpoint,
   type ProcessEndpointOptions,
 } from "./core/process-endpoint.js";
+export {
+  defaultProcessLimits,
+  ProcessLimits,
+  type ProcessLimitsOptions,
+} from "./core/process-limits.js";
 export {
   getProcessOutput,
   getProcessOutputAndValue,

@@ -5,6 +5,13 @@
  */
 export const PUBLIC_API: Record<"weft" | "weft/testing" | "weft/services", string[]> = {
   weft: [
+    "type ConnectionLimits",
+    "defaultProcessLimits",
+    "derivedMaxConnections",
+    "openFileLimit",
+    "PortGuard",
+    "ProcessLimits",
+    "type ProcessLimitsOptions",
     "type Address",
     "AlreadyCalledError",
     "AlreadyCancelledError",
@@ -429,6 +436,9 @@ export const PUBLIC_API: Record<"weft" | "weft/testing" | "weft/services", strin
     "type ValidStreamOptions",
   ],
   "weft/services": [
+    "type FrontEndLimits",
+    "SUITE_IDLE_TIMEOUT",
+    "type SuiteLimits",
     "BadReplyError",
     "BadRequestError",
     "BUILTIN_MODULE",

@@ -42,6 +42,7 @@ export {
   type WeftModule,
 } from "./definition.js";
 export { formatAddress, resolveServerEndpoint } from "./endpoints.js";
+export { type FrontEndLimits, SUITE_IDLE_TIMEOUT, type SuiteLimits } from "./limits.js";
 export { type LoadedSuiteConfig, loadSuiteConfig, registryWithModules } from "./modules.js";
 export { type RegisteredFrontEnd, ServiceRegistry } from "./registry.js";
 export {
