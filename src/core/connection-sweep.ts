@@ -8,7 +8,8 @@
  *   `MinRate` rule), else it is aborted — slowloris peers go, a big frame on a slow honest link
  *   arrives. Time while reading is paused (by the protocol, or for a full write buffer) is not
  *   counted against the peer;
- * - **idle**: no byte read or written for `idleTimeout` seconds and no partial frame: closed
+ * - **idle**: no byte read or written for `idleTimeout` seconds, no partial frame and no work in
+ *   progress (`Protocol.pendingWork()`): closed
  *   (`loseConnection`; aborted if still open {@link IDLE_ABORT_AFTER} seconds later, for a peer
  *   that never answers the FIN).
  *
@@ -128,6 +129,11 @@ export class ConnectionSweep {
     if (partial === 0) r.frameStart = -1;
     const idle = limits.idleTimeout;
     if (idle !== null && now - r.lastActive >= idle) {
+      // A request still being worked on (a slow computation, a reply not yet written) is no idleness.
+      if (t.protocol.pendingWork() !== null) {
+        r.lastActive = now;
+        return;
+      }
       r.closingSince = now;
       if (socket.writableLength > 0)
         t.abortConnection(); // the peer does not read: nothing to flush

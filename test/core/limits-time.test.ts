@@ -9,6 +9,7 @@ import { Clock } from "../../src/core/clock.js";
 import type { ConnectionLimits } from "../../src/core/connection-limits.js";
 import { Factory } from "../../src/core/factory.js";
 import { ProcessLimits } from "../../src/core/process-limits.js";
+import { Protocol } from "../../src/core/protocol.js";
 import { createReactor, type SocketPort } from "../../src/core/reactor.js";
 import { LineOnlyReceiver } from "../../src/protocols/receivers/lines/receiver.js";
 import { Cleanups } from "../helpers/loopback.js";
@@ -137,6 +138,28 @@ describe("idle time", () => {
     expect(active.closed).toBe(false);
     expect(untimed.closed).toBe(false);
     expect(clock.seconds()).toBeGreaterThanOrEqual(10);
+  });
+
+  it("a connection with work in progress (Protocol.pendingWork) is not idle", async () => {
+    const clock = new Clock();
+    const made: Busy[] = [];
+    class Busy extends Protocol {
+      busy = true;
+      override connectionMade(): void {
+        made.push(this);
+      }
+      override pendingWork(): string | null {
+        return this.busy ? "computing" : null;
+      }
+    }
+    const port = await listenOn(clock, Factory.forProtocol(Busy), { idleTimeout: 5 });
+    const c = await watchedClient(port.getHost().port, cleanups);
+    await waitFor(() => made.length === 1, 2000, "the connection");
+    await pump(clock, 12);
+    expect(c.closed).toBe(false);
+    const p = made[0];
+    if (p !== undefined) p.busy = false;
+    await pumpUntil(clock, () => c.closed, "idle once the work is done", 1, 8);
   });
 });
 
