@@ -112,7 +112,9 @@ export class PortGuard implements TransportGuard, GuardedPort, MemoryAccount {
 
   #admit(socket: net.Socket, isTLS: boolean): void {
     const process = this.process;
-    const host = socket.remoteAddress ?? "";
+    // The peer's address is a system call (getpeername): asked only when a limit needs it.
+    const perPeer = this.limits.maxConnectionsPerPeer;
+    const host = perPeer !== null || isTLS || process.full ? (socket.remoteAddress ?? "") : "";
     if (process.full) {
       this.#refuse(
         socket,
@@ -122,18 +124,20 @@ export class PortGuard implements TransportGuard, GuardedPort, MemoryAccount {
       );
       return;
     }
-    const perPeer = this.limits.maxConnectionsPerPeer;
-    const mine = this.#perPeer.get(host) ?? 0;
-    if (perPeer !== null && mine >= perPeer) {
-      this.#refuse(
-        socket,
-        "peer-connections",
-        `this peer holds its maximum of ${perPeer} connections`,
-        host,
-      );
-      return;
+    if (perPeer !== null) {
+      // Counted only when the per-peer limit is on (accept stays cheap otherwise).
+      const mine = this.#perPeer.get(host) ?? 0;
+      if (mine >= perPeer) {
+        this.#refuse(
+          socket,
+          "peer-connections",
+          `this peer holds its maximum of ${perPeer} connections`,
+          host,
+        );
+        return;
+      }
+      this.#perPeer.set(host, mine + 1);
     }
-    this.#perPeer.set(host, mine + 1);
     process.connections++;
     const key = isTLS ? `${host}|${socket.remotePort ?? 0}` : "";
     const timeout = this.limits.handshakeTimeout;
@@ -155,9 +159,11 @@ export class PortGuard implements TransportGuard, GuardedPort, MemoryAccount {
   /** An admitted socket closed. */
   #released(host: string, key: string): void {
     this.process.connections--;
-    const n = (this.#perPeer.get(host) ?? 1) - 1;
-    if (n <= 0) this.#perPeer.delete(host);
-    else this.#perPeer.set(host, n);
+    if (this.limits.maxConnectionsPerPeer !== null) {
+      const n = (this.#perPeer.get(host) ?? 1) - 1;
+      if (n <= 0) this.#perPeer.delete(host);
+      else this.#perPeer.set(host, n);
+    }
     if (key !== "") this.#cancelHandshake(key);
   }
 
@@ -200,9 +206,11 @@ export class PortGuard implements TransportGuard, GuardedPort, MemoryAccount {
     if (r === undefined) return;
     r.release();
     this.#records.delete(transport);
-    if (this.#records.size === 0) {
+    // The sweep's timer ends by itself at its next tick if no connection is left (stopping it
+    // here would cost a timer per connection to servers that take one request per connection).
+    if (this.#records.size === 0 && this.#closed) {
       this.#sweep.stop();
-      if (this.#closed) this.process.remove(this);
+      this.process.remove(this);
     }
     this.#updateGranule();
   }
