@@ -322,7 +322,21 @@ function concat(parts: Array<Uint8Array | string>): Buffer {
  * close and for the server to exit.
  */
 export async function sigtermUnderLoad(served: Served, scenario: StopScenario): Promise<StopRun> {
-  const port = served.port(scenario.key);
+  const clients = await stopUnderLoad(served.port(scenario.key), scenario, () =>
+    served.child.kill("SIGTERM"),
+  );
+  return { ...clients, exit: await served.exit };
+}
+
+/**
+ * Runs `scenario`'s clients against `port` and calls `stop` while their requests are in flight
+ * (see {@link StopScenario}); resolves once every connection has closed.
+ */
+export async function stopUnderLoad(
+  port: number,
+  scenario: StopScenario,
+  stop: () => void,
+): Promise<Omit<StopRun, "exit">> {
   const clients: PipelinedClient[] = [];
   // Connect in batches: the listen backlog must not overflow before the server accepts.
   const BATCH = 50;
@@ -366,21 +380,20 @@ export async function sigtermUnderLoad(served: Served, scenario: StopScenario): 
     for (const c of clients) void c.sendRest();
     // Long enough for the server to read what fits and back up (bounded: a fixed real-time pause).
     await new Promise((r) => setTimeout(r, 500));
-    served.child.kill("SIGTERM");
+    stop();
     await new Promise((r) => setTimeout(r, 200));
     for (const c of clients) c.read();
   } else if ((scenario.chunks ?? 1) > 1) {
     const sent = clients.map((c) => c.sendRest());
     // Mid-stream: after about half of the chunks' event-loop turns.
     for (let i = 0; i < (scenario.chunks ?? 1) / 2; i++) await new Promise((r) => setImmediate(r));
-    served.child.kill("SIGTERM");
+    stop();
     await Promise.all(sent);
   } else {
     await Promise.all(clients.map((c) => c.sendRest()));
-    served.child.kill("SIGTERM");
+    stop();
   }
   const results = await Promise.all(clients.map((c) => c.done));
-  const exit = await served.exit;
   let lost = 0;
   let resets = 0;
   const wrong: string[] = [];
@@ -392,7 +405,7 @@ export async function sigtermUnderLoad(served: Served, scenario: StopScenario): 
       if (reply !== want && wrong.length < 5) wrong.push(`#${c}.${i}: ${reply} ≠ ${want}`);
     });
   });
-  return { lost, wrong, resets, exit };
+  return { lost, wrong, resets };
 }
 
 /** A one-request client: connects and sends `first` (half its request); `sendRest` the rest. */
