@@ -32,7 +32,7 @@ describe("stopListening({ closeConnections: true }) loses nothing", () => {
     let stopped: Promise<void> = Promise.resolve();
     const run = await stopUnderLoad(
       port.getHost().port,
-      lineScenario(100, 500, { chunks: 50 }),
+      lineScenario(100, 500, { chunks: 5 }),
       () => {
         stopped = port.stopListening({ closeConnections: true, timeout: 30 });
       },
@@ -47,7 +47,7 @@ describe("stopListening({ closeConnections: true }) loses nothing", () => {
       interface: "127.0.0.1",
     });
     let stopped: Promise<void> = Promise.resolve();
-    const run = await stopUnderLoad(port.getHost().port, ampScenario(30, 200, 20), () => {
+    const run = await stopUnderLoad(port.getHost().port, ampScenario(30, 200, 5), () => {
       stopped = port.stopListening({ closeConnections: true, timeout: 30 });
     });
     await stopped;
