@@ -101,6 +101,8 @@ export {
   type SystemEventType,
   type TriggerPhase,
 } from "./core/lifecycle.js";
+// ---- core: the reactor and endpoints ----------------------------------------------------------
+export type { CutConnection } from "./core/listening-port.js";
 export {
   IdleTimeout,
   type IdleTimeoutOptions,
@@ -141,7 +143,6 @@ export {
   type RateLimitOptions,
   type SuppressedSummary,
 } from "./core/rate-limit.js";
-// ---- core: the reactor and endpoints ----------------------------------------------------------
 export {
   type CloseConnectionsOptions,
   ConnectingCancelledError,

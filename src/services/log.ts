@@ -81,9 +81,9 @@ export const LOG_INTERVAL = 10;
 /** The longest excerpt of a peer's bytes a record carries (before escaping). */
 export const EXCERPT_BYTES = 32;
 
-function summaryFor(logger: ServiceLogger, what: string) {
+function summaryFor(logger: ServiceLogger, what: string, level: "info" | "warn") {
   return (s: SuppressedSummary): void => {
-    logger.warn(
+    logger[level](
       { suppressed: s.suppressed, kind: s.key, interval: s.interval },
       `suppressed ${s.suppressed} similar ${what} in ${s.interval}s`,
     );
@@ -99,11 +99,11 @@ export function limitsOf(logger: ServiceLogger, clock?: ReactorTime): LimitedLog
   if (l === undefined) {
     const time = clock ?? (defaultClock ??= new NodeClock({ unref: true }));
     l = {
-      faults: new RateLimitedReporter(time, summaryFor(logger, "peer faults"), {
+      faults: new RateLimitedReporter(time, summaryFor(logger, "peer faults", "warn"), {
         limit: PEER_FAULTS_PER_INTERVAL,
         interval: LOG_INTERVAL,
       }),
-      connections: new RateLimitedReporter(time, summaryFor(logger, "connection records"), {
+      connections: new RateLimitedReporter(time, summaryFor(logger, "connection records", "info"), {
         limit: CONNECTIONS_PER_INTERVAL,
         interval: LOG_INTERVAL,
       }),
