@@ -106,6 +106,8 @@ export {
   type SystemEventType,
   type TriggerPhase,
 } from "./core/lifecycle.js";
+// ---- core: the reactor and endpoints ----------------------------------------------------------
+export type { CutConnection } from "./core/listening-port.js";
 export {
   IdleTimeout,
   type IdleTimeoutOptions,
@@ -152,7 +154,6 @@ export {
   type RateLimitOptions,
   type SuppressedSummary,
 } from "./core/rate-limit.js";
-// ---- core: the reactor and endpoints ----------------------------------------------------------
 export {
   type CloseConnectionsOptions,
   ConnectingCancelledError,

@@ -347,9 +347,13 @@ export class SocketPort implements ListeningPort {
 }
 
 /** Real-time milliseconds between two passes of a graceful close. */
-const DRAIN_POLL_MS = 10;
-/** Passes without a byte received (and nothing pending) before a connection is closed. */
-const DRAIN_QUIET_POLLS = 3;
+const DRAIN_POLL_MS = 20;
+/**
+ * Passes without a byte received (and nothing pending) before a connection is closed: 200 ms of
+ * silence, so requests a client is still sending (a pipelining client between two writes, data in
+ * flight on the link) are read and answered rather than cut off by our FIN.
+ */
+const DRAIN_QUIET_POLLS = 10;
 
 /** What a graceful close watches per connection. */
 interface DrainState {

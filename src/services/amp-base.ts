@@ -5,7 +5,14 @@
 import type { Address } from "../core/interfaces.js";
 import type { CommandLocator } from "../protocols/amp/command.js";
 import { AMP, AMPFactory } from "../protocols/amp/protocol.js";
-import { type FrontEndOptions, logConnection, type ServiceLogger, silentLogger } from "./log.js";
+import {
+  codeIn,
+  type FrontEndOptions,
+  logConnection,
+  logPeerFault,
+  type ServiceLogger,
+  silentLogger,
+} from "./log.js";
 
 /** An AMP connection of a service front-end (logs its connection events). */
 export class ServiceAMP extends AMP<ServiceAMPFactory> {
@@ -31,7 +38,15 @@ export class ServiceAMPFactory extends AMPFactory {
 
   constructor(serviceName: string, locator: CommandLocator<AMP>, options: FrontEndOptions = {}) {
     const logger = options.logger ?? silentLogger;
-    super(locator, { logger: { error: (obj, msg) => logger.error(obj, msg) } });
+    super(locator, {
+      logger: {
+        // Our faults (a responder throwing an undeclared error): at error, with the stack.
+        error: (obj, msg) => logger.error({ service: serviceName, protocol: "amp", ...obj }, msg),
+        // The peer's (a protocol violation, arguments that do not decode): warn, rate-limited.
+        warn: (obj, msg) =>
+          logPeerFault(logger, { service: serviceName, protocol: "amp", error: codeIn(obj) }, msg),
+      },
+    });
     this.serviceName = serviceName;
     this.logger = logger;
   }

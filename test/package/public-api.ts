@@ -88,6 +88,7 @@ export const PUBLIC_API: Record<"weft" | "weft/testing" | "weft/services", strin
     "createReactor",
     "type Credentials",
     "type CredentialsChecker",
+    "type CutConnection",
     "type DatagramAddress",
     "DatagramProtocol",
     "DateTime",

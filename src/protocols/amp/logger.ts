@@ -68,7 +68,10 @@ export function rateLimitedLogger(options: RateLimitedLoggerOptions = {}): AmpLo
     }
     if (count < max) {
       count++;
-      sink[level](`weft amp: ${msg}`, err);
+      // A peer's fault is one short line (its code and a bounded message, no stack): only our own
+      // faults carry the error object and its stack.
+      if (level === "warn") sink.warn(`weft amp: ${msg}: ${briefly(err)}`);
+      else sink.error(`weft amp: ${msg}`, err);
       return;
     }
     suppressed++;
@@ -91,6 +94,14 @@ export function rateLimitedLogger(options: RateLimitedLoggerOptions = {}): AmpLo
       report("warn", obj.err, msg);
     },
   };
+}
+
+/** `CODE: message` of an error, the message cut to 100 characters and kept on one line. */
+export function briefly(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  const oneLine = JSON.stringify(message.length > 100 ? `${message.slice(0, 100)}…` : message);
+  return typeof code === "string" ? `${code} ${oneLine}` : oneLine;
 }
 
 let defaultLogger: AmpLogger | null = null;

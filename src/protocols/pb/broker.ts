@@ -40,6 +40,11 @@ export interface PbLogger {
    * sometimes `requestId`), `msg` what happened. Must not throw.
    */
   error(obj: object, msg?: string): void;
+  /**
+   * Log a fault of the peer's (a protocol error: bytes that do not decode, a malformed message);
+   * without it such faults go to `error`. Must not throw.
+   */
+  warn?(obj: object, msg?: string): void;
 }
 
 /** What a broker needs from its factory. */
@@ -562,10 +567,14 @@ export class Broker extends Protocol<BrokerFactory> implements JellyInvoker, Unj
   #protocolFailure(error: Error): void {
     if (this.#failed) return;
     this.#failed = true;
-    this.factory?.logger.error(
-      { err: { code: (error as { code?: unknown }).code, message: error.message } },
-      "PB connection closed after a protocol error",
-    );
+    // The peer's fault: at warn when the logger has it, with the code and a bounded message.
+    const logger = this.factory?.logger;
+    const record = {
+      err: { code: (error as { code?: unknown }).code, message: error.message.slice(0, 120) },
+    };
+    if (logger?.warn !== undefined)
+      logger.warn(record, "PB connection closed after a protocol error");
+    else logger?.error(record, "PB connection closed after a protocol error");
     this.#decoder = null;
     this.#flush();
     if (this.connected) this.transport.loseConnection();

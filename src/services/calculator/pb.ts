@@ -11,9 +11,11 @@ import { PBServerFactory } from "../../protocols/pb/factory.js";
 import { Root } from "../../protocols/pb/flavors.js";
 import { type PbTuple, tuple } from "../../protocols/pb/values.js";
 import {
+  codeIn,
   debugEnabled,
   type FrontEndOptions,
   logConnection,
+  logPeerFault,
   type ServiceLogger,
   silentLogger,
 } from "../log.js";
@@ -107,7 +109,15 @@ export class CalculatorPBFactory extends PBServerFactory {
   constructor(service: CalculatorService, options: CalculatorPBOptions = {}) {
     const logger = options.logger ?? silentLogger;
     super(new CalculatorRoot(service, options.serverId ?? 0, logger), {
-      logger: { error: (obj, msg) => logger.error(obj, msg) },
+      logger: {
+        error: (obj, msg) => logger.error(obj, msg),
+        warn: (obj, msg) =>
+          logPeerFault(
+            logger,
+            { service: "calculator", protocol: "pb", error: codeIn(obj) },
+            msg ?? "PB peer fault",
+          ),
+      },
     });
     this.serverId = options.serverId ?? 0;
     this.serviceLogger = logger;

@@ -5,7 +5,7 @@
  */
 import { NetstringReceiver } from "../../protocols/receivers/index.js";
 import { ServiceServerFactory } from "../front-end.js";
-import { debugEnabled, type FrontEndOptions, logConnection } from "../log.js";
+import { debugEnabled, type FrontEndOptions, logConnection, logPeerFault } from "../log.js";
 import { decodeUtf8 } from "../text.js";
 import type { PoetryService } from "./service.js";
 
@@ -26,7 +26,17 @@ export class PoetryNetstringProtocol extends NetstringReceiver<PoetryNetstringFa
     if (debugEnabled(f.logger))
       f.logger.debug({ service: "poetry", protocol: "netstring", name }, "request");
     if (name === undefined || (name !== "" && !f.service.has(name))) {
-      f.logger.warn({ service: "poetry", protocol: "netstring", name }, "unknown poem");
+      logPeerFault(
+        f.logger,
+        {
+          service: "poetry",
+          protocol: "netstring",
+          conn: this,
+          error: name === undefined ? "ERR_BAD_REQUEST" : "ERR_POEM_NOT_FOUND",
+          input: data,
+        },
+        "unknown poem",
+      );
       this.transport.loseConnection();
       return;
     }

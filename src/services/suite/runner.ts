@@ -8,7 +8,7 @@ import { WeftError } from "../../core/errors.js";
 import type { Address, DelayedCall, ReactorTime } from "../../core/interfaces.js";
 import type { ListeningPort } from "../../core/reactor.js";
 import { ConfigError } from "../errors.js";
-import { type ServiceLogger, silentLogger } from "../log.js";
+import { flushLogLimits, type ServiceLogger, silentLogger } from "../log.js";
 import { BUILTIN_REGISTRY } from "./builtins.js";
 import { checkSuiteConfig, type PlannedService, type SuiteConfig } from "./config.js";
 import type { FrontEndEndpoint, SuiteReactor } from "./definition.js";
@@ -252,6 +252,8 @@ export async function startSuite(
         }
         // Services save their state last, once no connection can reach them any more.
         await stopServices(plan.services, services, logger);
+        // The "suppressed N similar" summaries still held back by the log's rate limits.
+        flushLogLimits(logger);
       })();
       return stopping;
     },

@@ -6,8 +6,16 @@
  * limited to `MAX_LENGTH` (NetstringReceiver's, 99,999 bytes) as in Twisted.
  */
 import { NetstringReceiver } from "../../protocols/receivers/index.js";
+import { UnknownTransformError } from "../errors.js";
 import { ServiceServerFactory } from "../front-end.js";
-import { debugEnabled, type FrontEndOptions, logConnection, type ServiceLogger } from "../log.js";
+import {
+  debugEnabled,
+  type FrontEndOptions,
+  logConnection,
+  logPeerFault,
+  logServiceFault,
+  type ServiceLogger,
+} from "../log.js";
 import { decodeUtf8 } from "../text.js";
 import type { TransformService } from "./service.js";
 
@@ -30,8 +38,15 @@ export class TransformNetstringProtocol extends NetstringReceiver<TransformNetst
     const dot = data.indexOf(DOT);
     const request = dot < 0 ? undefined : decodeUtf8(data);
     if (request === undefined) {
-      f.logger.warn(
-        { service: "transform", protocol: "netstring" },
+      logPeerFault(
+        f.logger,
+        {
+          service: "transform",
+          protocol: "netstring",
+          conn: this,
+          error: "ERR_BAD_REQUEST",
+          input: data,
+        },
         "bad request: no '.' or not UTF-8",
       );
       this.transport.loseConnection();
@@ -82,7 +97,27 @@ export class TransformNetstringProtocol extends NetstringReceiver<TransformNetst
   }
 
   #fail(logger: ServiceLogger, err: unknown): void {
-    logger.warn({ service: "transform", protocol: "netstring", err }, "transform refused");
+    if (err instanceof UnknownTransformError) {
+      // The peer's fault: its name is unknown (logged as a short excerpt, never the whole request).
+      logPeerFault(
+        logger,
+        {
+          service: "transform",
+          protocol: "netstring",
+          conn: this,
+          error: err,
+          input: err.transformName ?? "",
+        },
+        "transform refused",
+      );
+    } else {
+      logServiceFault(
+        logger,
+        { service: "transform", protocol: "netstring", conn: this },
+        err,
+        "transform failed",
+      );
+    }
     if (this.connected) this.transport.loseConnection();
   }
 

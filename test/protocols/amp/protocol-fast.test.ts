@@ -395,7 +395,12 @@ describe("rateLimitedLogger", () => {
     const { logger, lines, advance, timers } = manual();
     for (let i = 0; i < 10; i++) logger.warn?.({ err: new Error(`e${i}`) }, `peer ${i}`);
     logger.error({ err: new Error("x") }, "local");
-    expect(lines).toEqual(["W weft amp: peer 0", "W weft amp: peer 1", "W weft amp: peer 2"]);
+    // A peer's fault is one short line: no error object, no stack.
+    expect(lines).toEqual([
+      'W weft amp: peer 0: "e0"',
+      'W weft amp: peer 1: "e1"',
+      'W weft amp: peer 2: "e2"',
+    ]);
     expect(timers).toHaveLength(1); // one summary timer however many were dropped
     advance(999);
     expect(lines).toHaveLength(3);
