@@ -206,11 +206,10 @@ export class PortGuard implements TransportGuard, GuardedPort, MemoryAccount {
     if (r === undefined) return;
     r.release();
     this.#records.delete(transport);
-    // The sweep's timer ends by itself at its next tick if no connection is left (stopping it
-    // here would cost a timer per connection to servers that take one request per connection).
-    if (this.#records.size === 0 && this.#closed) {
+    // No timer is left pending on a port without connections (a manual Clock shows none).
+    if (this.#records.size === 0) {
       this.#sweep.stop();
-      this.process.remove(this);
+      if (this.#closed) this.process.remove(this);
     }
     this.#updateGranule();
   }
