@@ -80,6 +80,7 @@ export function runPrimary(ctx: PrimaryContext): Promise<number> {
       finished = true;
       signals.off("SIGINT", onSignal);
       signals.off("SIGTERM", onSignal);
+      logger.info({ code }, "stopped");
       resolveExit(code);
     };
     const live = (): Worker[] =>
@@ -191,7 +192,13 @@ export function runPrimary(ctx: PrimaryContext): Promise<number> {
       worker.on("exit", (code, signal) => {
         const lived = Date.now() - slot.startedAt;
         if (stopping) {
-          if (code !== 0) stopCode = EXIT_FAILURE;
+          // A worker forked again just before the stop may die of the SIGTERM before its handler
+          // is installed: it served nothing, so that is a clean stop too.
+          const clean = code === 0 || (slot.report === null && signal === "SIGTERM");
+          if (!clean) {
+            stopCode = EXIT_FAILURE;
+            logger.error({ worker: slot.index + 1, code, signal }, "worker did not stop cleanly");
+          }
           if (live().length === 0) finish(stopCode);
           return;
         }

@@ -15,7 +15,7 @@
  * FILE, which fails with EEXIST when FILE exists — of two servers starting together exactly one wins.
  * A stale file is renamed aside (atomic) before the retry; if what was renamed is not the file judged
  * stale (another server replaced it meanwhile), it is linked back and the start is refused.
- * On exit the file is removed only if it is still ours (same inode).
+ * On exit the file is removed only if it is still ours (same inode, our pid).
  */
 import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { WeftError } from "../../core/errors.js";
@@ -128,7 +128,13 @@ function removeStale(path: string, judged: Existing): void {
       cause: err,
     });
   }
-  if (statSync(aside).ino !== judged.ino) {
+  const moved = readExisting(aside);
+  if (
+    moved === null ||
+    moved.ino !== judged.ino ||
+    moved.mtimeMs !== judged.mtimeMs ||
+    moved.pid !== judged.pid
+  ) {
     // Another server replaced the stale file between our read and our rename: put its file back.
     try {
       linkSync(aside, path);
@@ -148,7 +154,10 @@ function held(path: string, ino: number): HeldPidfile {
       if (released) return null;
       released = true;
       try {
-        if (statSync(path).ino !== ino) return `${path} is no longer ours`;
+        // An inode number alone can be reused by a file created right after ours was removed.
+        const now = readExisting(path);
+        if (now === null) return null;
+        if (now.ino !== ino || now.pid !== process.pid) return `${path} is no longer ours`;
         unlinkSync(path);
         return null;
       } catch (err) {
