@@ -154,10 +154,17 @@ function held(path: string, ino: number): HeldPidfile {
       if (released) return null;
       released = true;
       try {
-        // An inode number alone can be reused by a file created right after ours was removed.
-        const now = readExisting(path);
-        if (now === null) return null;
-        if (now.ino !== ino || now.pid !== process.pid) return `${path} is no longer ours`;
+        if (statSync(path).ino !== ino) return `${path} is no longer ours`;
+        // An inode number alone can be reused by a file created right after ours was removed; the
+        // content tells, when it can be read (after --uid it may not be: then the inode decides).
+        let text: string | null = null;
+        try {
+          text = readFileSync(path, "utf8");
+        } catch {
+          text = null;
+        }
+        if (text !== null && text.trim() !== String(process.pid))
+          return `${path} is no longer ours`;
         unlinkSync(path);
         return null;
       } catch (err) {
