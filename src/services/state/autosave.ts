@@ -13,6 +13,8 @@ export interface AutoSaverOptions<T> {
   readonly file: StateFile<T>;
   /** The current value, or `undefined` when nothing changed since the last save. */
   snapshot(): T | undefined;
+  /** Called with each value once it is saved (to track what is on disk). */
+  saved?(value: T): void;
   /** Seconds between saves (> 0). */
   readonly interval: number;
   /** The clock the interval runs on. */
@@ -37,7 +39,9 @@ export class AutoSaver<T> {
   /** Save now if the state changed (rejects with the save's StateError). */
   async saveNow(): Promise<void> {
     const value = this.#options.snapshot();
-    if (value !== undefined) await this.#options.file.save(value);
+    if (value === undefined) return;
+    await this.#options.file.save(value);
+    this.#options.saved?.(value);
   }
 
   async #tick(): Promise<void> {
