@@ -14,6 +14,11 @@ import { CalculatorPBFactory } from "../calculator/pb.js";
 import { CalculatorService } from "../calculator/service.js";
 import { CalculatorXmlRpcServer } from "../calculator/xmlrpc.js";
 import { ConfigError } from "../errors.js";
+import { FibonacciAMPFactory } from "../fibonacci/amp.js";
+import { FileFibonacciStore } from "../fibonacci/file-store.js";
+import { FibonacciLineFactory } from "../fibonacci/line.js";
+import { MemoryFibonacciStore } from "../fibonacci/memory-store.js";
+import { FibonacciService } from "../fibonacci/service.js";
 import { PoetryAMPFactory } from "../poetry/amp.js";
 import { FastPoetryFactory } from "../poetry/fast.js";
 import { PoetryNetstringFactory } from "../poetry/netstring.js";
@@ -291,9 +296,69 @@ export const calculatorDefinition = defineService({
   },
 });
 
+const positiveSeconds = v.pipe(seconds, v.minValue(0.001, "must be a number of seconds >= 0.001"));
+
+/** The Fibonacci service's settings (its keys besides `listen`). */
+export type FibonacciSettings = {
+  /**
+   * Write each claim ahead (fsync before a number is handed out): after `kill -9` no number is
+   * ever handed out twice. Default false: saved every `saveInterval` and on stop, so after `kill -9`
+   * the numbers of at most one interval are handed out again.
+   */
+  strict?: boolean | undefined;
+  /** Fewest positions claimed at once (an integer >= 1; skipped when the process stops). Default 1. */
+  block?: number | undefined;
+  /** Default mode: seconds between saves. Default 1. */
+  saveInterval?: number | undefined;
+};
+
+const fibonacciSettings = settingsOf({
+  strict: v.optional(v.boolean("must be true or false")),
+  block: v.optional(integer(1)),
+  saveInterval: v.optional(positiveSeconds),
+}) satisfies v.GenericSchema<FibonacciSettings, FibonacciSettings>;
+
+/** Distinct Fibonacci numbers for every client, kept across restarts in the state directory. */
+export const fibonacciDefinition = defineService<FibonacciService, FibonacciSettings>({
+  name: "fibonacci",
+  description: "distinct Fibonacci numbers (2, 3, 5, 8, …) for all clients, across restarts",
+  settings: fibonacciSettings,
+  create: async (s, ctx) => {
+    let store: FileFibonacciStore | MemoryFibonacciStore;
+    if (ctx.state === null) {
+      ctx.logger.warn(
+        { service: "fibonacci" },
+        "no state directory: the sequence restarts at 2 on every start",
+      );
+      store = new MemoryFibonacciStore();
+    } else {
+      store = await FileFibonacciStore.open(ctx.state, {
+        clock: ctx.clock,
+        logger: ctx.logger,
+        ...(s.strict !== undefined ? { strict: s.strict } : {}),
+        ...(s.saveInterval !== undefined ? { interval: s.saveInterval } : {}),
+      });
+    }
+    return new FibonacciService(store, s.block !== undefined ? { block: s.block } : {});
+  },
+  frontEnds: {
+    line: {
+      description: "any line → the next number (decimal, any length)",
+      defaultEndpoints: ["tcp:8890"],
+      build: ({ service, logger }) => new FibonacciLineFactory(service, { logger }),
+    },
+    amp: {
+      description: "AMP Next(acceptBig?) → position, number (big-value split past 65,535 digits)",
+      defaultEndpoints: ["tcp:8891"],
+      build: ({ service, logger }) => new FibonacciAMPFactory(service, { logger }),
+    },
+  },
+  stop: (service) => service.close(),
+});
+
 /** weft's built-in services as a module. */
 export const BUILTIN_MODULE = defineWeftModule({
-  services: [poetryDefinition, transformDefinition, calculatorDefinition],
+  services: [poetryDefinition, transformDefinition, calculatorDefinition, fibonacciDefinition],
 });
 
 /** The registry of weft's built-in services (what a configuration without `"modules"` can name). */
