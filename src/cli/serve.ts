@@ -29,6 +29,7 @@ import {
 } from "./common.js";
 import { alignTable, checkServeConfig } from "./serve/check.js";
 import { runPrimary } from "./serve/cluster-primary.js";
+import { openPrimaryState, type PrimaryState, workerRegistry } from "./serve/cluster-state.js";
 import {
   isWorkerProcess,
   reportListening,
@@ -62,11 +63,15 @@ interface LoadedConfig {
   baseDir: string;
 }
 
-async function loadConfig(options: ServeOptions, out: CommandOutput): Promise<LoadedConfig | null> {
+async function loadConfig(
+  options: ServeOptions,
+  out: CommandOutput,
+  base: ServiceRegistry = BUILTIN_REGISTRY,
+): Promise<LoadedConfig | null> {
   if (options.config === undefined)
-    return { config: defaultSuiteConfig(), registry: BUILTIN_REGISTRY, baseDir: process.cwd() };
+    return { config: defaultSuiteConfig(), registry: base, baseDir: process.cwd() };
   try {
-    return await loadSuiteConfig(options.config);
+    return await loadSuiteConfig(options.config, base);
   } catch (err) {
     out.error(`invalid configuration: ${(err as Error).message}`);
     return null;
@@ -78,9 +83,16 @@ class Held {
   pidfile: HeldPidfile | null = null;
   manhole: Manhole | null = null;
   log: ServeLog | null = null;
+  /** The primary's state (under --workers; a single process's suite holds its own). */
+  state: PrimaryState | null = null;
 
   async release(): Promise<void> {
     await this.manhole?.close();
+    try {
+      await this.state?.close();
+    } catch (err) {
+      this.log?.logger.error({ err }, "error while saving the state");
+    }
     const problem = this.pidfile?.release() ?? null;
     if (problem !== null) this.log?.logger.warn({ pidfile: this.pidfile?.path }, problem);
     await this.log?.close();
@@ -94,12 +106,14 @@ async function startConfigured(
   options: ServeOptions,
   log: ServeLog,
   out: CommandOutput,
+  stateDir: string | undefined,
 ): Promise<RunningSuite | number> {
   try {
     return await startSuite(reactor, loaded.config, {
       registry: loaded.registry,
       logger: log.logger,
       baseDir: loaded.baseDir,
+      ...(stateDir !== undefined ? { stateDir } : {}),
       ...(options.host !== undefined ? { host: options.host } : {}),
       ...(options.portOffset !== undefined ? { portOffset: options.portOffset } : {}),
     });
@@ -175,10 +189,34 @@ async function serveHolding(
   }
   const log = held.log;
   const { logger } = log;
-  if ((options.workers ?? 1) > 1) return runPrimary({ options, io, log, signals, held, out });
+  if ((options.workers ?? 1) > 1) {
+    if (options.stateDir !== undefined) {
+      try {
+        held.state = await openPrimaryState(
+          options.stateDir,
+          loaded.config,
+          loaded.registry,
+          logger,
+        );
+      } catch (err) {
+        out.failed(err);
+        return EXIT_FAILURE;
+      }
+    }
+    const fibonacciStore = held.state?.fibonacci ?? null;
+    return runPrimary({
+      options,
+      io,
+      log,
+      signals,
+      held,
+      out,
+      ...(fibonacciStore !== null ? { fibonacciStore } : {}),
+    });
+  }
 
   const reactor = createReactor();
-  const started = await startConfigured(reactor, loaded, options, log, out);
+  const started = await startConfigured(reactor, loaded, options, log, out, options.stateDir);
   if (typeof started === "number") return started;
   const suite = started;
   try {
@@ -220,13 +258,14 @@ async function serveWorker(
       io.stderr(t);
     },
   });
-  const loaded = await loadConfig(options, out);
+  // The state belongs to the primary: the worker's Fibonacci service claims from it.
+  const loaded = await loadConfig(options, out, workerRegistry());
   if (loaded === null) {
     reportStartFailed(EXIT_USAGE, "invalid configuration");
     return EXIT_USAGE;
   }
   const reactor = createReactor();
-  const started = await startConfigured(reactor, loaded, options, log, out);
+  const started = await startConfigured(reactor, loaded, options, log, out, undefined);
   if (typeof started === "number") {
     reportStartFailed(started, "the suite did not start");
     return started;

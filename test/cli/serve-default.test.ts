@@ -108,10 +108,20 @@ interface Server {
 }
 
 /** Start `weft serve --port-offset N` (no config) in `cwd`; resolves once the whole table is printed. */
-function startServe(cwd: string, offset: number): Promise<Server> {
+function startServe(cwd: string, offset: number, extra: string[] = []): Promise<Server> {
   const child = spawn(
     process.execPath,
-    ["--import", TSX, MAIN, "serve", "--port-offset", String(offset), "--grace", String(GRACE)],
+    [
+      "--import",
+      TSX,
+      MAIN,
+      "serve",
+      "--port-offset",
+      String(offset),
+      "--grace",
+      String(GRACE),
+      ...extra,
+    ],
     { cwd, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
@@ -331,7 +341,8 @@ describe("weft serve without --config", () => {
 
   it("a second weft serve on the same ports exits 1 naming the busy port", async () => {
     const s = server as Server;
-    const second = await startServe(dir, s.offset).then(
+    // Its own state folder: the default one is locked by the first server (ERR_STATE_LOCKED).
+    const second = await startServe(dir, s.offset, ["--state-dir", join(dir, "second-state")]).then(
       (started) => {
         started.child.kill("SIGKILL");
         throw new Error("a second weft serve started on ports already in use");

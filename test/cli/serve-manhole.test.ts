@@ -108,6 +108,8 @@ describe("weft serve --manhole tcp: with a token", () => {
       `tcp:${tcpManhole}`,
       "--manhole-token-file",
       tokenFile(),
+      "--state-dir",
+      join(dir, "tcp-state"),
     ]);
     await tcpServer.waitFor(/transform.*\n/);
   }, 30_000);

@@ -4,6 +4,7 @@
  */
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
+import { defaultStateDir } from "../../services/state/index.js";
 import { BUILTIN_REGISTRY } from "../../services/suite/index.js";
 import { intParser, isOneOf, parseSeconds } from "../common.js";
 import { LOG_LEVELS, type LogLevel } from "../logger.js";
@@ -29,7 +30,10 @@ export interface ServeOptions {
   gid?: string | number;
   /** File-creation mask, set before anything is created. */
   umask?: number;
-  /** Where services keep state (locked: one server per folder). */
+  /**
+   * Where services keep state (locked: one server per folder). The command defaults it (see
+   * `defaultStateDir`); without it, `serve()` runs the services with their state in memory.
+   */
   stateDir?: string;
   /** Worker processes sharing the ports (node:cluster); 1 = no cluster. */
   workers?: number;
@@ -186,7 +190,7 @@ export function toServeOptions(raw: RawServeOptions): ServeOptions | string {
     ...(raw.uid !== undefined ? { uid: raw.uid } : {}),
     ...(raw.gid !== undefined ? { gid: raw.gid } : {}),
     ...(raw.umask !== undefined ? { umask: raw.umask } : {}),
-    ...(raw.stateDir !== undefined ? { stateDir: raw.stateDir } : {}),
+    stateDir: raw.stateDir ?? defaultStateDir(),
     ...(raw.manhole !== undefined ? { manhole: raw.manhole } : {}),
     ...(raw.manholeTokenFile !== undefined ? { manholeTokenFile: raw.manholeTokenFile } : {}),
   };
