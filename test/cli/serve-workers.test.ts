@@ -6,11 +6,48 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { restartDelay } from "../../src/cli/serve/cluster-primary.js";
 import { ask, portOf, weft } from "./serve-process.js";
+
+/** Opens a connection to `port`, sends `count` request lines at once, resolves with the replies. */
+function fibonacci(port: number, count: number): Promise<bigint[]> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1");
+    let got = "";
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`only ${got.split("\n").length - 1} of ${count} numbers in 10 s`));
+    }, 10_000);
+    s.setEncoding("utf8");
+    s.on("data", (d: string) => {
+      got += d;
+      const lines = got.split("\r\n");
+      if (lines.length > count) {
+        clearTimeout(timer);
+        s.end();
+        resolve(lines.slice(0, count).map((l) => BigInt(l)));
+      }
+    });
+    s.on("error", reject);
+    s.write("next\r\n".repeat(count));
+  });
+}
+
+/** Whether `n` is in the article's sequence (2, 3, 5, 8, …). */
+function fibonacciSet(max: bigint): Set<bigint> {
+  const set = new Set<bigint>();
+  let a = 1n;
+  let b = 2n;
+  while (b <= max) {
+    set.add(b);
+    [a, b] = [b, a + b];
+  }
+  return set;
+}
 
 let dir = "";
 
@@ -121,6 +158,71 @@ describe("weft serve --workers 2", () => {
       expect(stoppedWorkers.size).toBe(2);
     } finally {
       await server.kill();
+    }
+  }, 60_000);
+});
+
+describe("weft serve --workers 2 with the Fibonacci service", () => {
+  it("hands out one sequence across both workers (no duplicate), continued after a restart", async () => {
+    const config = join(dir, "fib.json");
+    await writeFile(
+      config,
+      JSON.stringify({
+        services: {
+          fibonacci: { strict: true, listen: [{ protocol: "line", endpoint: "tcp:0" }] },
+        },
+      }),
+    );
+    const state = join(dir, "fib-state");
+    const logs = join(dir, "fib-logs");
+    const server = weft([
+      "serve",
+      "-c",
+      config,
+      "--workers",
+      "2",
+      "--state-dir",
+      state,
+      "--log-file",
+      join(logs, "weft.log"),
+    ]);
+    const numbers: bigint[] = [];
+    try {
+      const port = portOf((await server.waitFor(/fibonacci.*\n/)).input, "fibonacci", "line");
+      const CLIENTS = 8;
+      const EACH = 25;
+      for (const batch of await Promise.all(
+        Array.from({ length: CLIENTS }, () => fibonacci(port, EACH)),
+      ))
+        numbers.push(...batch);
+      expect(numbers).toHaveLength(CLIENTS * EACH);
+      expect(new Set(numbers).size).toBe(numbers.length);
+      const max = numbers.reduce((a, b) => (a > b ? a : b));
+      const valid = fibonacciSet(max);
+      expect(numbers.every((n) => valid.has(n))).toBe(true);
+      // Both workers served some of them.
+      const servedBy = new Set(
+        records(logs)
+          .filter((r) => r.msg === "connection made" && r.role === "worker")
+          .map((r) => r.pid),
+      );
+      expect(servedBy.size).toBe(2);
+      server.child.kill("SIGTERM");
+      expect((await server.exited).code).toBe(0);
+    } finally {
+      await server.kill();
+    }
+    // One process on the same state folder continues after every number handed out.
+    const single = weft(["serve", "-c", config, "--state-dir", state, "--log-level", "warn"]);
+    try {
+      const port = portOf((await single.waitFor(/fibonacci.*\n/)).input, "fibonacci", "line");
+      const [next] = await fibonacci(port, 1);
+      const max = numbers.reduce((a, b) => (a > b ? a : b));
+      expect(next as bigint).toBeGreaterThan(max);
+      single.child.kill("SIGTERM");
+      expect((await single.exited).code).toBe(0);
+    } finally {
+      await single.kill();
     }
   }, 60_000);
 });
