@@ -77,7 +77,7 @@ describe("weft manhole into weft serve", () => {
       const { exit, out } = await session(
         [`unix:${path}`],
         [
-          "suite.frontEnds.map((f) => `${f.service}/${f.protocol}`).join()",
+          "suite.frontEnds.map((f) => f.service + '/' + f.protocol).join()",
           "connections().length",
           "await Promise.resolve(Object.keys(services).join())",
           ".exit",
