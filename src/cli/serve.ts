@@ -344,7 +344,7 @@ export function addServeCommand(
     program
       .command("serve")
       .description(
-        "serve the poetry, transform and calculator services (default: all, on their default ports)",
+        "serve the suite's services (default: every built-in service, on its default ports)",
       ),
   ).action(async (raw: RawServeOptions) => {
     const options = toServeOptions(raw);

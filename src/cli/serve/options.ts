@@ -164,17 +164,15 @@ export function toServeOptions(raw: RawServeOptions): ServeOptions | string {
   const { logLevel } = raw;
   if (!isOneOf<LogLevel>(logLevel, LOG_LEVELS))
     return `--log-level must be one of ${LOG_LEVELS.join(", ")}`;
-  let logFile: LogFileOptions | undefined;
-  if (raw.logFile !== undefined) {
-    logFile = {
-      file: raw.logFile,
-      maxSize: raw.logMaxSize,
-      rotate: raw.logRotate,
-      keep: raw.logKeep,
-    };
-    const bad = checkLogFileOptions(logFile);
-    if (bad !== null) return bad;
-  }
+  const rolling: LogFileOptions = {
+    file: raw.logFile ?? "",
+    maxSize: raw.logMaxSize,
+    rotate: raw.logRotate,
+    keep: raw.logKeep,
+  };
+  const bad = checkLogFileOptions(rolling);
+  if (bad !== null) return bad;
+  const logFile = raw.logFile !== undefined ? rolling : undefined;
   if (raw.manhole?.startsWith("tcp:") === true && raw.manholeTokenFile === undefined)
     return "--manhole tcp:… requires --manhole-token-file FILE";
   return {
