@@ -8,6 +8,7 @@
 import type { Command } from "commander";
 import { createReactor, type Reactor } from "../core/reactor.js";
 import { ConfigError } from "../services/errors.js";
+import { MemoryFibonacciStore } from "../services/fibonacci/memory-store.js";
 import { type Manhole, startManhole } from "../services/manhole/server.js";
 import {
   BUILTIN_REGISTRY,
@@ -203,16 +204,9 @@ async function serveHolding(
         return EXIT_FAILURE;
       }
     }
-    const fibonacciStore = held.state?.fibonacci ?? null;
-    return runPrimary({
-      options,
-      io,
-      log,
-      signals,
-      held,
-      out,
-      ...(fibonacciStore !== null ? { fibonacciStore } : {}),
-    });
+    // Without a state folder the workers still share one sequence, in the primary's memory.
+    const fibonacciStore = held.state?.fibonacci ?? new MemoryFibonacciStore();
+    return runPrimary({ options, io, log, signals, held, out, fibonacciStore });
   }
 
   const reactor = createReactor();

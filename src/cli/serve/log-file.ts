@@ -37,9 +37,12 @@ interface LineSink {
 
 /** The SonicBoom stream pino-roll returns, as much of it as is used here. */
 interface RollStream extends LineSink {
+  /** The file descriptor, -1 until the file is open. */
+  readonly fd: number;
   flushSync(): void;
   end(): void;
-  once(event: "close" | "error", listener: (err?: Error) => void): unknown;
+  once(event: "close" | "error" | "ready", listener: (err?: Error) => void): unknown;
+  off(event: "error" | "ready", listener: (err?: Error) => void): unknown;
   on(event: "error", listener: (err: Error) => void): unknown;
 }
 
@@ -105,6 +108,27 @@ export async function rollingFileLog(
       ...(options.keep > 0 ? { limit: { count: options.keep } } : {}),
       mkdir: true,
     });
+    // The file opens asynchronously: a folder that cannot be made or written fails here, before
+    // the server starts, rather than later as a stream error with every line lost.
+    if (stream.fd < 0) {
+      const opened = stream;
+      await new Promise<void>((resolve, reject) => {
+        // Bounded: a folder on a special file system may neither open nor fail.
+        const timer = setTimeout(() => onError(new Error("not open after 5 s")), 5000);
+        const onReady = (): void => {
+          clearTimeout(timer);
+          opened.off("error", onError);
+          resolve();
+        };
+        const onError = (err?: Error): void => {
+          clearTimeout(timer);
+          opened.off("ready", onReady);
+          reject(err ?? new Error("cannot open"));
+        };
+        opened.once("ready", onReady);
+        opened.once("error", onError);
+      });
+    }
   } catch (err) {
     throw new LogFileError(`cannot open the log file ${options.file}: ${(err as Error).message}`, {
       cause: err,
