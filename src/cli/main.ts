@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `weft` command: `weft serve`, `weft get-poetry`, `weft transform`, `weft calc`.
+ * The `weft` command: `weft serve`, `weft get-poetry`, `weft transform`, `weft calc`, `weft manhole`.
  * Exit codes: 0 success, 1 the operation failed, 2 bad usage or invalid configuration.
  */
 import { realpathSync } from "node:fs";
@@ -9,6 +9,7 @@ import { Command, CommanderError } from "commander";
 import { addCalcCommand } from "./calc.js";
 import { type CliIO, EXIT_USAGE, processIO } from "./common.js";
 import { addGetPoetryCommand } from "./get-poetry.js";
+import { addManholeCommand } from "./manhole.js";
 import { addServeCommand } from "./serve.js";
 import { addTransformCommand } from "./transform.js";
 
@@ -26,6 +27,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   addGetPoetryCommand(program, io, setExit);
   addTransformCommand(program, io, setExit);
   addCalcCommand(program, io, setExit);
+  addManholeCommand(program, io, setExit);
   for (const c of program.commands)
     c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;

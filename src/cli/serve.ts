@@ -1,10 +1,15 @@
 /**
  * `weft serve`: start the suite from a configuration (default: every service on its default ports,
  * bound to 127.0.0.1), print where each front-end listens, and shut down gracefully on SIGINT/SIGTERM.
+ * Run like twistd: a pidfile, a rolling log file, privileges dropped after binding, a state folder,
+ * worker processes, a manhole. The pieces live in `serve/`; this file puts them in order, and holds
+ * the signal handler of a serving process.
  */
 import type { Command } from "commander";
-import { createReactor } from "../core/reactor.js";
+import { createReactor, type Reactor } from "../core/reactor.js";
 import { ConfigError } from "../services/errors.js";
+import { MemoryFibonacciStore } from "../services/fibonacci/memory-store.js";
+import { type Manhole, startManhole } from "../services/manhole/server.js";
 import {
   BUILTIN_REGISTRY,
   defaultSuiteConfig,
@@ -18,63 +23,98 @@ import {
 import {
   type CliIO,
   CommandOutput,
+  describeError,
   EXIT_FAILURE,
   EXIT_OK,
   EXIT_USAGE,
-  intParser,
-  isOneOf,
-  parseSeconds,
 } from "./common.js";
-import { createLogger, LOG_LEVELS, type LogLevel } from "./logger.js";
+import { alignTable, checkServeConfig } from "./serve/check.js";
+import { runPrimary } from "./serve/cluster-primary.js";
+import { openPrimaryState, type PrimaryState, workerRegistry } from "./serve/cluster-state.js";
+import {
+  isWorkerProcess,
+  reportListening,
+  reportStartFailed,
+  stopWhenOrphaned,
+} from "./serve/cluster-worker.js";
+import { rollingFileLog, type ServeLog, stderrLog, workerLog } from "./serve/log-file.js";
+import { suiteNamespace } from "./serve/namespace.js";
+import {
+  declareServeOptions,
+  type RawServeOptions,
+  type ServeOptions,
+  toServeOptions,
+} from "./serve/options.js";
+import { acquirePidfile, type HeldPidfile } from "./serve/pidfile.js";
+import { dropPrivileges } from "./serve/privileges.js";
 
-/** Options of `weft serve`. */
-export interface ServeOptions {
-  config?: string;
-  host?: string;
-  portOffset?: number;
-  /** Seconds connections get to close on shutdown before they are aborted. Default 5. */
-  grace?: number;
-  logLevel: LogLevel;
-}
+export type { ServeOptions } from "./serve/options.js";
 
 /** The table printed on start: service, protocol, address. */
 export function formatTable(suite: RunningSuite): string {
-  const rows = [["SERVICE", "PROTOCOL", "ADDRESS"]];
-  for (const f of suite.frontEnds) rows.push([f.service, f.protocol, formatAddress(f.address)]);
-  const w0 = Math.max(...rows.map((r) => (r[0] as string).length));
-  const w1 = Math.max(...rows.map((r) => (r[1] as string).length));
-  return `${rows.map((r) => `${(r[0] as string).padEnd(w0)}  ${(r[1] as string).padEnd(w1)}  ${r[2]}`).join("\n")}\n`;
+  return alignTable(
+    ["SERVICE", "PROTOCOL", "ADDRESS"],
+    suite.frontEnds.map((f) => [f.service, f.protocol, formatAddress(f.address)]),
+  );
 }
 
-/**
- * Run `weft serve` until a signal stops it. Resolves with the exit code: 0 after a graceful stop,
- * 2 for an invalid configuration, 1 when a port cannot be opened.
- */
-export async function serve(
+interface LoadedConfig {
+  config: SuiteConfig;
+  registry: ServiceRegistry;
+  baseDir: string;
+}
+
+async function loadConfig(
   options: ServeOptions,
-  io: CliIO,
-  signals: NodeJS.Process = process,
-): Promise<number> {
-  const out = new CommandOutput("serve", io);
-  const logger = createLogger(options.logLevel);
-  let config: SuiteConfig = defaultSuiteConfig();
-  let registry: ServiceRegistry = BUILTIN_REGISTRY;
-  let baseDir = process.cwd();
-  if (options.config !== undefined) {
-    try {
-      ({ config, registry, baseDir } = await loadSuiteConfig(options.config));
-    } catch (err) {
-      out.error(`invalid configuration: ${(err as Error).message}`);
-      return EXIT_USAGE;
-    }
-  }
-  const reactor = createReactor();
-  let suite: RunningSuite;
+  out: CommandOutput,
+  base: ServiceRegistry = BUILTIN_REGISTRY,
+): Promise<LoadedConfig | null> {
+  if (options.config === undefined)
+    return { config: defaultSuiteConfig(), registry: base, baseDir: process.cwd() };
   try {
-    suite = await startSuite(reactor, config, {
-      registry,
-      logger,
-      baseDir,
+    return await loadSuiteConfig(options.config, base);
+  } catch (err) {
+    out.error(`invalid configuration: ${(err as Error).message}`);
+    return null;
+  }
+}
+
+/** What a serving process holds besides the suite, released in reverse order on exit. */
+class Held {
+  pidfile: HeldPidfile | null = null;
+  manhole: Manhole | null = null;
+  log: ServeLog | null = null;
+  /** The primary's state (under --workers; a single process's suite holds its own). */
+  state: PrimaryState | null = null;
+
+  async release(): Promise<void> {
+    await this.manhole?.close();
+    try {
+      await this.state?.close();
+    } catch (err) {
+      this.log?.logger.error({ err }, "error while saving the state");
+    }
+    const problem = this.pidfile?.release() ?? null;
+    if (problem !== null) this.log?.logger.warn({ pidfile: this.pidfile?.path }, problem);
+    await this.log?.close();
+  }
+}
+
+/** Starts the suite; a number is the exit code of a failure already reported. */
+async function startConfigured(
+  reactor: Reactor,
+  loaded: LoadedConfig,
+  options: ServeOptions,
+  log: ServeLog,
+  out: CommandOutput,
+  stateDir: string | undefined,
+): Promise<RunningSuite | number> {
+  try {
+    return await startSuite(reactor, loaded.config, {
+      registry: loaded.registry,
+      logger: log.logger,
+      baseDir: loaded.baseDir,
+      ...(stateDir !== undefined ? { stateDir } : {}),
       ...(options.host !== undefined ? { host: options.host } : {}),
       ...(options.portOffset !== undefined ? { portOffset: options.portOffset } : {}),
     });
@@ -87,9 +127,170 @@ export async function serve(
     out.failed(err);
     return EXIT_FAILURE;
   }
+}
+
+/**
+ * Run `weft serve` until a signal stops it. Resolves with the exit code: 0 after a graceful stop
+ * (or a passed `--check`), 2 for an invalid configuration or options, 1 when a port, the pidfile,
+ * the log file, the state or the manhole cannot be opened.
+ */
+export async function serve(
+  options: ServeOptions,
+  io: CliIO,
+  signals: NodeJS.Process = process,
+): Promise<number> {
+  if (isWorkerProcess()) return serveWorker(options, io, signals);
+  const out = new CommandOutput("serve", io);
+  if (options.umask !== undefined) process.umask(options.umask);
+  const loaded = await loadConfig(options, out);
+  if (loaded === null) return EXIT_USAGE;
+  if (options.check === true) {
+    try {
+      const rows = checkServeConfig(loaded.config, loaded.registry, options);
+      io.stdout(alignTable(["SERVICE", "PROTOCOL", "ENDPOINT"], rows));
+      io.stdout(`configuration OK: ${rows.length} front-ends\n`);
+      return EXIT_OK;
+    } catch (err) {
+      out.error(`invalid configuration: ${(err as Error).message}`);
+      return EXIT_USAGE;
+    }
+  }
+  const held = new Held();
+  try {
+    return await serveHolding(options, io, signals, loaded, held, out);
+  } finally {
+    await held.release();
+  }
+}
+
+async function serveHolding(
+  options: ServeOptions,
+  io: CliIO,
+  signals: NodeJS.Process,
+  loaded: LoadedConfig,
+  held: Held,
+  out: CommandOutput,
+): Promise<number> {
+  try {
+    if (options.pidfile !== undefined)
+      held.pidfile = acquirePidfile(options.pidfile, (pid) =>
+        out.error(`replacing the stale pidfile ${options.pidfile} (process ${pid ?? "?"} is gone)`),
+      );
+    held.log =
+      options.logFile !== undefined
+        ? await rollingFileLog(
+            options.logLevel,
+            options.logFile,
+            (options.workers ?? 1) > 1 ? "primary" : undefined,
+          )
+        : stderrLog(options.logLevel, (options.workers ?? 1) > 1 ? "primary" : undefined);
+  } catch (err) {
+    out.failed(err);
+    return EXIT_FAILURE;
+  }
+  const log = held.log;
+  const { logger } = log;
+  if ((options.workers ?? 1) > 1) {
+    if (options.stateDir !== undefined) {
+      try {
+        held.state = await openPrimaryState(
+          options.stateDir,
+          loaded.config,
+          loaded.registry,
+          logger,
+        );
+      } catch (err) {
+        out.failed(err);
+        return EXIT_FAILURE;
+      }
+    }
+    // Without a state folder the workers still share one sequence, in the primary's memory.
+    const fibonacciStore = held.state?.fibonacci ?? new MemoryFibonacciStore();
+    return runPrimary({ options, io, log, signals, held, out, fibonacciStore });
+  }
+
+  const reactor = createReactor();
+  const started = await startConfigured(reactor, loaded, options, log, out, options.stateDir);
+  if (typeof started === "number") return started;
+  const suite = started;
+  try {
+    if (options.manhole !== undefined)
+      held.manhole = await startManhole({
+        endpoint: options.manhole,
+        ...(options.manholeTokenFile !== undefined ? { tokenFile: options.manholeTokenFile } : {}),
+        namespace: () => suiteNamespace(suite, reactor, logger),
+        logger,
+      });
+    if (options.uid !== undefined || options.gid !== undefined) {
+      const who = dropPrivileges({
+        ...(options.uid !== undefined ? { uid: options.uid } : {}),
+        ...(options.gid !== undefined ? { gid: options.gid } : {}),
+      });
+      logger.info(who, "dropped privileges");
+    }
+  } catch (err) {
+    out.failed(err);
+    await suite.stop({ graceSeconds: 0 });
+    return EXIT_FAILURE;
+  }
   io.stdout(formatTable(suite));
   logger.info({ frontEnds: suite.frontEnds.length }, "serving");
+  return untilSignal(reactor, suite, options, logger, signals);
+}
 
+/** A worker of `weft serve --workers N`: the suite only; the primary holds everything else. */
+async function serveWorker(
+  options: ServeOptions,
+  io: CliIO,
+  signals: NodeJS.Process,
+): Promise<number> {
+  const log = workerLog(options.logLevel);
+  const { logger } = log;
+  const out = new CommandOutput("serve", {
+    stdout: io.stdout,
+    stderr: (t) => {
+      io.stderr(t);
+    },
+  });
+  // The state belongs to the primary: the worker's Fibonacci service claims from it.
+  const loaded = await loadConfig(options, out, workerRegistry());
+  if (loaded === null) {
+    reportStartFailed(EXIT_USAGE, "invalid configuration");
+    return EXIT_USAGE;
+  }
+  const reactor = createReactor();
+  const started = await startConfigured(reactor, loaded, options, log, out, undefined);
+  if (typeof started === "number") {
+    reportStartFailed(started, "the suite did not start");
+    return started;
+  }
+  const suite = started;
+  if ((options.uid !== undefined || options.gid !== undefined) && process.getuid?.() === 0) {
+    try {
+      dropPrivileges({
+        ...(options.uid !== undefined ? { uid: options.uid } : {}),
+        ...(options.gid !== undefined ? { gid: options.gid } : {}),
+      });
+    } catch (err) {
+      reportStartFailed(EXIT_FAILURE, describeError(err));
+      await suite.stop({ graceSeconds: 0 });
+      return EXIT_FAILURE;
+    }
+  }
+  reportListening(suite);
+  logger.info({ frontEnds: suite.frontEnds.length }, "serving");
+  stopWhenOrphaned(signals);
+  return untilSignal(reactor, suite, options, logger, signals);
+}
+
+/** Serve until SIGINT/SIGTERM; resolves with the exit code once the suite has stopped. */
+function untilSignal(
+  reactor: Reactor,
+  suite: RunningSuite,
+  options: ServeOptions,
+  logger: ServeLog["logger"],
+  signals: NodeJS.Process,
+): Promise<number> {
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -127,86 +328,24 @@ export async function serve(
   });
 }
 
-/** `8992-8994` for consecutive `tcp:PORT` defaults, else the endpoints joined by commas. */
-function defaultPorts(endpoints: readonly string[] = []): string {
-  const ports = endpoints.map((e) => /^tcp:(\d+)$/.exec(e)?.[1]);
-  if (
-    ports.length > 1 &&
-    ports.every((p, i) => p !== undefined && Number(p) === Number(ports[0]) + i)
-  )
-    return `${ports[0]}-${ports[ports.length - 1]}`;
-  return endpoints.map((e, i) => ports[i] ?? e).join(",");
-}
-
 /** Register `weft serve` on `program`. */
 export function addServeCommand(
   program: Command,
   io: CliIO,
   setExit: (code: number) => void,
 ): void {
-  const kinds = BUILTIN_REGISTRY.frontEnds()
-    .map(
-      (k) =>
-        `  ${k.service.padEnd(10)} ${k.protocol.padEnd(9)} ${defaultPorts(k.definition.defaultEndpoints).padEnd(9)}  ${k.definition.description}`,
-    )
-    .join("\n");
-  program
-    .command("serve")
-    .description(
-      "serve the poetry, transform and calculator services (default: all, on their default ports)",
-    )
-    .option("-c, --config <file>", "JSON configuration naming services, protocols and endpoints")
-    .option(
-      "--host <address>",
-      "interface for endpoints that name none (default 127.0.0.1: loopback only; use 0.0.0.0 or :: for all interfaces, as Twisted does)",
-    )
-    .option("--port-offset <n>", "add N to every non-zero TCP port", intParser(0, 65535))
-    .option(
-      "--grace <seconds>",
-      "on SIGINT/SIGTERM, abort connections still open after this long",
-      parseSeconds,
-      5,
-    )
-    .option(
-      "--log-level <level>",
-      `log level (${LOG_LEVELS.join(", ")}); logs are JSON lines on stderr`,
-      "info",
-    )
-    .addHelpText(
-      "after",
-      `\nFront-end kinds (service, protocol, default ports):\n${kinds}\n\n` +
-        `Config example:\n  { "services": { "transform": { "listen": [ { "protocol": "line", "endpoint": "tcp:10002" } ] } } }\n` +
-        `A config's "modules": ["./my-module.mjs"] (relative to the config file) add services and front-ends.\n\n` +
-        "SIGINT/SIGTERM stop listening, let factories finish, close connections (aborting those still open\nafter --grace seconds) and exit 0; a repeated signal while stopping is ignored.\n" +
-        "Exit codes: 0 stopped cleanly, 1 a port could not be opened, 2 invalid configuration.",
-    )
-    .action(
-      async (opts: {
-        config?: string;
-        host?: string;
-        portOffset?: number;
-        grace: number;
-        logLevel: string;
-      }) => {
-        const { logLevel } = opts;
-        if (!isOneOf<LogLevel>(logLevel, LOG_LEVELS)) {
-          new CommandOutput("serve", io, setExit).usage(
-            `--log-level must be one of ${LOG_LEVELS.join(", ")}`,
-          );
-          return;
-        }
-        setExit(
-          await serve(
-            {
-              logLevel,
-              grace: opts.grace,
-              ...(opts.config !== undefined ? { config: opts.config } : {}),
-              ...(opts.host !== undefined ? { host: opts.host } : {}),
-              ...(opts.portOffset !== undefined ? { portOffset: opts.portOffset } : {}),
-            },
-            io,
-          ),
-        );
-      },
-    );
+  declareServeOptions(
+    program
+      .command("serve")
+      .description(
+        "serve the suite's services (default: every built-in service, on its default ports)",
+      ),
+  ).action(async (raw: RawServeOptions) => {
+    const options = toServeOptions(raw);
+    if (typeof options === "string") {
+      new CommandOutput("serve", io, setExit).usage(options);
+      return;
+    }
+    setExit(await serve(options, io));
+  });
 }

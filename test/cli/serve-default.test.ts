@@ -14,13 +14,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ClientEndpoint, connectProtocol } from "../../src/core/endpoints.js";
+import { AMP } from "../../src/protocols/amp/protocol.js";
 import { CalculatorClient } from "../../src/services/calculator/client.js";
 import { CalculatorPBClient } from "../../src/services/calculator/pb-client.js";
 import { CalculatorXmlRpcClient } from "../../src/services/calculator/xmlrpc-client.js";
+import { Next } from "../../src/services/fibonacci/amp.js";
 import { getPoem } from "../../src/services/poetry/clients.js";
 import { bundledPoemsDirectory, PoetryService } from "../../src/services/poetry/service.js";
 import { defaultSuiteConfig } from "../../src/services/suite/index.js";
 import { TransformProxy, type TransformVia } from "../../src/services/transform/clients.js";
+import { Subscribe } from "../../src/services/weblog/amp.js";
 import { collectOutput } from "../helpers/children.js";
 import { endpoint, exchange, lines } from "../services/helpers.js";
 
@@ -35,7 +39,7 @@ const GRACE = 10;
 const DEFAULTS = (() => {
   const out: Array<{ key: string; port: number; udp: boolean }> = [];
   const services = defaultSuiteConfig().services;
-  for (const service of ["poetry", "transform", "calculator"] as const) {
+  for (const service of Object.keys(services)) {
     for (const entry of services[service]?.listen ?? []) {
       const m = /^(tcp|udp):(\d+)$/.exec(entry.endpoint);
       out.push({
@@ -105,10 +109,20 @@ interface Server {
 }
 
 /** Start `weft serve --port-offset N` (no config) in `cwd`; resolves once the whole table is printed. */
-function startServe(cwd: string, offset: number): Promise<Server> {
+function startServe(cwd: string, offset: number, extra: string[] = []): Promise<Server> {
   const child = spawn(
     process.execPath,
-    ["--import", TSX, MAIN, "serve", "--port-offset", String(offset), "--grace", String(GRACE)],
+    [
+      "--import",
+      TSX,
+      MAIN,
+      "serve",
+      "--port-offset",
+      String(offset),
+      "--grace",
+      String(GRACE),
+      ...extra,
+    ],
     { cwd, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
@@ -274,6 +288,42 @@ describe("weft serve without --config", () => {
         case "calculator/line":
           expect(await lines(row.port, "40 2\r\n", 1)).toEqual(["OK 42 0"]);
           break;
+        case "weblog/line": {
+          const [first] = await lines(row.port, "NEW?\r\n", 1);
+          expect(first).toMatch(/^(NONE|HIT \{.*)$/);
+          break;
+        }
+        case "weblog/push":
+          // It pushes every 5 s (the demo log grows every second); here: it accepts a client.
+          await new Promise<void>((resolve, reject) => {
+            const c = net.connect(row.port, "127.0.0.1", () => {
+              c.destroy();
+              resolve();
+            });
+            c.on("error", reject);
+          });
+          break;
+        case "weblog/amp": {
+          const amp = await connectProtocol(endpoint(row.port) as ClientEndpoint, new AMP());
+          try {
+            expect(await amp.callRemote(Subscribe, {})).toEqual({});
+          } finally {
+            amp.transport.loseConnection();
+          }
+          break;
+        }
+        case "fibonacci/line":
+          expect((await lines(row.port, "next\r\n", 1))[0]).toMatch(/^[1-9][0-9]*$/);
+          break;
+        case "fibonacci/amp": {
+          const amp = await connectProtocol(endpoint(row.port) as ClientEndpoint, new AMP());
+          try {
+            expect((await amp.callRemote(Next, {})).number).toBeGreaterThan(1n);
+          } finally {
+            amp.transport.loseConnection();
+          }
+          break;
+        }
         default:
           throw new Error(`no check for the default front-end ${row.key}: add one`);
       }
@@ -316,7 +366,8 @@ describe("weft serve without --config", () => {
 
   it("a second weft serve on the same ports exits 1 naming the busy port", async () => {
     const s = server as Server;
-    const second = await startServe(dir, s.offset).then(
+    // Its own state folder: the default one is locked by the first server (ERR_STATE_LOCKED).
+    const second = await startServe(dir, s.offset, ["--state-dir", join(dir, "second-state")]).then(
       (started) => {
         started.child.kill("SIGKILL");
         throw new Error("a second weft serve started on ports already in use");
@@ -372,6 +423,6 @@ describe("weft serve without --config", () => {
     expect(s.stderr()).toMatch(/"msg":"stopped"/);
     expect(s.stderr()).not.toMatch(/still open after the grace period/);
     // Nothing listens any more.
-    for (const row of rows) expect(await canBind(row.port)).toBe(true);
+    for (const row of rows) expect([row.key, await canBind(row.port)]).toEqual([row.key, true]);
   }, 30_000);
 });

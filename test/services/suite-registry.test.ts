@@ -192,6 +192,8 @@ describe("the registry", () => {
       "poetry",
       "transform",
       "calculator",
+      "weblog",
+      "fibonacci",
       "greeter",
     ]);
     expect(registry.frontEnds("transform").map((f) => f.protocol)).toEqual([
@@ -217,6 +219,8 @@ describe("the registry", () => {
       "poetry",
       "transform",
       "calculator",
+      "weblog",
+      "fibonacci",
     ]);
   });
 
