@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // One throwaway PostgreSQL for the run (Unix socket only, ~1 s to start): test/helpers/postgres.ts.
+    globalSetup: ["test/helpers/postgres-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
