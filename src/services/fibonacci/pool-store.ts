@@ -5,7 +5,7 @@
  *
  * Reserved blocks, not a transaction per number: the service claims `count` positions at a time
  * and hands them out from memory, and one claim is one statement,
- * `UPDATE weft_fibonacci SET next = next + $2 WHERE name = $1 RETURNING next - $2 AS first`, which
+ * `UPDATE weft_fibonacci SET next = next + $1 WHERE name = $2 RETURNING next - $1 AS first`, which
  * the database runs atomically (the row lock serializes concurrent claims; no explicit transaction,
  * one round trip). A transaction per number would cost a round trip and a commit per number and
  * make every process wait on the one row lock for every number; with blocks the database sees
@@ -78,12 +78,11 @@ export class PoolFibonacciStore implements FibonacciStore {
       throw new InvalidArgumentError(`claim(count): a positive integer expected, got ${count}.`);
     }
     await this.#ensureTable();
-    const pg = this.#pool.kind === "postgres";
     const rows = await this.#pool.runQuery<{ first: unknown }>(
-      pg
-        ? "UPDATE weft_fibonacci SET next = next + $2 WHERE name = $1 RETURNING next - $2 AS first"
-        : "UPDATE weft_fibonacci SET next = next + ?2 WHERE name = ?1 RETURNING next - ?2 AS first",
-      [this.#name, count],
+      this.#pool.kind === "postgres"
+        ? "UPDATE weft_fibonacci SET next = next + $1 WHERE name = $2 RETURNING next - $1 AS first"
+        : "UPDATE weft_fibonacci SET next = next + ? WHERE name = ? RETURNING next - ? AS first",
+      this.#pool.kind === "postgres" ? [count, this.#name] : [count, this.#name, count],
     );
     const first = rows[0]?.first;
     if (typeof first !== "string" && typeof first !== "number" && typeof first !== "bigint") {
