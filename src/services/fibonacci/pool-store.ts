@@ -44,6 +44,22 @@ export class PoolFibonacciStore implements FibonacciStore {
     this.#name = options.name ?? "default";
   }
 
+  /**
+   * A store whose table and row are ready: fails (and closes its pool) when the database cannot be
+   * reached, so a server configured with a database store refuses to start rather than fail each
+   * request.
+   */
+  static async open(options: PoolFibonacciStoreOptions): Promise<PoolFibonacciStore> {
+    const store = new PoolFibonacciStore(options);
+    try {
+      await store.#ensureTable();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
   /** The pool it claims through (its `kind` says which database). */
   get pool(): ConnectionPool {
     return this.#pool;
