@@ -25,6 +25,12 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** `text` without one final `\n` (or `\r\n`). */
+export function withoutFinalNewline(text: string): string {
+  if (text.endsWith("\r\n")) return text.slice(0, -2);
+  return text.endsWith("\n") ? text.slice(0, -1) : text;
+}
+
 /** Register `weft transform`. */
 export function addTransformCommand(
   program: Command,
@@ -71,9 +77,12 @@ export function addTransformCommand(
         out.failed(err, EXIT_USAGE);
         return;
       }
-      const text = await readAll(stdin);
+      // The newline that ends stdin's last line belongs to the terminal, not to the text: keep it out
+      // of the transform (`echo abc | weft transform reverse` prints `cba`, not a newline first)
+      // and end the output with one.
+      const text = withoutFinalNewline(await readAll(stdin));
       try {
-        io.stdout(await proxy.xform(name, text));
+        io.stdout(`${await proxy.xform(name, text)}\n`);
         setExit(EXIT_OK);
       } catch (err) {
         out.failed(err);

@@ -14,9 +14,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ClientEndpoint, connectProtocol } from "../../src/core/endpoints.js";
+import { AMP } from "../../src/protocols/amp/protocol.js";
 import { CalculatorClient } from "../../src/services/calculator/client.js";
 import { CalculatorPBClient } from "../../src/services/calculator/pb-client.js";
 import { CalculatorXmlRpcClient } from "../../src/services/calculator/xmlrpc-client.js";
+import { Next } from "../../src/services/fibonacci/amp.js";
 import { getPoem } from "../../src/services/poetry/clients.js";
 import { bundledPoemsDirectory, PoetryService } from "../../src/services/poetry/service.js";
 import { defaultSuiteConfig } from "../../src/services/suite/index.js";
@@ -35,7 +38,7 @@ const GRACE = 10;
 const DEFAULTS = (() => {
   const out: Array<{ key: string; port: number; udp: boolean }> = [];
   const services = defaultSuiteConfig().services;
-  for (const service of ["poetry", "transform", "calculator"] as const) {
+  for (const service of Object.keys(services)) {
     for (const entry of services[service]?.listen ?? []) {
       const m = /^(tcp|udp):(\d+)$/.exec(entry.endpoint);
       out.push({
@@ -274,6 +277,18 @@ describe("weft serve without --config", () => {
         case "calculator/line":
           expect(await lines(row.port, "40 2\r\n", 1)).toEqual(["OK 42 0"]);
           break;
+        case "fibonacci/line":
+          expect((await lines(row.port, "next\r\n", 1))[0]).toMatch(/^[1-9][0-9]*$/);
+          break;
+        case "fibonacci/amp": {
+          const amp = await connectProtocol(endpoint(row.port) as ClientEndpoint, new AMP());
+          try {
+            expect((await amp.callRemote(Next, {})).number).toBeGreaterThan(1n);
+          } finally {
+            amp.transport.loseConnection();
+          }
+          break;
+        }
         default:
           throw new Error(`no check for the default front-end ${row.key}: add one`);
       }

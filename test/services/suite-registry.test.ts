@@ -192,6 +192,7 @@ describe("the registry", () => {
       "poetry",
       "transform",
       "calculator",
+      "fibonacci",
       "greeter",
     ]);
     expect(registry.frontEnds("transform").map((f) => f.protocol)).toEqual([
@@ -217,6 +218,7 @@ describe("the registry", () => {
       "poetry",
       "transform",
       "calculator",
+      "fibonacci",
     ]);
   });
 

@@ -14,6 +14,11 @@ import { CalculatorPBFactory } from "../calculator/pb.js";
 import { CalculatorService } from "../calculator/service.js";
 import { CalculatorXmlRpcServer } from "../calculator/xmlrpc.js";
 import { ConfigError } from "../errors.js";
+import { FibonacciAMPFactory } from "../fibonacci/amp.js";
+import { FileFibonacciStore } from "../fibonacci/file-store.js";
+import { FibonacciLineFactory } from "../fibonacci/line.js";
+import { MemoryFibonacciStore } from "../fibonacci/memory-store.js";
+import { FibonacciService } from "../fibonacci/service.js";
 import { PoetryAMPFactory } from "../poetry/amp.js";
 import { FastPoetryFactory } from "../poetry/fast.js";
 import { PoetryNetstringFactory } from "../poetry/netstring.js";
@@ -24,6 +29,10 @@ import { TransformLineFactory } from "../transform/line.js";
 import { TransformNetstringFactory } from "../transform/netstring.js";
 import { TransformService } from "../transform/service.js";
 import { TransformUDPProtocol } from "../transform/udp.js";
+import { WeblogAMPFactory } from "../weblog/amp.js";
+import { DemoLog } from "../weblog/demo.js";
+import { WeblogPushFactory, WeblogRequestFactory } from "../weblog/line.js";
+import { WeblogService } from "../weblog/service.js";
 import {
   defineService,
   defineWeftModule,
@@ -291,9 +300,171 @@ export const calculatorDefinition = defineService({
   },
 });
 
+const positiveSeconds = v.pipe(seconds, v.minValue(0.001, "must be a number of seconds >= 0.001"));
+
+/** The Fibonacci service's settings (its keys besides `listen`). */
+export type FibonacciSettings = {
+  /**
+   * Write each claim ahead (fsync before a number is handed out): after `kill -9` no number is
+   * ever handed out twice. Default false: saved every `saveInterval` and on stop, so after `kill -9`
+   * the numbers of at most one interval are handed out again.
+   */
+  strict?: boolean | undefined;
+  /** Fewest positions claimed at once (an integer >= 1; skipped when the process stops). Default 1. */
+  block?: number | undefined;
+  /** Default mode: seconds between saves. Default 1. */
+  saveInterval?: number | undefined;
+};
+
+const fibonacciSettings = settingsOf({
+  strict: v.optional(v.boolean("must be true or false")),
+  block: v.optional(integer(1)),
+  saveInterval: v.optional(positiveSeconds),
+}) satisfies v.GenericSchema<FibonacciSettings, FibonacciSettings>;
+
+/** Distinct Fibonacci numbers for every client, kept across restarts in the state directory. */
+export const fibonacciDefinition = defineService<FibonacciService, FibonacciSettings>({
+  name: "fibonacci",
+  description: "distinct Fibonacci numbers (2, 3, 5, 8, …) for all clients, across restarts",
+  settings: fibonacciSettings,
+  create: async (s, ctx) => {
+    let store: FileFibonacciStore | MemoryFibonacciStore;
+    if (ctx.state === null) {
+      ctx.logger.warn(
+        { service: "fibonacci" },
+        "no state directory: the sequence restarts at 2 on every start",
+      );
+      store = new MemoryFibonacciStore();
+    } else {
+      store = await FileFibonacciStore.open(ctx.state, {
+        clock: ctx.clock,
+        logger: ctx.logger,
+        ...(s.strict !== undefined ? { strict: s.strict } : {}),
+        ...(s.saveInterval !== undefined ? { interval: s.saveInterval } : {}),
+      });
+    }
+    return new FibonacciService(store, s.block !== undefined ? { block: s.block } : {});
+  },
+  frontEnds: {
+    line: {
+      description: "any line → the next number (decimal, any length)",
+      defaultEndpoints: ["tcp:8890"],
+      build: ({ service, logger }) => new FibonacciLineFactory(service, { logger }),
+    },
+    amp: {
+      description: "AMP Next(acceptBig?) → position, number (big-value split past 65,535 digits)",
+      defaultEndpoints: ["tcp:8891"],
+      build: ({ service, logger }) => new FibonacciAMPFactory(service, { logger }),
+    },
+  },
+  stop: (service) => service.close(),
+});
+
+/** The weblog service's settings (its keys besides `listen`). */
+export type WeblogSettings = {
+  /** The access log to tail (relative to the config file). Default: a generated demo log. */
+  log?: string | undefined;
+  /** Hits kept (the seed: the last 100). Default 100. */
+  keep?: number | undefined;
+  /** Most hits a client may be behind before its oldest are dropped (and counted). Default 1000. */
+  backlog?: number | undefined;
+  /** Seconds between reads of the log. Default 1. */
+  pollInterval?: number | undefined;
+  /** Seconds between pushes (push and AMP front-ends). Default 5. */
+  pushInterval?: number | undefined;
+  /** The demo log (when `log` is absent): hits appended every `interval` seconds. */
+  demo?:
+    | {
+        /** Seconds between appends. Default 1. */
+        interval?: number | undefined;
+        /** Hits appended each time (an integer >= 1). Default 3. */
+        hitsPerInterval?: number | undefined;
+      }
+    | undefined;
+};
+
+const weblogSettings = settingsOf({
+  log: v.optional(nonEmptyString),
+  keep: v.optional(integer(1)),
+  backlog: v.optional(integer(1)),
+  pollInterval: v.optional(positiveSeconds),
+  pushInterval: v.optional(positiveSeconds),
+  demo: v.optional(
+    strictObject({
+      interval: v.optional(positiveSeconds),
+      hitsPerInterval: v.optional(integer(1)),
+    }),
+  ),
+}) satisfies v.GenericSchema<WeblogSettings, WeblogSettings>;
+
+/** Tails a web server's access log and sends its new hits to every client. */
+export const weblogDefinition = defineService<WeblogService, WeblogSettings>({
+  name: "weblog",
+  description: "the newest hits of an access log, on request or pushed to every client",
+  settings: weblogSettings,
+  create: (s, ctx) => {
+    const demo =
+      s.log === undefined
+        ? new DemoLog({
+            clock: ctx.clock,
+            ...(s.demo?.interval !== undefined ? { interval: s.demo.interval } : {}),
+            ...(s.demo?.hitsPerInterval !== undefined
+              ? { hitsPerInterval: s.demo.hitsPerInterval }
+              : {}),
+          })
+        : null;
+    return new WeblogService({
+      path: demo?.path ?? resolve(ctx.baseDir, s.log as string),
+      clock: ctx.clock,
+      logger: ctx.logger,
+      ...(s.keep !== undefined ? { keep: s.keep } : {}),
+      ...(s.backlog !== undefined ? { backlog: s.backlog } : {}),
+      ...(s.pollInterval !== undefined ? { pollInterval: s.pollInterval } : {}),
+      ...(demo !== null ? { onStop: () => demo.stop() } : {}),
+    });
+  },
+  frontEnds: {
+    // The seed's request-driven server: the client asks, the server answers.
+    line: {
+      description: "request-driven lines: NEW? → HIT <json>… END, or NONE",
+      defaultEndpoints: ["tcp:8888"],
+      build: ({ service, logger }) => new WeblogRequestFactory(service, { logger }),
+    },
+    // PUSHES (server-initiated writes to a silent client): never idle-time it out.
+    push: {
+      description: "pushed lines: HIT <json> for every new hit, every pushInterval (server push)",
+      defaultEndpoints: ["tcp:8880"],
+      build: ({ service, settings, logger, clock }) =>
+        new WeblogPushFactory(service, {
+          logger,
+          clock,
+          ...(settings.pushInterval !== undefined ? { interval: settings.pushInterval } : {}),
+        }),
+    },
+    // PUSHES (server-initiated Hits calls to a silent client): never idle-time it out.
+    amp: {
+      description: "AMP Subscribe(), then server-initiated Hits(hits, dropped) calls (server push)",
+      defaultEndpoints: ["tcp:8881"],
+      build: ({ service, settings, logger, clock }) =>
+        new WeblogAMPFactory(service, {
+          logger,
+          clock,
+          ...(settings.pushInterval !== undefined ? { interval: settings.pushInterval } : {}),
+        }),
+    },
+  },
+  stop: (service) => service.stop(),
+});
+
 /** weft's built-in services as a module. */
 export const BUILTIN_MODULE = defineWeftModule({
-  services: [poetryDefinition, transformDefinition, calculatorDefinition],
+  services: [
+    poetryDefinition,
+    transformDefinition,
+    calculatorDefinition,
+    weblogDefinition,
+    fibonacciDefinition,
+  ],
 });
 
 /** The registry of weft's built-in services (what a configuration without `"modules"` can name). */

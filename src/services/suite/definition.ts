@@ -71,6 +71,7 @@ import type { ReactorTime } from "../../core/interfaces.js";
 import type { ListeningPort } from "../../core/reactor.js";
 import type { UDPReactor } from "../../core/udp-endpoint.js";
 import type { ServiceLogger } from "../log.js";
+import type { StateDirectory } from "../state/directory.js";
 import type { StandardSchemaV1 } from "./standard-schema.js";
 
 /** The reactor a suite runs on: endpoints to listen on and time for the services. */
@@ -84,6 +85,13 @@ export interface ServiceContext {
   readonly clock: ReactorTime;
   /** Where the service logs (the suite's logger). */
   readonly logger: ServiceLogger;
+  /**
+   * The suite's locked state directory (`StartSuiteOptions.stateDir`, `weft serve --state-dir`):
+   * load the service's state in `create` (`state.file(name, spec).load()`), save it in `stop` (which
+   * runs after every connection closed). `null` when the suite runs without one: state lives in
+   * memory only.
+   */
+  readonly state: StateDirectory | null;
 }
 
 /** What {@link FrontEndDefinition.build} gets: the built service and where it is served. */

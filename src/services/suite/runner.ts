@@ -9,6 +9,8 @@ import type { Address, DelayedCall, ReactorTime } from "../../core/interfaces.js
 import type { ListeningPort } from "../../core/reactor.js";
 import { ConfigError } from "../errors.js";
 import { type ServiceLogger, silentLogger } from "../log.js";
+import { StateDirectory } from "../state/directory.js";
+import { StateError } from "../state/errors.js";
 import { BUILTIN_REGISTRY } from "./builtins.js";
 import { checkSuiteConfig, type PlannedService, type SuiteConfig } from "./config.js";
 import type { FrontEndEndpoint, SuiteReactor } from "./definition.js";
@@ -49,6 +51,13 @@ export interface StartSuiteOptions {
   baseDir?: string;
   /** Clock for the services (slow poetry, calculator delay) and the stop grace. Default: the reactor. */
   clock?: ReactorTime;
+  /**
+   * The state directory, created (0700) and locked for the suite's lifetime (a StateLockedError
+   * when another live process holds it); services load from it in `create` and save in `stop`, and
+   * it is unlocked after them. Default: none (services keep state in memory only).
+   * `defaultStateDir()` gives the standard place.
+   */
+  stateDir?: string;
 }
 
 /** A running suite. */
@@ -74,7 +83,7 @@ async function atPath<T>(path: string, fn: () => T | Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
+    if (err instanceof ConfigError || err instanceof StateError) throw err;
     throw new ConfigError(`${path}: ${message(err)}`, {
       cause: err,
       issues: [{ path, message: message(err) }],
@@ -134,13 +143,14 @@ export async function startSuite(
   const host = options.host ?? plan.host ?? "127.0.0.1";
   const offset = options.portOffset ?? plan.portOffset ?? 0;
 
+  const state = options.stateDir === undefined ? null : await StateDirectory.open(options.stateDir);
   const services = new Map<string, unknown>();
   const openings: Opening[] = [];
   try {
     for (const s of plan.services) {
       const where = `config.services.${s.name}`;
       const service = await atPath(where, () =>
-        s.definition.create(s.settings, { baseDir, clock, logger }),
+        s.definition.create(s.settings, { baseDir, clock, logger, state }),
       );
       services.set(s.name, service);
       const perProtocol = new Map<string, number>();
@@ -181,6 +191,7 @@ export async function startSuite(
     }
   } catch (err) {
     await stopServices(plan.services, services, logger);
+    await state?.close();
     throw err;
   }
 
@@ -197,6 +208,7 @@ export async function startSuite(
   } catch (err) {
     await Promise.all(started.map((s) => s.port.stopListening({ closeConnections: true })));
     await stopServices(plan.services, services, logger);
+    await state?.close();
     throw err instanceof WeftError
       ? err
       : new WeftError("ERR_CANNOT_LISTEN", String(err), { cause: err });
@@ -222,6 +234,7 @@ export async function startSuite(
           await Promise.all(started.map((s) => s.port.closeConnections({ abort: true })));
         }
         await stopServices(plan.services, services, logger);
+        await state?.close();
       })();
       return stopping;
     },
