@@ -135,7 +135,7 @@ describe("ConnectionPool on PostgreSQL", () => {
 
   it("opens min connections at start and never more than max", async () => {
     const pool = makePool({ min: 2, max: 3 });
-    for (let i = 0; i < 100 && pool.stats().idle < 2; i++)
+    for (let i = 0; i < 500 && pool.stats().idle < 2; i++)
       await new Promise((r) => setTimeout(r, 10));
     expect(pool.stats()).toMatchObject({ size: 2, idle: 2, busy: 0 });
     let peak = 0;
@@ -158,9 +158,11 @@ describe("ConnectionPool on PostgreSQL", () => {
 
   it("close() fails waiting calls, lets the running one finish, then refuses calls", async () => {
     const pool = makePool({ max: 1 });
-    const running = pool.runQuery<{ v: number }>("SELECT 1 AS v, pg_sleep(0.05)");
+    const running = pool.runQuery<{ v: number }>("SELECT 1 AS v, pg_sleep(0.2)");
+    for (let i = 0; i < 400 && pool.stats().busy < 1; i++)
+      await new Promise((r) => setTimeout(r, 5));
     const waiting = pool.runQuery("SELECT 2");
-    await new Promise((r) => setTimeout(r, 10));
+    expect(pool.stats()).toMatchObject({ busy: 1, waiting: 1 });
     const closed = pool.close();
     expect(await failureOf(waiting)).toBeInstanceOf(PoolClosedError);
     expect((await running)[0]?.v).toBe(1);
