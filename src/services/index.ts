@@ -1,5 +1,6 @@
 /**
- * `weft/services`: the protocol-independent services (poetry, transform, calculator), their wire
+ * `weft/services`: the protocol-independent services (poetry, transform, calculator, weblog,
+ * fibonacci), the state API for services, their wire
  * front-ends and clients, the bases for writing your own front-ends, and the suite runner that
  * serves them from a configuration (what `weft serve` runs).
  *
@@ -54,6 +55,31 @@ export {
   TransformFailedError,
   UnknownTransformError,
 } from "./errors.js";
+// ---- fibonacci -----------------------------------------------------------------------------------
+export {
+  AMP_VALUE_LIMIT,
+  Digits,
+  FibonacciAMPFactory,
+  FibonacciNumberTooLargeError,
+  fibonacciLocator,
+  Next,
+} from "./fibonacci/amp.js";
+export {
+  FIBONACCI_STATE,
+  type FibonacciState,
+  FileFibonacciStore,
+  type FileFibonacciStoreOptions,
+} from "./fibonacci/file-store.js";
+export { FibonacciLineFactory, FibonacciLineProtocol } from "./fibonacci/line.js";
+export { MemoryFibonacciStore } from "./fibonacci/memory-store.js";
+export { FibonacciCursor, fibonacciAt, fibonacciPair } from "./fibonacci/sequence.js";
+export {
+  FibonacciClosedError,
+  type FibonacciNumber,
+  FibonacciService,
+  type FibonacciServiceOptions,
+} from "./fibonacci/service.js";
+export type { FibonacciStore } from "./fibonacci/store.js";
 export { ServiceServerFactory } from "./front-end.js";
 export { type FrontEndOptions, type ServiceLogger, silentLogger } from "./log.js";
 // ---- poetry --------------------------------------------------------------------------------------
@@ -63,6 +89,30 @@ export { FastPoetryFactory, FastPoetryProtocol, type PoemFrontEndOptions } from 
 export { PoetryNetstringFactory, PoetryNetstringProtocol } from "./poetry/netstring.js";
 export { type Poem, PoetryService, type PoetryServiceOptions } from "./poetry/service.js";
 export { SlowPoetryFactory, type SlowPoetryOptions, SlowPoetryProtocol } from "./poetry/slow.js";
+// ---- state: the locked, versioned state directory services keep their state in -------------------
+export {
+  AutoSaver,
+  type AutoSaverOptions,
+  DirectoryLock,
+  defaultStateDir,
+  type LockRecord,
+  StateCorruptError,
+  StateDirectory,
+  StateError,
+  StateFile,
+  StateIOError,
+  StateLockedError,
+  type StateSpec,
+  StateVersionError,
+  writeFileAtomic,
+} from "./state/index.js";
+export {
+  type FibonacciSettings,
+  fibonacciDefinition,
+  type PoemListenOptions,
+  type WeblogSettings,
+  weblogDefinition,
+} from "./suite/builtins.js";
 // ---- the suite runner (`weft serve`): registry, config, modules ----------------------------------
 export {
   BUILTIN_MODULE,
@@ -134,3 +184,29 @@ export {
   TransformUDPProtocol,
   type TransformUDPStats,
 } from "./transform/udp.js";
+// ---- weblog --------------------------------------------------------------------------------------
+export {
+  HitBox,
+  Hits,
+  MAX_HITS_PER_CALL,
+  Subscribe,
+  WeblogAMPFactory,
+  type WeblogAMPOptions,
+} from "./weblog/amp.js";
+export { DemoLog, type DemoLogOptions } from "./weblog/demo.js";
+export {
+  WeblogPushFactory,
+  type WeblogPushOptions,
+  WeblogPushProtocol,
+  WeblogRequestFactory,
+  WeblogRequestProtocol,
+} from "./weblog/line.js";
+export { formatHit, type Hit, logTime, parseHit } from "./weblog/parse.js";
+export {
+  type HitsSince,
+  type NumberedHit,
+  WeblogService,
+  type WeblogServiceOptions,
+} from "./weblog/service.js";
+export { LogTailer, type LogTailerOptions, type LogTailerStats } from "./weblog/tail.js";
+export { batchText, hitLine, parseWeblogLine, type WeblogLine } from "./weblog/wire.js";

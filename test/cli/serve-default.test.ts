@@ -24,6 +24,7 @@ import { getPoem } from "../../src/services/poetry/clients.js";
 import { bundledPoemsDirectory, PoetryService } from "../../src/services/poetry/service.js";
 import { defaultSuiteConfig } from "../../src/services/suite/index.js";
 import { TransformProxy, type TransformVia } from "../../src/services/transform/clients.js";
+import { Subscribe } from "../../src/services/weblog/amp.js";
 import { collectOutput } from "../helpers/children.js";
 import { endpoint, exchange, lines } from "../services/helpers.js";
 
@@ -277,6 +278,30 @@ describe("weft serve without --config", () => {
         case "calculator/line":
           expect(await lines(row.port, "40 2\r\n", 1)).toEqual(["OK 42 0"]);
           break;
+        case "weblog/line": {
+          const [first] = await lines(row.port, "NEW?\r\n", 1);
+          expect(first).toMatch(/^(NONE|HIT \{.*)$/);
+          break;
+        }
+        case "weblog/push":
+          // It pushes every 5 s (the demo log grows every second); here: it accepts a client.
+          await new Promise<void>((resolve, reject) => {
+            const c = net.connect(row.port, "127.0.0.1", () => {
+              c.destroy();
+              resolve();
+            });
+            c.on("error", reject);
+          });
+          break;
+        case "weblog/amp": {
+          const amp = await connectProtocol(endpoint(row.port) as ClientEndpoint, new AMP());
+          try {
+            expect(await amp.callRemote(Subscribe, {})).toEqual({});
+          } finally {
+            amp.transport.loseConnection();
+          }
+          break;
+        }
         case "fibonacci/line":
           expect((await lines(row.port, "next\r\n", 1))[0]).toMatch(/^[1-9][0-9]*$/);
           break;
@@ -387,6 +412,6 @@ describe("weft serve without --config", () => {
     expect(s.stderr()).toMatch(/"msg":"stopped"/);
     expect(s.stderr()).not.toMatch(/still open after the grace period/);
     // Nothing listens any more.
-    for (const row of rows) expect(await canBind(row.port)).toBe(true);
+    for (const row of rows) expect([row.key, await canBind(row.port)]).toEqual([row.key, true]);
   }, 30_000);
 });

@@ -192,6 +192,7 @@ describe("the registry", () => {
       "poetry",
       "transform",
       "calculator",
+      "weblog",
       "fibonacci",
       "greeter",
     ]);
@@ -218,6 +219,7 @@ describe("the registry", () => {
       "poetry",
       "transform",
       "calculator",
+      "weblog",
       "fibonacci",
     ]);
   });

@@ -72,7 +72,26 @@ const poetrySettings = settingsOf({
   ),
 }) satisfies v.GenericSchema<PoetrySettings, PoetrySettings>;
 
-const poemOf = (s: PoetrySettings) => (s.poem !== undefined ? { poem: s.poem } : {});
+/** A poetry `fast`/`slow` `listen` entry's own key. */
+export type PoemListenOptions = {
+  /**
+   * The poem this port serves (seed 002's exercise: different poems on different ports from one
+   * config). Default: the service's `poem`, else its default poem.
+   */
+  poem?: string | undefined;
+};
+
+const poemOption = strictObject(
+  { poem: v.optional(nonEmptyString) },
+  { alsoAllowed: ["protocol", "endpoint"] },
+) satisfies v.GenericSchema<PoemListenOptions, PoemListenOptions>;
+
+const poemOf = (s: PoetrySettings, o: PoemListenOptions) => {
+  const poem = o.poem ?? s.poem;
+  return poem !== undefined ? { poem } : {};
+};
+
+type PoemContext = FrontEndContext<PoetryService, PoetrySettings, PoemListenOptions>;
 
 /** Poems, fast or slow, or by name. */
 export const poetryDefinition = defineService<PoetryService, PoetrySettings>({
@@ -87,19 +106,22 @@ export const poetryDefinition = defineService<PoetryService, PoetrySettings>({
   },
   frontEnds: {
     fast: {
-      description: "writes the default poem and closes",
+      description: "writes the default poem (or the entry's `poem`) and closes",
       defaultEndpoints: ["tcp:10000"],
-      build: ({ service, settings, logger }) =>
-        new FastPoetryFactory(service, { logger, ...poemOf(settings) }),
+      options: poemOption,
+      build: ({ service, settings, options, logger }: PoemContext) =>
+        new FastPoetryFactory(service, { logger, ...poemOf(settings, options) }),
     },
     slow: {
-      description: "writes the default poem a few bytes at a time, then closes",
+      description:
+        "writes the default poem (or the entry's `poem`) a few bytes at a time, then closes",
       defaultEndpoints: ["tcp:10010"],
-      build: ({ service, settings, logger, clock }) =>
+      options: poemOption,
+      build: ({ service, settings, options, logger, clock }: PoemContext) =>
         new SlowPoetryFactory(service, {
           logger,
           clock,
-          ...poemOf(settings),
+          ...poemOf(settings, options),
           ...(settings.slow?.bytesPerTick !== undefined
             ? { bytesPerTick: settings.slow.bytesPerTick }
             : {}),
