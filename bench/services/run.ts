@@ -9,7 +9,8 @@
  * is bounded by time. Prints the table and writes it to bench/services/RESULTS.md.
  *
  * Env: `BENCH_SECONDS` per measurement (default 1.5), `BENCH_WARMUP` seconds (default 0.3),
- * `BENCH_ROUNDS` (default 2: raw and weft alternate, best round of each kept), `BENCH_ONLY` = `line` | `amp` | `netstring` to run one protocol (RESULTS.md is then not written).
+ * `BENCH_ROUNDS` (default 2: raw and weft alternate, best round of each kept), `BENCH_ONLY` = `line` | `amp` | `netstring` to run one protocol (RESULTS.md is then not written), or `apps` for only the
+ * applications benchmark (apps.ts: Fibonacci, weblog push; run after the table otherwise).
  * Run: `node --import tsx bench/services/run.ts` (also part of `npm run bench`).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -431,4 +432,9 @@ async function main(): Promise<void> {
   if (ONLY === undefined) writeFileSync("bench/services/RESULTS.md", md);
 }
 
-await main();
+if (ONLY !== "apps") await main();
+// The applications (Fibonacci, weblog push): bench/services/apps.ts, its own table.
+if (ONLY === undefined || ONLY === "apps")
+  execFileSync(process.execPath, ["--import", "tsx", "bench/services/apps.ts"], {
+    stdio: "inherit",
+  });
