@@ -16,6 +16,7 @@ const library = {
   index: "src/index.ts",
   testing: "src/testing/index.ts",
   services: "src/services/index.ts",
+  db: "src/db/index.ts",
 };
 
 // tsup 8.5.1's DTS worker passes `baseUrl`, which TS 6.0 rejects (TS5101) unless silenced.
@@ -23,7 +24,9 @@ const dtsCompilerOptions = { ignoreDeprecations: "6.0" };
 
 export default defineConfig([
   {
-    entry: { ...library, cli: "src/cli/main.ts" },
+    // db-sqlite-worker: the module an SQLite connection's worker thread imports (src/db/sqlite.ts
+    // finds it next to its own chunk); an entry of its own, not a public one.
+    entry: { ...library, cli: "src/cli/main.ts", "db-sqlite-worker": "src/db/sqlite-worker.ts" },
     format: ["esm"],
     splitting: true,
     dts: { entry: library, compilerOptions: dtsCompilerOptions },

@@ -1,10 +1,10 @@
 /**
  * The package as a user gets it, installed from its tarball (see helpers.ts): the files it ships,
- * the exact public API of `weft`, `weft/testing` and `weft/services`, one copy of every class in
+ * the exact public API of `weft`, `weft/testing`, `weft/services` and `weft/db`, one copy of every class in
  * ESM and CJS (the CLI included), the dependencies the library entries load, the `weft` bin, and
  * the README's and docs/' code samples, run and type-checked against the installed package.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -22,6 +22,7 @@ const ENTRIES = [
   { name: "weft", file: "index" },
   { name: "weft/testing", file: "testing" },
   { name: "weft/services", file: "services" },
+  { name: "weft/db", file: "db" },
 ] as const;
 
 let installed: Installed;
@@ -123,6 +124,8 @@ const IDENTITY_CHECKS = `
     "import and require give the same weft": ew.Deferred === w.Deferred && ew.AMP === w.AMP,
     "... the same weft/testing": et.Clock === t.Clock && et.MemoryTransport === t.MemoryTransport,
     "... the same weft/services": es.TransformService === s.TransformService,
+    "... the same weft/db": ed.ConnectionPool === d.ConnectionPool && ed.QueryFailedError === d.QueryFailedError,
+    "a weft/db error is a WeftError": new d.PoolClosedError() instanceof w.WeftError,
   };
   console.log(JSON.stringify(checks));
 `;
@@ -133,25 +136,29 @@ describe("one copy of every class", () => {
     for (const [what, ok] of Object.entries(checks as object)) expect(ok, what).toBe(true);
   };
 
-  it("across weft, weft/testing and weft/services, from ESM", () => {
+  it("across weft, weft/testing, weft/services and weft/db, from ESM", () => {
     allTrue(
       runScript(
         `import * as w from "weft"; import * as t from "weft/testing"; import * as s from "weft/services";
+         import * as d from "weft/db";
          import { createRequire } from "node:module";
          const require = createRequire(import.meta.url);
          const ew = require("weft"), et = require("weft/testing"), es = require("weft/services");
+         const ed = require("weft/db");
          ${IDENTITY_CHECKS}`,
         "mjs",
       ),
     );
   });
 
-  it("across weft, weft/testing and weft/services, from CJS", () => {
+  it("across weft, weft/testing, weft/services and weft/db, from CJS", () => {
     allTrue(
       runScript(
         `const w = require("weft"), t = require("weft/testing"), s = require("weft/services");
+         const d = require("weft/db");
          (async () => {
            const ew = await import("weft"), et = await import("weft/testing"), es = await import("weft/services");
+           const ed = await import("weft/db");
            ${IDENTITY_CHECKS}
          })();`,
         "cjs",
@@ -237,12 +244,55 @@ describe("dependencies", () => {
     );
     expect(library).not.toContain("commander");
     expect(library).not.toContain("pino");
+    // Nor a database driver (optional peer dependencies, loaded by weft/db on first connect).
+    expect(library).not.toContain("pg");
+    expect(library).not.toContain("better-sqlite3");
     // The method sees them when they are loaded: the CLI's bin does.
     const cli = loadedAfter(
       `await import(${JSON.stringify(join(installed.weft, pkg.bin["weft"] ?? ""))});`,
     );
     expect(cli).toContain("commander");
     expect(cli).toContain("pino");
+  });
+
+  it("weft/db loads its drivers only when a pool connects, and names the missing one", () => {
+    const driversAfterImport = loadedAfter(`await import("weft/db");`) as string[];
+    expect(driversAfterImport).not.toContain("pg");
+    expect(driversAfterImport).not.toContain("better-sqlite3");
+    // The drivers are optional peers: not installed in the scratch project, so each pool fails
+    // with DriverNotInstalledError (for SQLite, from its worker thread, which runs dist/db-sqlite-worker.js).
+    const missing = runScript(
+      `import { ConnectionPool } from "weft/db";
+       const out = [];
+       for (const database of ["postgres://weft@localhost/x?host=/nonexistent", "sqlite::memory:"]) {
+         const pool = new ConnectionPool({ database, min: 0 });
+         out.push(await pool.runQuery("SELECT 1").then(() => "ok", (e) => [e.name, e.code, e.driver]));
+         await pool.close();
+       }
+       console.log(JSON.stringify(out));`,
+      "mjs",
+    );
+    expect(missing).toEqual([
+      ["DriverNotInstalledError", "ERR_DB_DRIVER_NOT_INSTALLED", "pg"],
+      ["DriverNotInstalledError", "ERR_DB_DRIVER_NOT_INSTALLED", "better-sqlite3"],
+    ]);
+    // Installed, the SQLite driver runs in the package's worker entry.
+    symlinkSync(
+      join(root, "node_modules", "better-sqlite3"),
+      join(installed.dir, "node_modules", "better-sqlite3"),
+      "dir",
+    );
+    const works = runScript(
+      `const { ConnectionPool } = require("weft/db");
+       (async () => {
+         const pool = new ConnectionPool({ database: "sqlite::memory:" });
+         const rows = await pool.runQuery("SELECT 40 + ? AS n", [2]);
+         await pool.close();
+         console.log(JSON.stringify(rows));
+       })();`,
+      "cjs",
+    );
+    expect(works).toEqual([{ n: 42 }]);
   });
 
   it("declares side effects only for the CLI (which runs itself as the main module): no library chunk calls anything at load", () => {

@@ -3,7 +3,7 @@
  * A name added to or removed from an entry fails `package.test.ts` until it is added here too, so
  * every change of the public surface is a deliberate, reviewed edit of this file.
  */
-export const PUBLIC_API: Record<"weft" | "weft/testing" | "weft/services", string[]> = {
+export const PUBLIC_API: Record<"weft" | "weft/testing" | "weft/services" | "weft/db", string[]> = {
   weft: [
     "type Address",
     "AlreadyCalledError",
@@ -562,5 +562,25 @@ export const PUBLIC_API: Record<"weft" | "weft/testing" | "weft/services", strin
     "XmlRpcFault",
     "type XmlRpcListenOptions",
     "type XmlRpcServerAddress",
+  ],
+  "weft/db": [
+    "ConnectionPool",
+    "type ConnectionPoolOptions",
+    "type DatabaseConfig",
+    "DatabaseError",
+    "DbConnectionLostError",
+    "type DbHandle",
+    "DbUnavailableError",
+    "DriverNotInstalledError",
+    "parseDatabaseConfig",
+    "PoolClosedError",
+    "PoolMisuseError",
+    "type PoolReactor",
+    "type PoolStats",
+    "type PostgresConfig",
+    "QueryFailedError",
+    "type Row",
+    "type SqliteConfig",
+    "type SqlValue",
   ],
 };

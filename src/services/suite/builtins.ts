@@ -19,6 +19,7 @@ import { FileFibonacciStore } from "../fibonacci/file-store.js";
 import { FibonacciLineFactory } from "../fibonacci/line.js";
 import { MemoryFibonacciStore } from "../fibonacci/memory-store.js";
 import { FibonacciService } from "../fibonacci/service.js";
+import type { FibonacciStore } from "../fibonacci/store.js";
 import { PoetryAMPFactory } from "../poetry/amp.js";
 import { FastPoetryFactory } from "../poetry/fast.js";
 import { PoetryNetstringFactory } from "../poetry/netstring.js";
@@ -338,12 +339,19 @@ export type FibonacciSettings = {
   block?: number | undefined;
   /** Default mode: seconds between saves. Default 1. */
   saveInterval?: number | undefined;
+  /**
+   * Keep the sequence in a database instead of the state directory, shared by every process
+   * configured with the same one: `postgres://…` or `sqlite:/path/file.db` (`weft/db`; its driver
+   * must be installed). Claims are blocks of `block` positions, one `UPDATE … RETURNING` each.
+   */
+  store?: string | undefined;
 };
 
 const fibonacciSettings = settingsOf({
   strict: v.optional(v.boolean("must be true or false")),
   block: v.optional(integer(1)),
   saveInterval: v.optional(positiveSeconds),
+  store: v.optional(nonEmptyString),
 }) satisfies v.GenericSchema<FibonacciSettings, FibonacciSettings>;
 
 /** Distinct Fibonacci numbers for every client, kept across restarts in the state directory. */
@@ -352,8 +360,12 @@ export const fibonacciDefinition = defineService<FibonacciService, FibonacciSett
   description: "distinct Fibonacci numbers (2, 3, 5, 8, …) for all clients, across restarts",
   settings: fibonacciSettings,
   create: async (s, ctx) => {
-    let store: FileFibonacciStore | MemoryFibonacciStore;
-    if (ctx.state === null) {
+    let store: FibonacciStore;
+    if (s.store !== undefined) {
+      // Loaded only when configured: `npm start` never loads weft/db or a database driver.
+      const { PoolFibonacciStore } = await import("../fibonacci/pool-store.js");
+      store = await PoolFibonacciStore.open({ database: s.store });
+    } else if (ctx.state === null) {
       ctx.logger.warn(
         { service: "fibonacci" },
         "no state directory: the sequence restarts at 2 on every start",
