@@ -1,15 +1,19 @@
 /**
- * Planted bug: ALLOCATES WHATEVER LENGTH IS ANNOUNCED. To avoid copying, the server allocates the
- * payload buffer as soon as the header is read — for whatever length the peer announced, with no
- * limit but what `Buffer` itself can hold (256 MiB here, so that a fuzz run cannot take the
- * machine down) — and clears it so that a short read never exposes old memory. A peer that
- * announces `200000000:` and sends nothing more holds 200 MB of the server's memory for as long as
- * it keeps the connection open. Requests within the usual limit are echoed correctly.
+ * Planted bug: ALLOCATES WHATEVER LENGTH IS ANNOUNCED. A server for large messages (its limit is
+ * LARGE_LIMIT, 16 MiB: fuzz it with `--max-length 16777216`). To avoid copying, it allocates the
+ * payload buffer as soon as the header is read — for whatever length the peer announced — and
+ * clears it so that a short read never exposes old memory; the limit is checked only once the
+ * payload is complete. A peer that announces `100000000:` and sends nothing more holds 100 MB of
+ * the server's memory for as long as it keeps the connection open (and waits in vain for a close).
+ * Lengths beyond what it could ever allocate (over 256 MiB here, standing in for
+ * `buffer.constants.MAX_LENGTH` so that a fuzz run cannot take a shared machine down) are refused.
+ * Requests within the limit are echoed correctly.
  */
 import { createServer, encode, loseConnection, runIfMain } from "./netstring.mjs";
 
 const HEADER_SO_FAR = /^(0|[1-9][0-9]*)?$/;
-/** Stands in for buffer.constants.MAX_LENGTH (4 GiB), which a shared test machine cannot spare. */
+/** The frame limit this server documents. */
+export const LARGE_LIMIT = 16 * 1024 * 1024;
 const MAX_ALLOCATION = 256 * 1024 * 1024;
 
 export function createTarget(options = {}) {
@@ -29,7 +33,7 @@ export function createTarget(options = {}) {
           }
           const length = Number(header);
           if (header === "" || length > MAX_ALLOCATION) return loseConnection(socket);
-          // BUG: no frame-size limit: the announced length is allocated (and cleared) at once.
+          // BUG: the announced length is allocated (and cleared) before any limit is checked.
           payload = Buffer.allocUnsafe(length + 1).fill(0);
           have = 0;
           continue;
@@ -39,7 +43,8 @@ export function createTarget(options = {}) {
         have += take;
         i += take;
         if (have < payload.length) return;
-        if (payload[payload.length - 1] !== 0x2c) return loseConnection(socket);
+        if (payload[payload.length - 1] !== 0x2c || payload.length - 1 > LARGE_LIMIT)
+          return loseConnection(socket);
         socket.write(encode(payload.subarray(0, payload.length - 1)));
         payload = null;
         header = "";
