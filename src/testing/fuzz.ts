@@ -39,6 +39,7 @@ import {
   type FramingModel,
   type FramingName,
   isCompleteRequest,
+  withoutStacks,
 } from "../fuzz/framing.js";
 import { type FramingOptions, framingModel } from "../fuzz/framings/index.js";
 import { describeOutcome, judge, type Verdict } from "../fuzz/oracles.js";
@@ -164,7 +165,8 @@ export function fuzzProtocol(
     { probeFrames: probe !== undefined ? decodeFrames(model, probe) : [], corpus: [] },
     Math.min(50, timeoutMs / 4),
   );
-  return fc.property(arb, (c) => {
+  return fc.property(arb, (c) => withoutStacks(() => checkCase(c)));
+  function checkCase(c: FuzzCase): void {
     if (probe !== undefined && probeReply === null) {
       const first = runInMemory(source, probeCase(probe), clock, timeoutMs);
       if (isVerdict(first)) throw new FuzzFindingError(first, probeCase(probe));
@@ -203,7 +205,7 @@ export function fuzzProtocol(
         );
       }
     }
-  });
+  }
 }
 
 /** What a decoder did with a whole input. */
@@ -261,7 +263,7 @@ export function fuzzDecoder<F>(
     0,
   );
   return fc.property(arb, (c) => {
-    const r = runDecoder(factory, c.bytes, c.chunks);
+    const r = withoutStacks(() => runDecoder(factory, c.bytes, c.chunks));
     const a = analyze(model, c.bytes);
     const fail = (oracle: Verdict["oracle"], observed: string, expected: string) => {
       throw new FuzzFindingError({ oracle, signature: oracle, observed, expected }, c);
