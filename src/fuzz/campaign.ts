@@ -423,6 +423,9 @@ export class Campaign {
   /** The target stopped accepting (or the spawned process exited). */
   async #onCrash(): Promise<void> {
     const m = this.#monitor;
+    if (m !== null && this.#exitSeen === null && m.pid !== null && !(await this.#targetDown())) {
+      return; // an earlier report of the same crash already restarted the target
+    }
     const exit = m !== null ? (this.#exitSeen ?? (await m.waitExit(500))) : null;
     const suspects = [...this.#inFlightCases.entries()].map(([n, value]) => ({ n, value }));
     const window = 2 * Math.max(1, this.#o.concurrency) + 2;
