@@ -423,17 +423,21 @@ export class Campaign {
   /** The target stopped accepting (or the spawned process exited). */
   async #onCrash(): Promise<void> {
     const m = this.#monitor;
-    const exit = m !== null ? (this.#exitSeen ?? (await m.waitExit(200))) : null;
+    if (m !== null && this.#exitSeen === null && m.pid !== null && !(await this.#targetDown())) {
+      return; // an earlier report of the same crash already restarted the target
+    }
+    const exit = m !== null ? (this.#exitSeen ?? (await m.waitExit(500))) : null;
     const suspects = [...this.#inFlightCases.entries()].map(([n, value]) => ({ n, value }));
-    suspects.push(...this.#recent.slice().reverse());
-    const observed =
-      exit !== null
-        ? `the target exited (${describeExit(exit)})`
-        : "the target stopped accepting connections";
+    const window = 2 * Math.max(1, this.#o.concurrency) + 2;
+    suspects.push(...this.#recent.slice(-window).reverse());
+    const signature = `crash:${exit !== null ? describeExit(exit) : "refused"}`;
     const base: Verdict = {
       oracle: "crash",
-      signature: `crash:${exit !== null ? describeExit(exit) : "refused"}`,
-      observed,
+      signature,
+      observed:
+        exit !== null
+          ? `the target exited (${describeExit(exit)})`
+          : "the target stopped accepting connections",
       expected: "the target keeps running and accepting connections",
     };
     if (m === null) {
@@ -442,9 +446,14 @@ export class Campaign {
       this.#stop = "the target stopped accepting connections (no --spawn to restart it)";
       return;
     }
-    // Find the case that crashes it: replay suspects one by one on a fresh target.
-    for (const s of suspects.slice(0, 2 * RECENT)) {
-      if (!(await this.#restart())) return;
+    const known = this.#findings.get(signature);
+    if (known !== undefined) {
+      known.hits++;
+      await this.#restart();
+      return;
+    }
+    // Find the case that crashes it: replay the suspects one by one on a fresh target.
+    for (const s of suspects) {
       const v = await this.#crashes(s.value.value);
       if (v === null) continue;
       const r = await shrink(
@@ -455,14 +464,8 @@ export class Campaign {
         this.#shrinkBudget(),
         (x) => x.oracle === "crash",
       );
-      const e = r.verdict;
-      this.#add(
-        s.n,
-        r.case,
-        { ...e, signature: e.signature },
-        true,
-        this.#lastExit !== null ? { exit: this.#lastExit } : {},
-      );
+      const extra: Partial<Finding> = this.#lastExit !== null ? { exit: this.#lastExit } : {};
+      this.#add(s.n, r.case, { ...r.verdict, signature }, true, extra);
       break;
     }
     await this.#restart();
@@ -483,11 +486,13 @@ export class Campaign {
   /** Runs `c` on a running spawned target; a crash verdict if the target exits or stops accepting. */
   async #crashes(c: FuzzCase): Promise<Verdict | null> {
     const m = this.#monitor as ProcessMonitor;
-    if (m.exit !== null || this.#exitSeen !== null) await this.#restart();
+    if (m.exit !== null || this.#exitSeen !== null || m.pid === null) {
+      if (!(await this.#restart())) return null;
+    }
     const o = this.#o;
     const a = analyze(o.model, c.bytes);
     await runOverNet(o.target, o.model, c, waitRule(a, c.halfClose), o.timeoutMs);
-    const exit = await m.waitExit(Math.min(300, o.timeoutMs));
+    const exit = await m.waitExit(Math.min(50, o.timeoutMs));
     let down = exit !== null;
     if (!down) {
       const s = await connectTo(o.target, o.timeoutMs);

@@ -72,28 +72,24 @@ export function materialize(body: Body, plan: PlanSpec): FuzzCase {
 
 /** Delivery plans; `maxDelay` (ms) bounds each delay. */
 export function planArb(maxDelay: number): fc.Arbitrary<PlanSpec> {
+  // Selectors are integers so that fast-check shrinks them towards 0: one chunk, no delay, no
+  // half-close (a weighted `oneof` would not cross-shrink to its first branch).
   const delays =
     maxDelay <= 0
       ? fc.constant<number[]>([])
-      : fc.oneof(
-          { weight: 6, arbitrary: fc.constant<number[]>([]) },
-          {
-            weight: 1,
-            arbitrary: fc.array(fc.integer({ min: 0, max: maxDelay }), {
-              minLength: 1,
-              maxLength: 4,
-            }),
-          },
-        );
+      : fc
+          .tuple(
+            fc.integer({ min: 0, max: 6 }),
+            fc.array(fc.integer({ min: 0, max: maxDelay }), { minLength: 1, maxLength: 4 }),
+          )
+          .map(([sel, d]) => (sel < 6 ? [] : d));
   return fc.record({
-    mode: fc.oneof(
-      { weight: 3, arbitrary: fc.constant("whole" as const) },
-      { weight: 5, arbitrary: fc.constant("cuts" as const) },
-      { weight: 1, arbitrary: fc.constant("drip" as const) },
-    ),
+    mode: fc
+      .integer({ min: 0, max: 8 })
+      .map((i): PlanSpec["mode"] => (i < 3 ? "whole" : i < 8 ? "cuts" : "drip")),
     cuts: fc.array(fc.nat({ max: 0xffff }), { minLength: 1, maxLength: 6 }),
     delays,
-    halfClose: fc.oneof({ weight: 2, arbitrary: fc.constant(false) }, fc.constant(true)),
+    halfClose: fc.integer({ min: 0, max: 2 }).map((i) => i === 2),
   });
 }
 

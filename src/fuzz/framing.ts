@@ -79,6 +79,22 @@ export function errorLabel(err: Error): string {
 /** The frame limit replies are read with: a target may send longer frames than it accepts. */
 export const REPLY_LIMIT = 64 * 1024 * 1024;
 
+/**
+ * Runs `fn` with stack traces off. The decoders report malformed input as `WeftError`s, and
+ * capturing a stack costs more than decoding a small case: the fuzzer needs an error's kind, never
+ * its stack, so it decodes (and drives protocols in-process) without them. Measured: this alone
+ * doubles the in-process rate on NetstringReceiver.
+ */
+export function withoutStacks<T>(fn: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return fn();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Counts frames and keeps the first error of a decoder it is the sink of. */
 class Tally implements DecoderSink<unknown> {
   frames = 0;
@@ -97,6 +113,10 @@ class Tally implements DecoderSink<unknown> {
 
 /** Runs `bytes` through the framing's decoder in one chunk (see {@link Analysis}). */
 export function analyze(model: FramingModel, bytes: Uint8Array): Analysis {
+  return withoutStacks(() => analyzeNow(model, bytes));
+}
+
+function analyzeNow(model: FramingModel, bytes: Uint8Array): Analysis {
   const t = new Tally();
   const d = model.decoder(t);
   d.feed(bytes);
@@ -125,6 +145,10 @@ export interface ReplyCheck {
  * frame is reported only when `complete` (the target closed the connection cleanly after it).
  */
 export function checkReply(model: FramingModel, reply: Uint8Array, complete: boolean): ReplyCheck {
+  return withoutStacks(() => checkReplyNow(model, reply, complete));
+}
+
+function checkReplyNow(model: FramingModel, reply: Uint8Array, complete: boolean): ReplyCheck {
   const t = new Tally();
   const d = model.decoder(t, REPLY_LIMIT);
   d.feed(reply);

@@ -115,7 +115,11 @@ export async function runOverNet(
   let offset = 0;
   for (let i = 0; i < c.chunks.length && !closed; i++) {
     const delay = c.delays[i] ?? 0;
+    // Chunks go out as separate writes; without a planned delay a short gap still separates
+    // them (1 ms for up to 32 chunks, a turn of the event loop beyond), so that the target
+    // usually reads them separately and a replay reproduces the chunking.
     if (delay > 0) await sleep(delay);
+    else if (i > 0) await (c.chunks.length <= 32 ? sleep(1) : new Promise((r) => setImmediate(r)));
     if (closed || sock.destroyed) break;
     const n = c.chunks[i] as number;
     sock.write(c.bytes.subarray(offset, offset + n));

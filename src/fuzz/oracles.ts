@@ -91,7 +91,7 @@ export function judge(
     if (!refusedWithWords) {
       return {
         oracle: "accepted-malformed",
-        signature: `accepted-malformed:${a.error}`,
+        signature: `accepted-malformed:${o.closed ? "then closed" : "stayed open"}`,
         observed: describeOutcome(o),
         expected: `no reply to a malformed first frame (${a.error}); the connection closed`,
       };

@@ -33,7 +33,7 @@ export interface WaitRule {
 
 /** Milliseconds of silence after which a reply counts as complete (see {@link WaitRule}). */
 export function settleTime(timeoutMs: number): number {
-  return Math.max(2, Math.min(30, Math.floor(timeoutMs / 20)));
+  return Math.max(2, Math.min(10, Math.floor(timeoutMs / 50)));
 }
 
 /**
