@@ -1,6 +1,6 @@
 /**
  * Planted bug: ALLOCATES WHATEVER LENGTH IS ANNOUNCED. A server for large messages (its limit is
- * LARGE_LIMIT, 16 MiB: fuzz it with `--max-length 16777216`). To avoid copying, it allocates the
+ * LARGE_LIMIT, 64 MiB: fuzz it with `--max-length 67108864`). To avoid copying, it allocates the
  * payload buffer as soon as the header is read — for whatever length the peer announced — and
  * clears it so that a short read never exposes old memory; the limit is checked only once the
  * payload is complete. A peer that announces `100000000:` and sends nothing more holds 100 MB of
@@ -13,7 +13,7 @@ import { createServer, encode, loseConnection, runIfMain } from "./netstring.mjs
 
 const HEADER_SO_FAR = /^(0|[1-9][0-9]*)?$/;
 /** The frame limit this server documents. */
-export const LARGE_LIMIT = 16 * 1024 * 1024;
+export const LARGE_LIMIT = 64 * 1024 * 1024;
 const MAX_ALLOCATION = 256 * 1024 * 1024;
 
 export function createTarget(options = {}) {
