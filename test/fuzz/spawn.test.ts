@@ -67,7 +67,7 @@ describe("weft fuzz --spawn", () => {
     const res = await weftChild([
       ...["fuzz", "netstring", `tcp:127.0.0.1:${port}`, ...PROBE],
       ...["--spawn", targetCommand("alloc", port), "--max-length", String(64 * 1024 * 1024)],
-      ...["--max-rss", "100", "--concurrency", "2", "--timeout", "100"],
+      ...["--max-rss", "80", "--concurrency", "2", "--timeout", "200"],
       ...["--seed", "1", "--time", "3", "--json"],
     ]);
     expect(res.code, res.stderr).toBe(1);
