@@ -161,7 +161,19 @@ interface Search {
   oracle: string;
 }
 
+/** The oracle each planted bug is searched for (others it also trips are ignored here). */
+const BUGS: Record<string, string> = {
+  "accepts-malformed": "accepted-malformed",
+  "wrong-length": "malformed-reply",
+  hang: "hang",
+  poisoned: "liveness",
+  "split-header": "inconsistent",
+  crash: "crash",
+  alloc: "memory",
+};
+
 async function timeToFind(name: string, seed: number): Promise<Search> {
+  const wanted = BUGS[name];
   const spawned = name === "crash" || name === "alloc";
   let endpoint: string;
   let close = async (): Promise<void> => {};
@@ -191,10 +203,10 @@ async function timeToFind(name: string, seed: number): Promise<Search> {
     timeSec: FIND_SECONDS,
     ...extra,
     onCase: (_n, _case, result) => {
-      if (result !== "ok" && out.detectedMs === null) out.detectedMs = performance.now() - t0;
+      if (result === wanted && out.detectedMs === null) out.detectedMs = performance.now() - t0;
     },
     onFinding: (f) => {
-      if (out.reportedMs !== null) return;
+      if (out.reportedMs !== null || f.oracle !== wanted) return;
       out.reportedMs = performance.now() - t0;
       out.detectedMs ??= out.reportedMs;
       out.oracle = f.oracle;
@@ -234,17 +246,8 @@ console.log(
   `in-process fuzzProtocol: ${fmt(inProcess)} cases/s, with a probe ${fmt(inProcessProbe)}`,
 );
 
-const BUGS = [
-  "accepts-malformed",
-  "wrong-length",
-  "hang",
-  "poisoned",
-  "split-header",
-  "crash",
-  "alloc",
-];
 const findRows: string[] = [];
-for (const bug of BUGS) {
+for (const bug of Object.keys(BUGS)) {
   const runs: Search[] = [];
   for (let seed = 1; seed <= SEEDS; seed++) runs.push(await timeToFind(bug, seed));
   const found = runs.filter((r) => r.reportedMs !== null);
@@ -290,9 +293,12 @@ Seeds 1–${SEEDS}, \`--probe '5:hello,' --expect '5:hello,' --timeout 200\`, co
 2), each search capped at ${FIND_SECONDS} s and stopped at its first finding. "Detected": the
 first case an oracle fires on; "reported": the finding shrunk and final. crash and alloc run under
 \`--spawn\` (alloc with \`--max-length 67108864 --max-rss 80\`); the others in the benchmark's own
-process. Milliseconds, median over the seeds.
+process. Only the bug's own oracle counts (alloc also trips \`hang\`: it waits for the payload
+of an over-limit header). "Detected" is the first case judged by that oracle on its own (for
+liveness, crash and memory, which the campaign judges after the case, it equals "reported").
+Milliseconds, median over the seeds.
 
-| bug | oracle(s) | found | detected (median ms) | reported (median ms) | reported, each seed (ms) |
+| bug | oracle | found | detected (median ms) | reported (median ms) | reported, each seed (ms) |
 |---|---|---:|---:|---:|---|
 ${findRows.join("\n")}
 `;
