@@ -100,7 +100,7 @@ export function judge(
   if (a.error !== null && !o.closed && o.timedOut) {
     return {
       oracle: "hang",
-      signature: `hang:${a.error}`,
+      signature: "hang",
       observed: describeOutcome(o),
       expected: `the connection closed within ${opts.timeoutMs} ms of a frame no continuation can make valid (${a.error})`,
     };
