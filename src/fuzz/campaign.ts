@@ -94,6 +94,7 @@ export class Campaign {
   #exitSeen: ExitInfo | null = null;
   #twins = new Map<string, Outcome>();
   #handling: Promise<void> = Promise.resolve();
+  #rssAt = 0;
 
   constructor(options: CampaignOptions) {
     this.#o = options;
@@ -215,7 +216,8 @@ export class Campaign {
     this.onCase?.(n, c, verdict?.oracle ?? "ok");
     if (verdict !== null) this.#schedule(() => this.#onVerdict(n, value, verdict));
     if (this.#exitSeen !== null) this.#schedule(() => this.#onCrash());
-    if (o.maxRssMiB !== undefined && this.#monitor !== null) {
+    if (o.maxRssMiB !== undefined && this.#monitor !== null && Date.now() - this.#rssAt >= 100) {
+      this.#rssAt = Date.now(); // reading /proc costs: at most every 100 ms
       const rss = this.#monitor.rssMiB();
       if (rss > o.maxRssMiB) this.#schedule(() => this.#onMemory(rss));
     }

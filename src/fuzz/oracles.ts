@@ -93,16 +93,19 @@ export function judge(
         oracle: "accepted-malformed",
         signature: `accepted-malformed:${o.closed ? "then closed" : "stayed open"}`,
         observed: describeOutcome(o),
-        expected: `no reply to a malformed first frame (${a.error}); the connection closed`,
+        expected: `no reply to a malformed first frame (${a.error}); the connection closed${/length|LENGTH/.test(a.error) ? ` (the limit is ${model.maxLength}: --max-length)` : ""}`,
       };
     }
   }
   if (a.error !== null && !o.closed && o.timedOut) {
+    const limitHint = /length|LENGTH/.test(a.error)
+      ? ` — is ${model.maxLength} (--max-length) the target's limit?`
+      : "";
     return {
       oracle: "hang",
-      signature: `hang:${a.error}`,
+      signature: "hang",
       observed: describeOutcome(o),
-      expected: `the connection closed within ${opts.timeoutMs} ms of a frame no continuation can make valid (${a.error})`,
+      expected: `the connection closed within ${opts.timeoutMs} ms of a frame no continuation can make valid (${a.error})${limitHint}`,
     };
   }
   return null;

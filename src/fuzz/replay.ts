@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { InvalidArgumentError } from "../core/errors.js";
 import type { Shape } from "../protocols/shapes/shape.js";
-import { Shape as ShapeClass } from "../protocols/shapes/shape.js";
+import { Shape as ShapeClass, type ShapeSpec } from "../protocols/shapes/shape.js";
 import type { FuzzCase } from "./cases.js";
 import { compareWithReference, sameOutcome } from "./differential.js";
 import { parseTarget, type TargetAddress } from "./endpoint.js";
@@ -38,7 +38,15 @@ export async function loadShape(path: string): Promise<Shape> {
     );
   }
   const candidates = [mod["default"], mod["shape"], ...Object.values(mod)];
-  for (const c of candidates) if (c instanceof ShapeClass) return c;
+  for (const c of candidates) {
+    if (c instanceof ShapeClass) return c;
+    // A shape from another copy of weft (the user's module imports the library entry, this
+    // command runs from its own bundle): rebuild it from its declaration.
+    const spec: unknown = typeof c === "object" && c !== null ? Reflect.get(c, "spec") : undefined;
+    if (typeof spec === "object" && spec !== null && Reflect.has(spec, "length")) {
+      return new ShapeClass(spec as ShapeSpec);
+    }
+  }
   throw new InvalidArgumentError(
     `${path} exports no shape: export one made with defineShape (as default or by any name)`,
   );

@@ -83,6 +83,9 @@ function modelOf(o: InProcessFuzzOptions): FramingModel {
   return typeof o.framing === "string" ? framingModel(o.framing, o) : o.framing;
 }
 
+/** One clean-close reason for every case (an error per case would cost more than the case). */
+const DONE = new ConnectionDone();
+
 const PEER: Address = { type: "TCP", host: "192.0.2.1", port: 40000 };
 
 /** Runs `c` against a fresh protocol; a crash verdict if anything throws out of it. */
@@ -117,7 +120,7 @@ function runInMemory(
     }
     if (!transport.disconnecting) clock.advance(timeoutMs / 1000);
     const closedByIt = transport.disconnecting;
-    if (c.halfClose || closedByIt) p.connectionLost(new ConnectionDone());
+    if (c.halfClose || closedByIt) p.connectionLost(DONE);
     return {
       reply: transport.value().slice(),
       closed: closedByIt,

@@ -37,7 +37,7 @@ export function lengthPrefixedModel(
         kind: "length over the limit",
       })),
     );
-    const absurd = [2 ** 32 + 1, 2 ** 32 - 1, 2 ** 31, 2 ** 53 - 1].filter(
+    const absurd = [2 ** 32 + 1, 2 ** 32 - 1, 2 ** 31, 2 ** 30, 2 ** 28, 2 ** 53 - 1].filter(
       (n) => n > maxLength && n <= cap,
     );
     if (absurd.length > 0) {

@@ -14,7 +14,15 @@ const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 export function netstringModel(maxLength = 99999): FramingModel<Uint8Array> {
   const small = Math.min(maxLength, 64);
   const absurd: fc.Arbitrary<BadFrame> = fc
-    .constantFrom("100000000000000000000", "4294967297", "18446744073709551617", "99999999999")
+    .constantFrom(
+      "100000000000000000000",
+      "4294967297",
+      "18446744073709551617",
+      "99999999999",
+      "2147483647",
+      "1073741824",
+      "268435456",
+    )
     .filter((d) => Number(d) > maxLength)
     .map((d) => ({ bytes: ascii(`${d}:`), kind: "absurd announced length" }));
   return {
