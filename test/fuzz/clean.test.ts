@@ -39,7 +39,7 @@ class LineEcho extends LineReceiver {
  * A fixed budget: the same seed and case count every run. Concurrency 4: on a loaded machine the
  * engine's 10 ms wait for a close after a complete reply can miss a late FIN (FUZZ-BUGS.md, 6).
  */
-const BUDGET = ["--seed", "3", "--runs", "150", "--time", "5", "--concurrency", "4", "--json"];
+const BUDGET = ["--seed", "3", "--runs", "100", "--time", "5", "--concurrency", "4", "--json"];
 
 async function expectClean(args: string[]): Promise<void> {
   const res = await weft(["fuzz", ...args, ...BUDGET]);

@@ -29,14 +29,23 @@ async function target(name: TargetName): Promise<Target> {
   return t;
 }
 
-/** Each planted bug, the oracle that must name it, and the largest reproducer accepted as shrunk. */
-const BUGS: ReadonlyArray<{ name: TargetName; oracle: string; maxBytes: number }> = [
-  { name: "accepts-malformed", oracle: "accepted-malformed", maxBytes: 12 },
-  { name: "wrong-length", oracle: "malformed-reply", maxBytes: 12 },
-  { name: "hang", oracle: "hang", maxBytes: 16 },
-  { name: "poisoned", oracle: "liveness", maxBytes: 32 },
-  { name: "split-header", oracle: "inconsistent", maxBytes: 12 },
-  { name: "crash", oracle: "crash", maxBytes: 64 },
+/**
+ * Each planted bug, the oracle that must name it, and the largest reproducer accepted. In this
+ * process nothing restarts a target, so a server that stays broken (the crash, the poisoned
+ * parser) cannot be shrunk here: `--spawn` does that (spawn.test.ts).
+ */
+const BUGS: ReadonlyArray<{
+  name: TargetName;
+  oracle: string;
+  maxBytes: number;
+  shrinks: boolean;
+}> = [
+  { name: "accepts-malformed", oracle: "accepted-malformed", maxBytes: 12, shrinks: true },
+  { name: "wrong-length", oracle: "malformed-reply", maxBytes: 12, shrinks: true },
+  { name: "hang", oracle: "hang", maxBytes: 16, shrinks: true },
+  { name: "poisoned", oracle: "liveness", maxBytes: 64, shrinks: false },
+  { name: "split-header", oracle: "inconsistent", maxBytes: 12, shrinks: true },
+  { name: "crash", oracle: "crash", maxBytes: 64, shrinks: false },
 ];
 
 function checkPlan(f: JsonFinding): void {
@@ -72,9 +81,8 @@ describe("weft fuzz finds every planted bug", () => {
       expect(finding, JSON.stringify(rep.findings, null, 1)).toBeDefined();
       if (finding === undefined) return;
       checkPlan(finding);
-      // The crash cannot be shrunk without --spawn (nothing restarts the server in-process).
       expect(inputOf(finding).length).toBeLessThanOrEqual(bug.maxBytes);
-      if (bug.name !== "crash") expect(finding["shrunk"]).toBe(true);
+      if (bug.shrinks) expect(finding["shrunk"]).toBe(true);
 
       const file = String(finding["file"]);
       expect(existsSync(file)).toBe(true);

@@ -19,7 +19,7 @@ import { closeAll, listen } from "../services/helpers.js";
 import { inputOf, PROBE, report, weft } from "./helpers.js";
 
 const ALLOW = join(dirname(fileURLToPath(import.meta.url)), "twisted-allow.txt");
-const BUDGET = ["--seed", "3", "--runs", "200", "--time", "5", "--json"];
+const BUDGET = ["--seed", "3", "--runs", "120", "--time", "5", "--json"];
 
 class NetstringEcho extends NetstringReceiver {
   override stringReceived(data: Uint8Array): void {
