@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { addCalcCommand } from "./calc.js";
 import { type CliIO, EXIT_USAGE, processIO } from "./common.js";
+import { addFuzzCommand } from "./fuzz.js";
 import { addGetPoetryCommand } from "./get-poetry.js";
 import { addManholeCommand } from "./manhole.js";
 import { addServeCommand } from "./serve.js";
@@ -28,6 +29,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   addTransformCommand(program, io, setExit);
   addCalcCommand(program, io, setExit);
   addManholeCommand(program, io, setExit);
+  addFuzzCommand(program, io, setExit);
   for (const c of program.commands)
     c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;

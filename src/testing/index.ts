@@ -12,6 +12,9 @@
  */
 export { Clock } from "../core/clock.js";
 export { flushUnhandledErrors } from "../core/deferred.js";
+export type { FuzzCase } from "../fuzz/cases.js";
+export type { FramingModel, FramingName } from "../fuzz/framing.js";
+export type { FramingOptions } from "../fuzz/framings/index.js";
 export {
   type AmpArgumentCase,
   type AmpBoxOptions,
@@ -44,6 +47,13 @@ export {
   validLines,
   validNetstrings,
 } from "./arbitraries.js";
+export {
+  FuzzFindingError,
+  fuzzDecoder,
+  fuzzProtocol,
+  type InProcessFuzzOptions,
+  type ProtocolSource,
+} from "./fuzz.js";
 export {
   type ConnectedPair,
   connectedPair,
