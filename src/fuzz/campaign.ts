@@ -6,15 +6,18 @@
  * Whenever something fires, fuzzing pauses (no new cases; in-flight ones finish), the finding is
  * confirmed and shrunk alone against the target, then fuzzing resumes. A target that crashed or
  * went unresponsive without `--spawn` cannot be restarted: the campaign ends there.
+ *
+ * (A little over 600 lines, on purpose: one class, because the pause, the suspects and the restarts
+ * are state every handler shares; the generators, executor, oracles and shrinker live elsewhere.)
  */
 import type fc from "fast-check";
-import { caseArb, type FuzzCase, type Seeds } from "./cases.js";
+import { caseArb, type FuzzCase, type Seeds, sameDelivery, wholeCase } from "./cases.js";
 import type { Corpus } from "./corpus.js";
 import { compareWithReference, sameOutcome } from "./differential.js";
 import type { TargetAddress } from "./endpoint.js";
 import { escapeBytes } from "./escapes.js";
 import type { Finding } from "./findings.js";
-import { analyze, type FramingModel, isCompleteRequest } from "./framing.js";
+import { analyze, decodeFrames, type FramingModel, isCompleteRequest } from "./framing.js";
 import { describeExit, type ExitInfo, ProcessMonitor } from "./monitor.js";
 import { connectTo, runOverNet } from "./net-executor.js";
 import { describeOutcome, judge, type Verdict } from "./oracles.js";
@@ -626,49 +629,4 @@ export class Campaign {
       expected: `at most ${o.maxRssMiB} MiB (--max-rss)`,
     };
   }
-}
-
-/** `c`'s bytes in one chunk, without delays or half-close. */
-export function wholeCase(c: FuzzCase): FuzzCase {
-  return {
-    bytes: c.bytes,
-    chunks: c.bytes.length > 0 ? [c.bytes.length] : [],
-    delays: c.bytes.length > 0 ? [0] : [],
-    halfClose: false,
-    label: `${c.label} (in one chunk)`,
-  };
-}
-
-function sameDelivery(a: FuzzCase, b: FuzzCase): boolean {
-  return (
-    a.halfClose === b.halfClose &&
-    a.chunks.length === b.chunks.length &&
-    a.delays.every((d) => d === 0) &&
-    b.delays.every((d) => d === 0)
-  );
-}
-
-/** The valid frames at the start of `bytes` (copied), for structure-aware mutations of the probe. */
-export function decodeFrames(model: FramingModel, bytes: Uint8Array): unknown[] {
-  const frames: unknown[] = [];
-  const d = model.decoder({
-    onFrame(f) {
-      frames.push(copyFrame(f));
-    },
-    onError() {},
-  });
-  d.feed(bytes.slice());
-  return frames;
-}
-
-function copyFrame(f: unknown): unknown {
-  if (f instanceof Uint8Array) return f.slice();
-  if (f instanceof Map)
-    return new Map([...f].map(([k, v]) => [k, v instanceof Uint8Array ? v.slice() : v]));
-  if (typeof f === "object" && f !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(f)) out[k] = v instanceof Uint8Array ? v.slice() : v;
-    return out;
-  }
-  return f;
 }

@@ -203,3 +203,24 @@ export function caseSize(c: FuzzCase): number[] {
     c.halfClose ? 1 : 0,
   ];
 }
+
+/** `c`'s bytes in one chunk, without delays or half-close. */
+export function wholeCase(c: FuzzCase): FuzzCase {
+  return {
+    bytes: c.bytes,
+    chunks: c.bytes.length > 0 ? [c.bytes.length] : [],
+    delays: c.bytes.length > 0 ? [0] : [],
+    halfClose: false,
+    label: `${c.label} (in one chunk)`,
+  };
+}
+
+/** Whether `a` and `b` deliver alike: as many chunks, no delays, same half-close. */
+export function sameDelivery(a: FuzzCase, b: FuzzCase): boolean {
+  return (
+    a.halfClose === b.halfClose &&
+    a.chunks.length === b.chunks.length &&
+    a.delays.every((d) => d === 0) &&
+    b.delays.every((d) => d === 0)
+  );
+}

@@ -172,3 +172,28 @@ function checkReplyNow(model: FramingModel, reply: Uint8Array, complete: boolean
   }
   return { frames: t.frames, partial: false, problem: null };
 }
+
+/** The valid frames at the start of `bytes` (copied), for structure-aware mutations of the probe. */
+export function decodeFrames(model: FramingModel, bytes: Uint8Array): unknown[] {
+  const frames: unknown[] = [];
+  const d = model.decoder({
+    onFrame(f) {
+      frames.push(copyFrame(f));
+    },
+    onError() {},
+  });
+  d.feed(bytes.slice());
+  return frames;
+}
+
+function copyFrame(f: unknown): unknown {
+  if (f instanceof Uint8Array) return f.slice();
+  if (f instanceof Map)
+    return new Map([...f].map(([k, v]) => [k, v instanceof Uint8Array ? v.slice() : v]));
+  if (typeof f === "object" && f !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(f)) out[k] = v instanceof Uint8Array ? v.slice() : v;
+    return out;
+  }
+  return f;
+}

@@ -30,12 +30,12 @@ import { Clock } from "../core/clock.js";
 import { ConnectionDone } from "../core/errors.js";
 import type { Address } from "../core/interfaces.js";
 import type { Protocol } from "../core/protocol.js";
-import { decodeFrames } from "../fuzz/campaign.js";
 import { caseArb, type FuzzCase } from "../fuzz/cases.js";
 import { sameOutcome } from "../fuzz/differential.js";
 import { escapeBytes } from "../fuzz/escapes.js";
 import {
   analyze,
+  decodeFrames,
   type FramingModel,
   type FramingName,
   isCompleteRequest,
