@@ -466,10 +466,11 @@ export const weblogDefinition = defineService<WeblogService, WeblogSettings>({
       defaultEndpoints: ["tcp:8888"],
       build: ({ service, logger }) => new WeblogRequestFactory(service, { logger }),
     },
-    // PUSHES (server-initiated writes to a silent client): never idle-time it out.
+    // Pushes to a client that may never send a byte: no idle timeout.
     push: {
       description: "pushed lines: HIT <json> for every new hit, every pushInterval (server push)",
       defaultEndpoints: ["tcp:8880"],
+      limits: { idleTimeout: null },
       build: ({ service, settings, logger, clock }) =>
         new WeblogPushFactory(service, {
           logger,
@@ -477,10 +478,11 @@ export const weblogDefinition = defineService<WeblogService, WeblogSettings>({
           ...(settings.pushInterval !== undefined ? { interval: settings.pushInterval } : {}),
         }),
     },
-    // PUSHES (server-initiated Hits calls to a silent client): never idle-time it out.
+    // Server-initiated Hits calls to a subscriber that may never call again: no idle timeout.
     amp: {
       description: "AMP Subscribe(), then server-initiated Hits(hits, dropped) calls (server push)",
       defaultEndpoints: ["tcp:8881"],
+      limits: { idleTimeout: null },
       build: ({ service, settings, logger, clock }) =>
         new WeblogAMPFactory(service, {
           logger,

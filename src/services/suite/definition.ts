@@ -71,8 +71,8 @@ import type { ReactorTime } from "../../core/interfaces.js";
 import type { ListeningPort } from "../../core/reactor.js";
 import type { UDPReactor } from "../../core/udp-endpoint.js";
 import type { ServiceLogger } from "../log.js";
-import type { FrontEndLimits, SUITE_IDLE_TIMEOUT } from "./limits.js";
 import type { StateDirectory } from "../state/directory.js";
+import type { FrontEndLimits, SUITE_IDLE_TIMEOUT } from "./limits.js";
 import type { StandardSchemaV1 } from "./standard-schema.js";
 
 /** The reactor a suite runs on: endpoints to listen on and time for the services. */
