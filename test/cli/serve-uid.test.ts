@@ -2,7 +2,7 @@
  * `weft serve --uid nobody --umask 027`, as root (CI runs as root): the server binds a privileged
  * port first, then runs as `nobody` (checked in /proc/PID/status), still answers on that port, its
  * pidfile was created under the umask, and SIGTERM still stops it cleanly and removes the pidfile
- * (the folder belongs to nobody). Skipped, with the reason, only where the tests do not run as root.
+ * (the folder belongs to nobody). Runs only as root (CI runs as root).
  */
 import { readFileSync, statSync } from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -108,8 +108,4 @@ describe.skipIf(!isRoot)("weft serve --uid/--gid (as root)", () => {
     expect(server.stderr()).toMatch(/ERR_PRIVILEGE_DROP: cannot switch to uid no-such-user-weft/);
     expect(server.stdout()).toBe("");
   }, 30_000);
-});
-
-describe.skipIf(isRoot)("weft serve --uid (not root)", () => {
-  it.skip("needs root to switch users: run the suite as root (CI does) to test it", () => {});
 });
